@@ -1,0 +1,241 @@
+// The subscriber loop. `next()` hands out what was fetched; when nothing is
+// buffered it polls: scan for partitions with ready rows, lease up to a fair
+// share of them, and fetch a batch from every held partition whose previous
+// batch is settled (so a partition's rows are handed out in log order, and
+// batchSize 1 serializes it strictly). Leases and the heartbeat are renewed on
+// a timer, independent of how long the caller takes per delivery.
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import type { QueueDb } from "./db";
+import { isTransientError, QueueError } from "./errors";
+import { fetchBatch } from "./fetch";
+import { type DeliveryHost, QueueDelivery } from "./delivery";
+import {
+  claimPartitions,
+  countLive,
+  heartbeat,
+  registerSubscriber,
+  type SubscriberIdentity,
+  scanReadyPartitions,
+  unregister,
+} from "./leases";
+import type { SubscriptionOptions } from "./options";
+import type { Delivery, Subscription } from "./types";
+
+const MAX_ERROR_BACKOFF_MS = 5_000;
+
+type State = "running" | "closing" | "closed";
+
+export class QueueSubscription implements Subscription {
+  readonly id: SubscriberIdentity;
+  private state: State = "running";
+  private registered = false;
+  private live = 1;
+  private readonly buffer: QueueDelivery[] = [];
+  private readonly handedOut = new Set<QueueDelivery>();
+  /** Partitions whose lease we hold, with how many of their deliveries are not yet settled. */
+  private readonly owned = new Map<string, { unsettled: number }>();
+  private renewTimer?: NodeJS.Timeout;
+  private sleeper?: { timer: NodeJS.Timeout; resolve: () => void };
+  private chain: Promise<unknown> = Promise.resolve();
+  private iteratorTaken = false;
+  private closing?: Promise<void>;
+  private drainedWaiter?: () => void;
+  private readonly host = hostname();
+  /** The last error the background renewal met, for diagnostics. */
+  lastRenewError?: unknown;
+
+  constructor(
+    private readonly db: QueueDb,
+    topic: string,
+    private readonly opts: SubscriptionOptions,
+    private readonly onClosed: (s: QueueSubscription) => void,
+  ) {
+    this.id = { instanceId: randomUUID(), subscriberName: opts.subscriberName, group: opts.consumerGroup, topic };
+    this.deliveryHost = {
+      db,
+      maxAttempts: opts.maxAttempts,
+      dlq: opts.dlq,
+      onSettled: (d) => this.onDeliverySettled(d),
+    };
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Delivery> {
+    if (this.iteratorTaken) throw new QueueError("INVALID_ARGUMENT", "a subscription can be iterated only once");
+    this.iteratorTaken = true;
+    return {
+      next: () => this.next(),
+      return: async () => {
+        await this.close();
+        return { done: true, value: undefined };
+      },
+    };
+  }
+
+  /** Partitions currently leased by this subscription. */
+  heldPartitions(): string[] {
+    return [...this.owned.keys()];
+  }
+
+  next(): Promise<IteratorResult<Delivery>> {
+    const run = this.chain.then(() => this.nextInner());
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async nextInner(): Promise<IteratorResult<Delivery>> {
+    let backoff = 0;
+    while (this.state === "running") {
+      const d = this.buffer.shift();
+      if (d) {
+        this.handedOut.add(d);
+        return { done: false, value: d };
+      }
+      try {
+        await this.poll();
+        backoff = 0;
+      } catch (err) {
+        if (!isTransientError(err)) throw err;
+        backoff = Math.min(backoff ? backoff * 2 : this.opts.pollIntervalMs, MAX_ERROR_BACKOFF_MS);
+        await this.sleep(backoff);
+        continue;
+      }
+      if (this.buffer.length === 0) await this.sleep(this.opts.pollIntervalMs);
+    }
+    return { done: true, value: undefined };
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.sleeper = undefined;
+        resolve();
+      }, ms);
+      this.sleeper = { timer, resolve };
+    });
+  }
+
+  private wake() {
+    const s = this.sleeper;
+    if (!s) return;
+    this.sleeper = undefined;
+    clearTimeout(s.timer);
+    s.resolve();
+  }
+
+  private async register() {
+    await registerSubscriber(this.db, this.id, this.host, process.pid);
+    this.live = await countLive(this.db, this.id, this.opts.leaseDurationMs);
+    this.registered = true;
+    this.renewTimer = setInterval(() => void this.renew(), this.opts.leaseRenewalIntervalMs);
+    this.renewTimer.unref();
+  }
+
+  private async renew() {
+    if (this.state === "closed") return;
+    try {
+      this.live = await heartbeat(this.db, this.id, this.opts.leaseDurationMs, this.host, process.pid);
+      this.lastRenewError = undefined;
+    } catch (err) {
+      // The next renewal tries again; a lease lost meanwhile is noticed at fetch.
+      this.lastRenewError = err;
+    }
+  }
+
+  private async poll() {
+    if (!this.registered) await this.register();
+    const ready = await scanReadyPartitions(this.db, this.id);
+    const wanted = new Set(ready.map((p) => p.partitionKey));
+    for (const k of this.owned.keys()) wanted.add(k);
+    // Fair share: live subscribers split the partitions that have work.
+    const target = Math.max(1, Math.ceil(wanted.size / this.live));
+    if (this.owned.size < target) {
+      const free = ready.filter(
+        (p) => !this.owned.has(p.partitionKey) && (!p.leased || p.leaseOwner === this.id.instanceId),
+      );
+      shuffle(free);
+      const picked = free.slice(0, target - this.owned.size).map((p) => p.partitionKey);
+      for (const k of await claimPartitions(this.db, this.id, picked, this.opts.leaseDurationMs)) {
+        if (!this.owned.has(k)) this.owned.set(k, { unsettled: 0 });
+      }
+    } else if (this.owned.size > target) {
+      await this.releaseIdle(this.owned.size - target);
+    }
+    for (const [partitionKey, st] of this.owned) {
+      if (st.unsettled > 0) continue;
+      const ref = { group: this.id.group, topic: this.id.topic, partitionKey };
+      const res = await fetchBatch(this.db, ref, this.id.instanceId, this.opts);
+      if (res.kind !== "rows") {
+        this.owned.delete(partitionKey);
+        continue;
+      }
+      for (const row of res.rows) this.buffer.push(new QueueDelivery(this.deliveryHost, ref, row));
+      st.unsettled += res.rows.length;
+    }
+  }
+
+  private async releaseIdle(count: number) {
+    const idle = [...this.owned].filter(([, st]) => st.unsettled === 0).slice(0, count);
+    for (const [k] of idle) {
+      await this.db.execute(
+        `UPDATE queue_group_partitions SET lease_owner = NULL, lease_expires_at = NULL
+         WHERE consumer_group = ? AND topic = ? AND partition_key = ? AND lease_owner = ?`,
+        [this.id.group, this.id.topic, k, this.id.instanceId],
+      );
+      this.owned.delete(k);
+    }
+  }
+
+  private readonly deliveryHost: DeliveryHost;
+
+  private onDeliverySettled(d: QueueDelivery) {
+      this.handedOut.delete(d);
+      const st = this.owned.get(d.ref.partitionKey);
+      if (st) {
+        st.unsettled = Math.max(0, st.unsettled - 1);
+        // The partition may be fetched again: don't sit out the poll interval.
+        if (st.unsettled === 0) this.wake();
+      }
+      if (this.handedOut.size === 0) this.drainedWaiter?.();
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.closeInner();
+    return this.closing;
+  }
+
+  private async closeInner() {
+    if (this.state === "closed") return;
+    this.state = "closing";
+    this.wake();
+    // Let a poll in progress finish, so nothing it fetches is stranded.
+    await this.chain;
+    try {
+      for (const d of this.buffer.splice(0)) await d.handBack();
+      if (this.handedOut.size > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, this.opts.closeTimeoutMs);
+          this.drainedWaiter = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      if (this.registered) await unregister(this.db, this.id);
+    } finally {
+      this.state = "closed";
+      if (this.renewTimer) clearInterval(this.renewTimer);
+      this.owned.clear();
+      this.onClosed(this);
+    }
+  }
+}
+
+function shuffle<T>(a: T[]) {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    const t = a[i] as T;
+    a[i] = a[j] as T;
+    a[j] = t;
+  }
+}
