@@ -43,13 +43,22 @@ export class QueueDelivery implements Delivery {
   readonly attempt: number;
   readonly failure?: Failure;
   readonly seq: number;
+  /**
+   * When, on this process's monotonic clock, the visibility timeout runs out.
+   * Taken before the fetch statement, so it is never later than the database's
+   * visible_at: the partition is then fetched again and the database decides.
+   */
+  expiresAtMono: number;
   private settled = false;
 
   constructor(
     private readonly host: DeliveryHost,
     readonly ref: PartitionRef,
     private readonly row: FetchedRow,
+    fetchStartedMono: number,
+    visibilityTimeoutMs: number,
   ) {
+    this.expiresAtMono = fetchStartedMono + visibilityTimeoutMs;
     this.seq = row.seq;
     this.attempt = row.attempt;
     this.failure = row.failure;
@@ -137,10 +146,12 @@ export class QueueDelivery implements Delivery {
   async extendVisibility(ms: number): Promise<void> {
     const delay = checkMs(ms, "extendVisibility ms", 1);
     if (this.settled) throw new QueueError("ALREADY_SETTLED", "extendVisibility: this delivery was already settled");
+    const started = performance.now();
     await this.host.db.tx(async (c) => {
       await lockGroupPartition(c, this.ref);
       await this.update(c, `visible_at = ${NOW_MS} + ?`, [delay]);
     });
+    this.expiresAtMono = started + delay;
   }
 
   /** Gives back a delivery that was fetched but never handed to the caller: it did not use an attempt. */

@@ -33,8 +33,8 @@ export class QueueSubscription implements Subscription {
   private live = 1;
   private readonly buffer: QueueDelivery[] = [];
   private readonly handedOut = new Set<QueueDelivery>();
-  /** Partitions whose lease we hold, with how many of their deliveries are not yet settled. */
-  private readonly owned = new Map<string, { unsettled: number }>();
+  /** Partitions whose lease we hold, with their deliveries not yet settled. */
+  private readonly owned = new Map<string, Set<QueueDelivery>>();
   private renewTimer?: NodeJS.Timeout;
   private sleeper?: { timer: NodeJS.Timeout; resolve: () => void };
   private chain: Promise<unknown> = Promise.resolve();
@@ -88,6 +88,11 @@ export class QueueSubscription implements Subscription {
     while (this.state === "running") {
       const d = this.buffer.shift();
       if (d) {
+        // Expired while buffered: its partition has been or will be fetched again.
+        if (d.expiresAtMono <= performance.now()) {
+          this.forget(d);
+          continue;
+        }
         this.handedOut.add(d);
         return { done: false, value: d };
       }
@@ -156,26 +161,30 @@ export class QueueSubscription implements Subscription {
       shuffle(free);
       const picked = free.slice(0, target - this.owned.size).map((p) => p.partitionKey);
       for (const k of await claimPartitions(this.db, this.id, picked, this.opts.leaseDurationMs)) {
-        if (!this.owned.has(k)) this.owned.set(k, { unsettled: 0 });
+        if (!this.owned.has(k)) this.owned.set(k, new Set());
       }
     } else if (this.owned.size > target) {
       await this.releaseIdle(this.owned.size - target);
     }
-    for (const [partitionKey, st] of this.owned) {
-      if (st.unsettled > 0) continue;
+    for (const [partitionKey, out] of this.owned) {
+      if (!fetchable(out)) continue;
       const ref = { group: this.id.group, topic: this.id.topic, partitionKey };
+      const started = performance.now();
       const res = await fetchBatch(this.db, ref, this.id.instanceId, this.opts);
       if (res.kind !== "rows") {
         this.owned.delete(partitionKey);
         continue;
       }
-      for (const row of res.rows) this.buffer.push(new QueueDelivery(this.deliveryHost, ref, row));
-      st.unsettled += res.rows.length;
+      for (const row of res.rows) {
+        const d = new QueueDelivery(this.deliveryHost, ref, row, started, this.opts.visibilityTimeoutMs);
+        this.buffer.push(d);
+        out.add(d);
+      }
     }
   }
 
   private async releaseIdle(count: number) {
-    const idle = [...this.owned].filter(([, st]) => st.unsettled === 0).slice(0, count);
+    const idle = [...this.owned].filter(([, out]) => out.size === 0).slice(0, count);
     for (const [k] of idle) {
       await this.db.execute(
         `UPDATE queue_group_partitions SET lease_owner = NULL, lease_expires_at = NULL
@@ -189,14 +198,15 @@ export class QueueSubscription implements Subscription {
   private readonly deliveryHost: DeliveryHost;
 
   private onDeliverySettled(d: QueueDelivery) {
-      this.handedOut.delete(d);
-      const st = this.owned.get(d.ref.partitionKey);
-      if (st) {
-        st.unsettled = Math.max(0, st.unsettled - 1);
-        // The partition may be fetched again: don't sit out the poll interval.
-        if (st.unsettled === 0) this.wake();
-      }
-      if (this.handedOut.size === 0) this.drainedWaiter?.();
+    this.forget(d);
+    // The partition may be fetched again: don't sit out the poll interval.
+    if (this.owned.get(d.ref.partitionKey)?.size === 0) this.wake();
+  }
+
+  private forget(d: QueueDelivery) {
+    this.handedOut.delete(d);
+    this.owned.get(d.ref.partitionKey)?.delete(d);
+    if (this.handedOut.size === 0) this.drainedWaiter?.();
   }
 
   close(): Promise<void> {
@@ -212,9 +222,17 @@ export class QueueSubscription implements Subscription {
     await this.chain;
     try {
       for (const d of this.buffer.splice(0)) await d.handBack();
+      // Wait for handed-out deliveries to be settled, but not past their
+      // visibility timeout: after that they belong to whoever fetches them next.
+      const now = performance.now();
+      let latest = now;
+      for (const d of this.handedOut) {
+        if (d.expiresAtMono <= now) this.forget(d);
+        else latest = Math.max(latest, d.expiresAtMono);
+      }
       if (this.handedOut.size > 0) {
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, this.opts.closeTimeoutMs);
+          const timer = setTimeout(resolve, Math.min(this.opts.closeTimeoutMs, latest - now));
           this.drainedWaiter = () => {
             clearTimeout(timer);
             resolve();
@@ -229,6 +247,13 @@ export class QueueSubscription implements Subscription {
       this.onClosed(this);
     }
   }
+}
+
+/** A partition is fetched again once every delivery it has out is settled or past its visibility timeout. */
+function fetchable(out: Set<QueueDelivery>): boolean {
+  const now = performance.now();
+  for (const d of out) if (d.expiresAtMono > now) return false;
+  return true;
 }
 
 function shuffle<T>(a: T[]) {
