@@ -1,12 +1,7 @@
 // Every error the queue library throws is a QueueError with a stable code, so
 // callers (tRPC routers, the CLI) can map them without matching on messages.
 
-export type QueueErrorCode =
-  | "INVALID_ARGUMENT"
-  | "ALREADY_SETTLED"
-  | "DELIVERY_EXPIRED"
-  | "CLOSED"
-  | "NOT_FOUND";
+export type QueueErrorCode = "INVALID_ARGUMENT" | "ALREADY_SETTLED" | "DELIVERY_EXPIRED" | "CLOSED" | "NOT_FOUND";
 
 export class QueueError extends Error {
   constructor(

@@ -9,6 +9,7 @@ import { NOW_MS } from "./db";
 import {
   advanceWatermark,
   type DlqSettings,
+  FOREIGN_IN_FLIGHT,
   lockGroupPartition,
   markDead,
   type PartitionRef,
@@ -60,14 +61,31 @@ export async function fetchBatch(
   return db.tx(async (c) => {
     const gp = await lockGroupPartition(c, ref);
     if (!gp || gp.leaseOwner !== owner || !gp.leaseValid) return { kind: "lost" } as const;
+    const [foreign] = await c.query<{ seq: number | null }>(FOREIGN_IN_FLIGHT, [
+      ref.group,
+      ref.topic,
+      ref.partitionKey,
+      owner,
+    ]);
+    const below = foreign?.seq != null ? Number(foreign.seq) : null;
     const raw = await c.query<RawRow>(
       `SELECT m.log_id, m.seq, m.message_id, m.payload, m.metadata, m.published_at,
               m.failure_reason, m.failure_count, m.failed_at, m.original_topic, m.original_group,
               d.attempts, d.last_error
-       ${READY_ROWS}
+       ${READY_ROWS} ${below === null ? "" : "AND m.seq < ?"}
        ORDER BY m.seq LIMIT ?`,
-      [ref.group, ref.topic, ref.partitionKey, gp.watermark, ref.group, opts.batchSize],
+      [
+        ref.group,
+        ref.topic,
+        ref.partitionKey,
+        gp.watermark,
+        ref.group,
+        ...(below === null ? [] : [below]),
+        opts.batchSize,
+      ],
     );
+    // Waiting for rows another subscriber still has out: keep the lease, try again next poll.
+    if (raw.length === 0 && below !== null) return { kind: "rows", rows: [] } as const;
     if (raw.length === 0) {
       // Drained: give the lease back at once so idle partitions cost nothing.
       await advanceWatermark(c, ref, gp.watermark);
@@ -115,7 +133,9 @@ export async function fetchBatch(
       });
     }
     if (rows.length > 0) {
-      const values = rows.map(() => `(?, ?, ?, ?, ${DeliveryState.inFlight}, 1, ${NOW_MS} + ?, ?, NULL, ${NOW_MS}, ${NOW_MS})`);
+      const values = rows.map(
+        () => `(?, ?, ?, ?, ${DeliveryState.inFlight}, 1, ${NOW_MS} + ?, ?, NULL, ${NOW_MS}, ${NOW_MS})`,
+      );
       const params = rows.flatMap((r) => [
         ref.group,
         ref.topic,

@@ -76,7 +76,9 @@ export async function appendToLog(c: Executor, rows: LogRow[]): Promise<void> {
     const values: string[] = [];
     const params: unknown[] = [];
     list.forEach((r, i) => {
-      values.push(`(?, ?, ?, ?, ?, ?, ?, ${NOW_MS}, ${r.delayMs > 0 ? `${NOW_MS} + ?` : "?"}, ?, ?, ?, ${r.failure ? NOW_MS : "NULL"}, ?, ?, ?)`);
+      values.push(
+        `(?, ?, ?, ?, ?, ?, ?, ${NOW_MS}, ${r.delayMs > 0 ? `${NOW_MS} + ?` : "?"}, ?, ?, ?, ${r.failure ? NOW_MS : "NULL"}, ?, ?, ?)`,
+      );
       params.push(
         r.topic,
         r.partitionKey,

@@ -11,7 +11,11 @@ export const subscriptionOptionsSchema = z
     /** Shown in the console next to the leases this subscriber holds. Required. */
     subscriberName: z.string().min(1).max(GROUP_MAX),
     /** Consumer group: each group sees every message once. Required. */
-    consumerGroup: z.string().min(1).max(GROUP_MAX).regex(/^[A-Za-z0-9._:/-]+$/),
+    consumerGroup: z
+      .string()
+      .min(1)
+      .max(GROUP_MAX)
+      .regex(/^[A-Za-z0-9._:/-]+$/),
     /** Pause between polls when nothing is ready, ms. Default 100. */
     pollIntervalMs: ms(1, 60_000).default(100),
     /** Rows fetched per partition per poll; 1 gives strict serialization. Default 10. */
@@ -38,6 +42,7 @@ export const subscriptionOptionsSchema = z
           .regex(/^[A-Za-z0-9._:/-]+$/)
           .default("_dlq"),
       })
+      .strict()
       .prefault({}),
   })
   .strict()
@@ -60,7 +65,10 @@ export function parseSubscriptionOptions(input: unknown): SubscriptionOptions {
 export const queueOptionsSchema = z
   .object({
     /** mysql://user:pass@host:port/db. Default: $DATABASE_URL, else mysql://root@127.0.0.1:3306/sluice. */
-    url: z.string().regex(/^mysql:\/\//, "must start with mysql://").optional(),
+    url: z
+      .string()
+      .regex(/^mysql:\/\//, "must start with mysql://")
+      .optional(),
     /** Pool size. Default 10. */
     connectionLimit: z.number().int().min(1).max(500).default(10),
     /** Largest payload accepted by publish, bytes. Default 1 MiB. */

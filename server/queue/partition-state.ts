@@ -53,6 +53,17 @@ export const READY_ROWS = `
     AND (d.seq IS NULL OR (d.state = ${DeliveryState.inFlight} AND d.visible_at <= ${NOW_MS}))`;
 
 /**
+ * Rows still out with another subscriber (one whose lease this subscriber
+ * took over, typically after a crash). Rows after them wait until they come
+ * back, so a takeover keeps the partition's order. Nacked rows have no owner:
+ * a nack delay lets later rows pass, as nack means.
+ */
+export const FOREIGN_IN_FLIGHT = `
+  SELECT MIN(x.seq) AS seq FROM queue_deliveries x
+  WHERE x.consumer_group = ? AND x.topic = ? AND x.partition_key = ?
+    AND x.state = ${DeliveryState.inFlight} AND x.owner IS NOT NULL AND x.owner <> ? AND x.visible_at > ${NOW_MS}`;
+
+/**
  * Moves the watermark up to just below the first row this group has not
  * finished (acked, dead, or addressed to another group), or to the partition's
  * head when there is none, and drops the delivery rows it passes. The head and

@@ -28,7 +28,8 @@ function checkMetadata(meta: unknown, where: string): Record<string, string> | u
     if (typeof v !== "string") throw invalid(`${where}.metadata["${k}"] must be a string`);
   }
   const size = Buffer.byteLength(JSON.stringify(meta));
-  if (size > METADATA_MAX_BYTES) throw invalid(`${where}.metadata is ${size} bytes as JSON; the limit is ${METADATA_MAX_BYTES}`);
+  if (size > METADATA_MAX_BYTES)
+    throw invalid(`${where}.metadata is ${size} bytes as JSON; the limit is ${METADATA_MAX_BYTES}`);
   return meta as Record<string, string>;
 }
 
@@ -52,10 +53,12 @@ export function createPublisher(db: QueueDb, maxPayloadBytes: number, isClosed: 
     if (isClosed()) throw new QueueError("CLOSED", "the queue is closed");
     checkTopic(topic);
     if (messages.length === 0) return;
-    if (messages.length > MAX_BATCH) throw invalid(`a publish holds at most ${MAX_BATCH} messages; got ${messages.length}`);
+    if (messages.length > MAX_BATCH)
+      throw invalid(`a publish holds at most ${MAX_BATCH} messages; got ${messages.length}`);
     const rows = messages.map((m, i) => toRow(topic, m, i, maxPayloadBytes, delayMs));
     const total = rows.reduce((n, r) => n + r.payload.byteLength, 0);
-    if (total > MAX_BATCH_BYTES) throw invalid(`a publish holds at most ${MAX_BATCH_BYTES} payload bytes; got ${total}`);
+    if (total > MAX_BATCH_BYTES)
+      throw invalid(`a publish holds at most ${MAX_BATCH_BYTES} payload bytes; got ${total}`);
     await db.tx((c) => appendToLog(c, rows));
   }
   return {
@@ -66,7 +69,8 @@ export function createPublisher(db: QueueDb, maxPayloadBytes: number, isClosed: 
       if (typeof delayMs !== "number" || !Number.isFinite(delayMs)) {
         return Promise.reject(invalid("delayMs must be a finite number of milliseconds"));
       }
-      if (delayMs > MAX_DELAY_MS) return Promise.reject(invalid(`delayMs ${delayMs} is over the limit of ${MAX_DELAY_MS} (365 days)`));
+      if (delayMs > MAX_DELAY_MS)
+        return Promise.reject(invalid(`delayMs ${delayMs} is over the limit of ${MAX_DELAY_MS} (365 days)`));
       return append(topic, [message], Math.max(0, delayMs));
     },
   };

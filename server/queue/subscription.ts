@@ -38,7 +38,7 @@ export class QueueSubscription implements Subscription {
   private renewTimer?: NodeJS.Timeout;
   private sleeper?: { timer: NodeJS.Timeout; resolve: () => void };
   private chain: Promise<unknown> = Promise.resolve();
-  private iteratorTaken = false;
+  private iterator?: AsyncIterator<Delivery>;
   private closing?: Promise<void>;
   private drainedWaiter?: () => void;
   private readonly host = hostname();
@@ -60,16 +60,19 @@ export class QueueSubscription implements Subscription {
     };
   }
 
+  /**
+   * Every call returns the same iterator: deliveries are shared, not copied.
+   * Leaving a `for await` loop early (break, throw) closes the subscription.
+   */
   [Symbol.asyncIterator](): AsyncIterator<Delivery> {
-    if (this.iteratorTaken) throw new QueueError("INVALID_ARGUMENT", "a subscription can be iterated only once");
-    this.iteratorTaken = true;
-    return {
+    this.iterator ??= {
       next: () => this.next(),
       return: async () => {
         await this.close();
         return { done: true, value: undefined };
       },
     };
+    return this.iterator;
   }
 
   /** Partitions currently leased by this subscription. */
@@ -152,12 +155,14 @@ export class QueueSubscription implements Subscription {
     const ready = await scanReadyPartitions(this.db, this.id);
     const wanted = new Set(ready.map((p) => p.partitionKey));
     for (const k of this.owned.keys()) wanted.add(k);
+    const free = ready.filter(
+      (p) => !this.owned.has(p.partitionKey) && (!p.leased || p.leaseOwner === this.id.instanceId),
+    );
+    // Before taking more, learn who else is live (only then: an idle poll stays one statement).
+    if (free.length > 0) this.live = await countLive(this.db, this.id, this.opts.leaseDurationMs);
     // Fair share: live subscribers split the partitions that have work.
     const target = Math.max(1, Math.ceil(wanted.size / this.live));
     if (this.owned.size < target) {
-      const free = ready.filter(
-        (p) => !this.owned.has(p.partitionKey) && (!p.leased || p.leaseOwner === this.id.instanceId),
-      );
       shuffle(free);
       const picked = free.slice(0, target - this.owned.size).map((p) => p.partitionKey);
       for (const k of await claimPartitions(this.db, this.id, picked, this.opts.leaseDurationMs)) {

@@ -32,7 +32,11 @@ async function deliveryRow(topic: string) {
     "SELECT first_delivered_at, updated_at, visible_at FROM queue_deliveries WHERE topic = ?",
     [topic],
   );
-  return { first: Number(row?.first_delivered_at), updated: Number(row?.updated_at), visibleAt: Number(row?.visible_at) };
+  return {
+    first: Number(row?.first_delivered_at),
+    updated: Number(row?.updated_at),
+    visibleAt: Number(row?.visible_at),
+  };
 }
 
 describe.each([

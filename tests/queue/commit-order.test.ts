@@ -38,7 +38,15 @@ describe("commit order", () => {
     const release = signal();
     const holding = raw.tx(async (c) => {
       await appendToLog(c, [
-        { topic, partitionKey: "P", messageId: "A", origin: "", payload: Buffer.from("A"), metadata: undefined, delayMs: 0 },
+        {
+          topic,
+          partitionKey: "P",
+          messageId: "A",
+          origin: "",
+          payload: Buffer.from("A"),
+          metadata: undefined,
+          delayMs: 0,
+        },
       ]);
       entered.resolve();
       await release.promise;

@@ -94,7 +94,10 @@ describe("ordering", () => {
       order.push(Number(d.message.payload.toString()));
       // Ask for the next one before settling this one: it must not arrive until we ack.
       const pending = it.next();
-      const raced = await Promise.race([pending.then(() => "delivered"), db.sql("SELECT SLEEP(0.15)").then(() => "idle")]);
+      const raced = await Promise.race([
+        pending.then(() => "delivered"),
+        db.sql("SELECT SLEEP(0.15)").then(() => "idle"),
+      ]);
       expect(raced).toBe("idle");
       await d.ack();
       outstanding--;
