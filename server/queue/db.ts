@@ -11,7 +11,7 @@ export type Row = Record<string, unknown>;
 
 export interface Executor {
   query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]>;
-  execute(sql: string, params?: unknown[]): Promise<{ affectedRows: number }>;
+  execute(sql: string, params?: unknown[]): Promise<{ affectedRows: number; insertId: number }>;
 }
 
 export interface QueueDb extends Executor {
@@ -53,7 +53,8 @@ export function openDb(url: string, connectionLimit: number): QueueDb {
     async execute(sql: string, params: unknown[] = []) {
       count++;
       const [res] = await q.query(sql, params);
-      return { affectedRows: (res as mysql.ResultSetHeader).affectedRows };
+      const header = res as mysql.ResultSetHeader;
+      return { affectedRows: header.affectedRows, insertId: Number(header.insertId) };
     },
   });
 
