@@ -51,7 +51,13 @@ export function createQueue(options: QueueOptions = {}): Queue {
   };
 
   return {
-    publisher: createPublisher(db, opts.maxPayloadBytes, () => closed),
+    // Subscribers in this process hear of a publish at once; others find it at their next poll.
+    publisher: createPublisher(db, opts.maxPayloadBytes, {
+      isClosed: () => closed,
+      published: (topic) => {
+        for (const s of subscriptions) if (s.id.topic === topic) s.wake();
+      },
+    }),
     subscriber: {
       subscribe(topic, config) {
         assertOpen();

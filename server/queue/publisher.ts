@@ -48,9 +48,15 @@ function toRow(topic: string, m: unknown, index: number, maxPayloadBytes: number
   };
 }
 
-export function createPublisher(db: QueueDb, maxPayloadBytes: number, isClosed: () => boolean): Publisher {
+export interface PublisherHooks {
+  isClosed(): boolean;
+  /** After a commit of rows visible now: wakes this process's subscribers of the topic. */
+  published(topic: string): void;
+}
+
+export function createPublisher(db: QueueDb, maxPayloadBytes: number, hooks: PublisherHooks): Publisher {
   async function append(topic: string, messages: unknown[], delayMs: number) {
-    if (isClosed()) throw new QueueError("CLOSED", "the queue is closed");
+    if (hooks.isClosed()) throw new QueueError("CLOSED", "the queue is closed");
     checkTopic(topic);
     if (messages.length === 0) return;
     if (messages.length > MAX_BATCH)
@@ -60,6 +66,7 @@ export function createPublisher(db: QueueDb, maxPayloadBytes: number, isClosed: 
     if (total > MAX_BATCH_BYTES)
       throw invalid(`a publish holds at most ${MAX_BATCH_BYTES} payload bytes; got ${total}`);
     await db.tx((c) => appendToLog(c, rows));
+    if (delayMs === 0) hooks.published(topic);
   }
   return {
     publish(topic, messages) {

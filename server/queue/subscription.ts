@@ -123,7 +123,8 @@ export class QueueSubscription implements Subscription {
     });
   }
 
-  private wake() {
+  /** Ends the current poll-interval pause early (a publish in this process, or a settled batch). */
+  wake() {
     const s = this.sleeper;
     if (!s) return;
     this.sleeper = undefined;
