@@ -126,7 +126,7 @@ export class QueueDelivery implements Delivery {
     });
   }
 
-  nack(options: { requeueAfterMs?: number; reason?: string } = {}): Promise<void> {
+  async nack(options: { requeueAfterMs?: number; reason?: string } = {}): Promise<void> {
     const delay = options.requeueAfterMs === undefined ? 0 : checkMs(options.requeueAfterMs, "requeueAfterMs", 0);
     const reason = (options.reason ?? "nacked").slice(0, REASON_MAX);
     return this.settle("nack", async (c) => {

@@ -135,7 +135,11 @@ describe("leases", () => {
     );
     const holder = startHolder(topic, "g", 1, { leaseDurationMs: 60_000, leaseRenewalIntervalMs: 1000, batchSize: 1 });
     expect(await holder.held).toEqual(["P/m0"]);
-    const other = queue.subscriber.subscribe(topic, { subscriberName: "other", consumerGroup: "g", pollIntervalMs: 10 });
+    const other = queue.subscriber.subscribe(topic, {
+      subscriberName: "other",
+      consumerGroup: "g",
+      pollIntervalMs: 10,
+    });
     const it = other[Symbol.asyncIterator]();
     const pending = it.next();
     // m1 and m2 are ready, but the partition's lease is the holder's.
