@@ -134,3 +134,4 @@ export const queueSubscribers = mysqlTable(
   },
   (t) => [index("queue_subscribers_group").on(t.consumerGroup, t.topic, t.heartbeatAt)],
 );
+export * from "./pipeline-schema";

@@ -1,0 +1,368 @@
+// The command runner: one shell command per queue, run as a real process.
+//
+// The process runs detached from the worker (its own process group) through a
+// small wrapper that writes the command's exit code to a file, so a build
+// outlives the worker that started it: after a crash or a restart any worker
+// on the same host reads the outcome from the file. State lives in the
+// command_builds table, so `status` answers from any process. A build whose
+// process vanished without an exit code, or whose host stopped checking on
+// it, is reported failed with that reason, never left running forever.
+import { randomUUID } from "node:crypto";
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, open, readFile, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import path from "node:path";
+import { and, eq, inArray, isNull, sql } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { commandBuilds } from "../../db/schema";
+import { isSameProcessAlive, processStartTime, signalGroup } from "./process-info";
+import {
+  type BuildID,
+  type BuildMetadata,
+  type BuildRunner,
+  type BuildStatus,
+  type Change,
+  IDEMPOTENCY_KEY,
+  isTerminal,
+  UnknownBuildError,
+} from "./types";
+
+const NOW_MS = sql`CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS UNSIGNED)`;
+
+export interface CommandQueueConfig {
+  /** Run with /bin/sh -c. */
+  command: string;
+  /** Working directory; default: the build's own directory. */
+  cwd?: string;
+  /** Extra environment. */
+  env?: Record<string, string>;
+  /** Kill the build and fail it after this long, ms. Default: none. */
+  timeoutMs?: number;
+}
+
+export interface CommandRunnerOptions {
+  db: Db;
+  /** Queue name → command. */
+  queues: Record<string, CommandQueueConfig>;
+  /** Where each build gets a directory (build.json, output.log, exit). */
+  workRoot: string;
+  /** How often this process checks the builds on its host, ms. Default 1,000. */
+  superviseIntervalMs?: number;
+  /** From SIGTERM to SIGKILL on cancel, ms. Default 5,000. */
+  cancelGraceMs?: number;
+  /** A build its host has not checked for this long is failed, ms. Default 60,000. */
+  staleAfterMs?: number;
+  /** An accepted build not started within this long is failed, ms. Default 60,000. */
+  launchTimeoutMs?: number;
+}
+
+const OUTPUT_TAIL_BYTES = 4096;
+
+// `sh -c "$SLUICE_CMD"` runs the configured command; the exit file is written
+// atomically (tmp + mv) so a reader never sees half of it.
+const WRAPPER =
+  'sh -c "$SLUICE_CMD" >"$SLUICE_LOG" 2>&1 </dev/null; echo $? >"$SLUICE_EXIT.tmp" && mv "$SLUICE_EXIT.tmp" "$SLUICE_EXIT"';
+
+type Row = typeof commandBuilds.$inferSelect;
+
+export class CommandRunner implements BuildRunner {
+  readonly kind = "command";
+  private readonly host = hostname();
+  private readonly instance = randomUUID();
+  private timer?: NodeJS.Timeout;
+  private supervising?: Promise<void>;
+  private readonly opts: Required<Omit<CommandRunnerOptions, "db" | "queues" | "workRoot">>;
+
+  constructor(private readonly cfg: CommandRunnerOptions) {
+    this.opts = {
+      superviseIntervalMs: cfg.superviseIntervalMs ?? 1_000,
+      cancelGraceMs: cfg.cancelGraceMs ?? 5_000,
+      staleAfterMs: cfg.staleAfterMs ?? 60_000,
+      launchTimeoutMs: cfg.launchTimeoutMs ?? 60_000,
+    };
+  }
+
+  /** Starts watching this host's builds: launches, exits, cancels, timeouts. */
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      this.supervising ??= this.supervise()
+        .catch(() => {})
+        .finally(() => {
+          this.supervising = undefined;
+        });
+    }, this.opts.superviseIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Stops watching. Build processes keep running; another worker picks them up. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.supervising;
+  }
+
+  async trigger(queue: string, base: Change[], head: Change[], metadata: BuildMetadata = {}): Promise<BuildID> {
+    const qc = this.cfg.queues[queue];
+    if (!qc) throw new Error(`no command is configured for queue "${queue}"`);
+    const key = metadata[IDEMPOTENCY_KEY] ?? null;
+    if (key) {
+      const existing = await this.byKey(key);
+      if (existing) return { id: existing.id };
+    }
+    const id = `cmd-${randomUUID()}`;
+    await this.cfg.db
+      .insert(commandBuilds)
+      .values({
+        id,
+        idempotencyKey: key,
+        queue,
+        command: qc.command,
+        spec: JSON.stringify({ base, head, metadata }),
+        status: "accepted",
+        host: this.host,
+        workDir: path.join(this.cfg.workRoot, id),
+        createdAt: NOW_MS,
+      })
+      .onDuplicateKeyUpdate({ set: { id: sql`id` } });
+    if (key) {
+      // A concurrent trigger with the same key may have won the insert: its build is the one.
+      const stored = await this.byKey(key);
+      if (stored && stored.id !== id) return { id: stored.id };
+    }
+    // Returns before the process starts; status says accepted until it does.
+    void this.launch(id).catch(() => {});
+    return { id };
+  }
+
+  async status(id: BuildID): Promise<{ status: BuildStatus; metadata: BuildMetadata }> {
+    let row = await this.load(id.id);
+    if (!isTerminal(row.status as BuildStatus)) row = await this.refresh(row);
+    return { status: row.status as BuildStatus, metadata: metadataOf(row) };
+  }
+
+  async cancel(id: BuildID): Promise<void> {
+    const row = await this.load(id.id);
+    if (isTerminal(row.status as BuildStatus)) return;
+    await this.cfg.db.update(commandBuilds).set({ cancelRequested: 1 }).where(eq(commandBuilds.id, row.id));
+    // Never started: it is cancelled now (the launcher checks for this before it starts).
+    await this.finish(row.id, "cancelled", { reason: "cancelled before it started" }, ["accepted"], true);
+    if (row.host === this.host && row.pid) this.kill(row.pid);
+  }
+
+  private async byKey(key: string) {
+    const [row] = await this.cfg.db.select().from(commandBuilds).where(eq(commandBuilds.idempotencyKey, key));
+    return row;
+  }
+
+  private async load(id: string): Promise<Row> {
+    const [row] = await this.cfg.db.select().from(commandBuilds).where(eq(commandBuilds.id, id));
+    if (!row) throw new UnknownBuildError(id);
+    return row;
+  }
+
+  /** Claims and starts an accepted build on this host. */
+  private async launch(id: string): Promise<void> {
+    const [claim] = await this.cfg.db
+      .update(commandBuilds)
+      .set({ launcher: this.instance })
+      .where(
+        and(
+          eq(commandBuilds.id, id),
+          eq(commandBuilds.host, this.host),
+          isNull(commandBuilds.launcher),
+          eq(commandBuilds.status, "accepted"),
+        ),
+      );
+    if (claim.affectedRows === 0) return;
+    const row = await this.load(id);
+    const qc = this.cfg.queues[row.queue];
+    if (!qc) {
+      await this.finish(id, "failed", { reason: `no command is configured for queue "${row.queue}"` }, ["accepted"]);
+      return;
+    }
+    const spec = JSON.parse(row.spec) as { base: Change[]; head: Change[]; metadata: BuildMetadata };
+    await mkdir(row.workDir, { recursive: true });
+    const buildFile = path.join(row.workDir, "build.json");
+    await writeFile(buildFile, JSON.stringify({ id, queue: row.queue, ...spec }, null, 2));
+    const child = spawn("/bin/sh", ["-c", WRAPPER], {
+      cwd: qc.cwd ?? row.workDir,
+      detached: true,
+      stdio: "ignore",
+      env: {
+        ...process.env,
+        ...qc.env,
+        SLUICE_CMD: qc.command,
+        SLUICE_LOG: path.join(row.workDir, "output.log"),
+        SLUICE_EXIT: path.join(row.workDir, "exit"),
+        SLUICE_BUILD_ID: id,
+        SLUICE_QUEUE: row.queue,
+        SLUICE_BASE: JSON.stringify(spec.base),
+        SLUICE_HEAD: JSON.stringify(spec.head),
+        SLUICE_METADATA: JSON.stringify(spec.metadata),
+        SLUICE_BUILD_FILE: buildFile,
+      },
+    });
+    const pid = child.pid;
+    child.unref();
+    if (pid === undefined) {
+      const err = await new Promise<Error>((resolve) => child.once("error", resolve));
+      await this.finish(id, "failed", { reason: `could not start /bin/sh: ${err.message}` }, ["accepted"]);
+      return;
+    }
+    const [started] = await this.cfg.db
+      .update(commandBuilds)
+      .set({ status: "running", pid, procStart: processStartTime(pid) ?? null, startedAt: NOW_MS, checkedAt: NOW_MS })
+      .where(and(eq(commandBuilds.id, id), eq(commandBuilds.status, "accepted")));
+    // Cancelled while it was being started.
+    if (started.affectedRows === 0) this.kill(pid);
+  }
+
+  private kill(pid: number) {
+    if (!signalGroup(pid, "SIGTERM")) return;
+    setTimeout(() => signalGroup(pid, "SIGKILL"), this.opts.cancelGraceMs).unref();
+  }
+
+  /**
+   * Looks at a non-terminal build and records what it finds. On this host:
+   * the exit file, then the process. Elsewhere: only whether that host has
+   * checked recently.
+   */
+  private async refresh(row: Row): Promise<Row> {
+    if (row.host !== this.host) {
+      const [age] = await this.ages(row.id);
+      const since = row.status === "accepted" ? age?.sinceCreated : age?.sinceChecked;
+      if (since !== undefined && since !== null && since > this.opts.staleAfterMs) {
+        await this.finish(row.id, "failed", {
+          reason: `no worker on host ${row.host} has checked this build for ${Math.round(since / 1000)} s`,
+        });
+      }
+      return this.load(row.id);
+    }
+    if (row.status === "accepted") {
+      if (!row.launcher) await this.launch(row.id);
+      else {
+        const [age] = await this.ages(row.id);
+        if (Number(age?.sinceCreated) > this.opts.launchTimeoutMs) {
+          await this.finish(row.id, "failed", { reason: "the build process never started" }, ["accepted"]);
+        }
+      }
+      return this.load(row.id);
+    }
+    const exit = await this.readExit(row);
+    if (exit !== undefined) {
+      await this.finishWithExit(row, exit);
+    } else if (row.pid && isSameProcessAlive(row.pid, row.procStart)) {
+      await this.cfg.db.update(commandBuilds).set({ checkedAt: NOW_MS }).where(eq(commandBuilds.id, row.id));
+      if (row.cancelRequested) this.kill(row.pid);
+      else await this.enforceTimeout(row);
+    } else {
+      // Gone: it may have written its exit file between the two looks.
+      const late = await this.readExit(row);
+      if (late !== undefined) await this.finishWithExit(row, late);
+      else if (row.cancelRequested) await this.finish(row.id, "cancelled", { reason: "cancelled", outputTail: await this.tail(row) });
+      else
+        await this.finish(row.id, "failed", {
+          reason: "the build process ended without an exit status (killed, or its host restarted)",
+          outputTail: await this.tail(row),
+        });
+    }
+    return this.load(row.id);
+  }
+
+  private async enforceTimeout(row: Row) {
+    const limit = this.cfg.queues[row.queue]?.timeoutMs;
+    if (!limit || !row.pid) return;
+    const [age] = await this.ages(row.id);
+    if (Number(age?.sinceStarted) <= limit) return;
+    await this.finish(row.id, "failed", { reason: `timed out after ${limit} ms` });
+    this.kill(row.pid);
+  }
+
+  private async finishWithExit(row: Row, code: number) {
+    const outputTail = await this.tail(row);
+    if (row.cancelRequested) await this.finish(row.id, "cancelled", { reason: "cancelled", exitCode: code, outputTail });
+    else if (code === 0) await this.finish(row.id, "succeeded", { exitCode: code, outputTail });
+    else await this.finish(row.id, "failed", { reason: `exited with code ${code}`, exitCode: code, outputTail });
+  }
+
+  private async finish(
+    id: string,
+    status: BuildStatus,
+    fields: { reason?: string; exitCode?: number; outputTail?: string },
+    from: BuildStatus[] = ["accepted", "running"],
+    onlyUnlaunched = false,
+  ) {
+    await this.cfg.db
+      .update(commandBuilds)
+      .set({
+        status,
+        reason: fields.reason ?? null,
+        exitCode: fields.exitCode ?? null,
+        outputTail: fields.outputTail ?? null,
+        finishedAt: NOW_MS,
+      })
+      .where(
+        and(
+          eq(commandBuilds.id, id),
+          inArray(commandBuilds.status, from),
+          onlyUnlaunched ? isNull(commandBuilds.pid) : undefined,
+        ),
+      );
+  }
+
+  private async ages(id: string) {
+    return this.cfg.db
+      .select({
+        sinceCreated: sql<number>`${NOW_MS} - ${commandBuilds.createdAt}`,
+        sinceStarted: sql<number | null>`${NOW_MS} - ${commandBuilds.startedAt}`,
+        sinceChecked: sql<number | null>`${NOW_MS} - ${commandBuilds.checkedAt}`,
+      })
+      .from(commandBuilds)
+      .where(eq(commandBuilds.id, id));
+  }
+
+  private async readExit(row: Row): Promise<number | undefined> {
+    const file = path.join(row.workDir, "exit");
+    if (!existsSync(file)) return undefined;
+    const text = (await readFile(file, "utf8")).trim();
+    const code = Number.parseInt(text, 10);
+    return Number.isNaN(code) ? undefined : code;
+  }
+
+  private async tail(row: Row): Promise<string> {
+    try {
+      const fh = await open(path.join(row.workDir, "output.log"), "r");
+      try {
+        const { size } = await fh.stat();
+        const start = Math.max(0, size - OUTPUT_TAIL_BYTES);
+        const buf = Buffer.alloc(size - start);
+        await fh.read(buf, 0, buf.length, start);
+        return buf.toString("utf8");
+      } finally {
+        await fh.close();
+      }
+    } catch {
+      return "";
+    }
+  }
+
+  /** One pass over this host's unfinished builds. */
+  private async supervise() {
+    const rows = await this.cfg.db
+      .select()
+      .from(commandBuilds)
+      .where(and(eq(commandBuilds.host, this.host), inArray(commandBuilds.status, ["accepted", "running"])));
+    for (const row of rows) await this.refresh(row);
+  }
+}
+
+function metadataOf(row: Row): BuildMetadata {
+  const m: BuildMetadata = { runner: "command", queue: row.queue, workDir: row.workDir };
+  if (row.exitCode !== null) m.exitCode = String(row.exitCode);
+  if (row.reason) m.reason = row.reason;
+  if (row.outputTail) m.outputTail = row.outputTail;
+  if (row.pid) m.pid = String(row.pid);
+  return m;
+}
