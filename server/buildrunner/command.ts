@@ -7,8 +7,9 @@
 // command_builds table, so `status` answers from any process. A build whose
 // process vanished without an exit code, or whose host stopped checking on
 // it, is reported failed with that reason, never left running forever.
-import { randomUUID } from "node:crypto";
+
 import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, open, readFile, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
@@ -261,7 +262,8 @@ export class CommandRunner implements BuildRunner {
       // Gone: it may have written its exit file between the two looks.
       const late = await this.readExit(row);
       if (late !== undefined) await this.finishWithExit(row, late);
-      else if (row.cancelRequested) await this.finish(row.id, "cancelled", { reason: "cancelled", outputTail: await this.tail(row) });
+      else if (row.cancelRequested)
+        await this.finish(row.id, "cancelled", { reason: "cancelled", outputTail: await this.tail(row) });
       else
         await this.finish(row.id, "failed", {
           reason: "the build process ended without an exit status (killed, or its host restarted)",
@@ -282,7 +284,8 @@ export class CommandRunner implements BuildRunner {
 
   private async finishWithExit(row: Row, code: number) {
     const outputTail = await this.tail(row);
-    if (row.cancelRequested) await this.finish(row.id, "cancelled", { reason: "cancelled", exitCode: code, outputTail });
+    if (row.cancelRequested)
+      await this.finish(row.id, "cancelled", { reason: "cancelled", exitCode: code, outputTail });
     else if (code === 0) await this.finish(row.id, "succeeded", { exitCode: code, outputTail });
     else await this.finish(row.id, "failed", { reason: `exited with code ${code}`, exitCode: code, outputTail });
   }

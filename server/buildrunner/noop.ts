@@ -9,7 +9,12 @@ const PREFIX = "noop-";
 export class NoopRunner implements BuildRunner {
   readonly kind = "noop";
 
-  async trigger(_queue: string, _base: unknown, _head: unknown, metadata: Record<string, string> = {}): Promise<BuildID> {
+  async trigger(
+    _queue: string,
+    _base: unknown,
+    _head: unknown,
+    metadata: Record<string, string> = {},
+  ): Promise<BuildID> {
     const key = metadata[IDEMPOTENCY_KEY];
     const suffix = key ? createHash("sha256").update(key).digest("hex").slice(0, 32) : randomUUID();
     return { id: `${PREFIX}${suffix}` };

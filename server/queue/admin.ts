@@ -1,7 +1,7 @@
 // Operations on the log that are not publish or consume: DLQ requeue and
 // purge, and garbage collection. The console and the CLI call these; they
 // never touch the tables themselves.
-import { type QueueDb, NOW_MS } from "./db";
+import { NOW_MS, type QueueDb } from "./db";
 import { invalid, QueueError } from "./errors";
 import { appendToLog } from "./log";
 import { checkText, checkTopic, PARTITION_KEY_MAX } from "./names";

@@ -15,7 +15,7 @@ import {
   markDead,
   type PartitionRef,
 } from "./partition-state";
-import type { Delivery, DeliveredMessage, Failure } from "./types";
+import type { DeliveredMessage, Delivery, Failure } from "./types";
 
 export interface DeliveryHost {
   db: QueueDb;

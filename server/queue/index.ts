@@ -2,7 +2,7 @@
 // delivery state, partition leases, a DLQ. Knows nothing of Next.js, tRPC or
 // React. The schema comes from the project's migrations (npm run db:migrate);
 // createQueue never creates tables.
-import { type DlqAddress, collectGarbage, requeueDeadLetter } from "./admin";
+import { collectGarbage, type DlqAddress, requeueDeadLetter } from "./admin";
 import { openDb } from "./db";
 import { QueueError } from "./errors";
 import { checkTopic } from "./names";
@@ -68,8 +68,14 @@ export function createQueue(options: QueueOptions = {}): Queue {
       },
     },
     admin: {
-      requeueDeadLetter: (a) => (assertOpen(), requeueDeadLetter(db, a)),
-      collectGarbage: (o) => (assertOpen(), collectGarbage(db, o)),
+      async requeueDeadLetter(a) {
+        assertOpen();
+        return requeueDeadLetter(db, a);
+      },
+      async collectGarbage(o) {
+        assertOpen();
+        return collectGarbage(db, o);
+      },
     },
     statementCount: () => db.statements(),
     async close() {

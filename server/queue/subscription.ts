@@ -7,9 +7,9 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { QueueDb } from "./db";
-import { isTransientError, QueueError } from "./errors";
-import { fetchBatch } from "./fetch";
 import { type DeliveryHost, QueueDelivery } from "./delivery";
+import { isTransientError } from "./errors";
+import { fetchBatch } from "./fetch";
 import {
   claimPartitions,
   countLive,

@@ -1,0 +1,18 @@
+// Drops the e2e database made for this run.
+import mysql from "mysql2/promise";
+import { databaseName } from "../db/migrate";
+
+export default async function globalTeardown() {
+  const url = process.env.SLUICE_E2E_DATABASE_URL;
+  if (!url) return;
+  const name = databaseName(url);
+  if (!name.startsWith("sluice_e2e_")) throw new Error(`refusing to drop ${name}: not an e2e database`);
+  const server = new URL(url);
+  server.pathname = "/";
+  const conn = await mysql.createConnection({ uri: server.toString() });
+  try {
+    await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
+  } finally {
+    await conn.end();
+  }
+}

@@ -1,0 +1,151 @@
+// Sluice's configuration: every environment variable it reads is declared and
+// validated here, and nowhere else. A wrong value stops the program with one
+// line per problem that names the variable, e.g.
+//   Invalid configuration: PORT must be an integer between 1 and 65535 (got "abc")
+// Empty values count as unset, so `PORT= npm start` uses the default.
+import { z } from "zod";
+import { DEFAULT_DATABASE_URL } from "./queue";
+
+const PORT_RULE = "must be an integer between 1 and 65535";
+const port = z
+  .string()
+  .regex(/^[0-9]{1,5}$/, PORT_RULE)
+  .transform(Number)
+  .refine((n) => n >= 1 && n <= 65535, PORT_RULE);
+
+const TRUE_WORDS = ["true", "1", "yes", "on"];
+const FALSE_WORDS = ["false", "0", "no", "off"];
+const bool = z
+  .string()
+  .transform((s) => s.toLowerCase())
+  .pipe(z.enum([...TRUE_WORDS, ...FALSE_WORDS], { error: "must be true or false (or 1/0, yes/no, on/off)" }))
+  .transform((s) => TRUE_WORDS.includes(s));
+
+const DATABASE_NAME = /^[A-Za-z0-9_$-]{1,64}$/;
+const mysqlUrl = z.string().superRefine((value, ctx) => {
+  if (!value.startsWith("mysql://")) {
+    ctx.addIssue({ code: "custom", message: "must start with mysql://, like mysql://root@127.0.0.1:3306/sluice" });
+    return;
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: "custom", message: "must be a valid URL, like mysql://user:password@host:3306/sluice" });
+    return;
+  }
+  if (!url.hostname)
+    ctx.addIssue({ code: "custom", message: "must name a host, like mysql://root@127.0.0.1:3306/sluice" });
+  const name = decodeURIComponent(url.pathname.replace(/^\//, ""));
+  if (!DATABASE_NAME.test(name)) {
+    ctx.addIssue({
+      code: "custom",
+      message:
+        "must end with a database name of 1-64 letters, digits, _ $ or -, like mysql://root@127.0.0.1:3306/sluice",
+    });
+  }
+});
+
+const hostName = z
+  .string()
+  .regex(/^[A-Za-z0-9.:_-]+$/, "must be a host name or an IP address, like 127.0.0.1 or 0.0.0.0");
+
+const envSchema = z.object({
+  /** The database Sluice uses. Unset: DEFAULT_DATABASE_URL (port SLUICE_DEFAULT_DB_PORT), with the embedded fallback. */
+  DATABASE_URL: mysqlUrl.optional(),
+  /** The web server's port. */
+  PORT: port.default(3000),
+  /** The address the web server listens on. */
+  HOST: hostName.default("127.0.0.1"),
+  /** Whether `npm start` runs the worker process next to the web server. */
+  WORKER_ENABLED: bool.default(true),
+  /** The port of the default database (used when DATABASE_URL is unset). */
+  SLUICE_DEFAULT_DB_PORT: port.default(3306),
+  /** auto: when DATABASE_URL is unset and nothing answers at the default, `npm start` runs a private MariaDB. off: never. */
+  SLUICE_EMBEDDED_DB: z.enum(["auto", "off"], { error: "must be auto or off" }).default("auto"),
+  /** The port the private MariaDB of `npm start` prefers (a free one is taken when it is busy). */
+  SLUICE_EMBEDDED_DB_PORT: port.default(3407),
+});
+
+export type EnvName = keyof typeof envSchema.shape;
+export const ENV_NAMES = Object.keys(envSchema.shape) as EnvName[];
+
+export interface Env extends Omit<z.output<typeof envSchema>, "DATABASE_URL"> {
+  /** Always set: the given DATABASE_URL, or the default one. */
+  DATABASE_URL: string;
+  /** True when DATABASE_URL was not set and the default is used (the embedded fallback may apply). */
+  databaseUrlIsDefault: boolean;
+}
+
+/** A configuration problem; its message is meant for people, one line per problem. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.map((p) => `Invalid configuration: ${p}`).join("\n"));
+    this.name = "ConfigError";
+  }
+}
+
+/** Hides the password of URL-like values, for messages. */
+function shown(name: string, raw: string): string {
+  if (name !== "DATABASE_URL") return JSON.stringify(raw);
+  try {
+    const u = new URL(raw);
+    if (u.password) u.password = "***";
+    return JSON.stringify(u.toString());
+  } catch {
+    return JSON.stringify(raw.replace(/:[^:@/]*@/, ":***@"));
+  }
+}
+
+export function defaultDatabaseUrl(port: number): string {
+  const url = new URL(DEFAULT_DATABASE_URL);
+  url.port = String(port);
+  return url.toString();
+}
+
+type Source = Record<string, string | undefined>;
+
+/** Validates `source` (process.env by default); throws ConfigError naming every bad variable. */
+export function parseEnv(source: Source = process.env): Env {
+  const input: Source = {};
+  for (const name of ENV_NAMES) {
+    const value = source[name]?.trim();
+    if (value) input[name] = value;
+  }
+  const result = envSchema.safeParse(input);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? "environment");
+      const raw = input[name];
+      return `${name} ${issue.message}${raw === undefined ? "" : ` (got ${shown(name, raw)})`}`;
+    });
+    throw new ConfigError([...new Set(problems)]);
+  }
+  const { DATABASE_URL, ...rest } = result.data;
+  return {
+    ...rest,
+    DATABASE_URL: DATABASE_URL ?? defaultDatabaseUrl(rest.SLUICE_DEFAULT_DB_PORT),
+    databaseUrlIsDefault: DATABASE_URL === undefined,
+  };
+}
+
+let cached: Env | undefined;
+
+/** The validated configuration of this process (parsed once). Throws ConfigError. */
+export function getEnv(): Env {
+  cached ??= parseEnv(process.env);
+  return cached;
+}
+
+/** For command-line entry points: the configuration, or a message naming the bad variable and exit 1. */
+export function loadEnvOrExit(): Env {
+  try {
+    return getEnv();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,10 @@
+import { pingDatabase } from "../../db";
+import { publicProcedure, router } from "../init";
+
+export const healthRouter = router({
+  /** Is the web server up, and does the database answer a `SELECT 1`? */
+  ping: publicProcedure.query(async () => {
+    const database = await pingDatabase();
+    return { ok: database.reachable, database, time: new Date() };
+  }),
+});
