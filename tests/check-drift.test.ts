@@ -26,7 +26,9 @@ describe("db:check", () => {
 
   it("fails, showing the missing SQL, when the schema has a column no migration adds", () => {
     fs.mkdirSync(copyDir, { recursive: true });
-    for (const f of ["schema.ts", "columns.ts"]) fs.copyFileSync(path.join(ROOT, "db", f), path.join(copyDir, f));
+    // Every schema module, so the copy's imports resolve as the original's do.
+    const modules = fs.readdirSync(path.join(ROOT, "db")).filter((f) => f.endsWith(".ts"));
+    for (const f of modules) fs.copyFileSync(path.join(ROOT, "db", f), path.join(copyDir, f));
     const schemaCopy = path.join(copyDir, "schema.ts");
     const source = fs.readFileSync(schemaCopy, "utf8");
     const anchor = /(\n\s*topic: varchar\("topic", \{ length: 191 \}\)\.notNull\(\),)/;
