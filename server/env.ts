@@ -4,6 +4,7 @@
 //   Invalid configuration: PORT must be an integer between 1 and 65535 (got "abc")
 // Empty values count as unset, so `PORT= npm start` uses the default.
 import { z } from "zod";
+import { runnersConfigSchema } from "./pipeline/config";
 import { DEFAULT_DATABASE_URL } from "./queue";
 
 const PORT_RULE = "must be an integer between 1 and 65535";
@@ -50,6 +51,29 @@ const hostName = z
   .string()
   .regex(/^[A-Za-z0-9.:_-]+$/, "must be a host name or an IP address, like 127.0.0.1 or 0.0.0.0");
 
+const delayMs = z
+  .string()
+  .regex(/^[0-9]{1,9}$/, "must be a whole number of milliseconds")
+  .transform(Number)
+  .refine((n) => n >= 10 && n <= 3_600_000, "must be between 10 and 3600000 ms");
+
+const runnersJson = z.string().transform((text, ctx) => {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    ctx.addIssue({ code: "custom", message: 'must be JSON, like {"default":{"kind":"noop"}}' });
+    return z.NEVER;
+  }
+  const parsed = runnersConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    ctx.addIssue({ code: "custom", message: `at ${issue?.path.join(".") || "the top"}: ${issue?.message}` });
+    return z.NEVER;
+  }
+  return parsed.data;
+});
+
 const envSchema = z.object({
   /** The database Sluice uses. Unset: DEFAULT_DATABASE_URL (port SLUICE_DEFAULT_DB_PORT), with the embedded fallback. */
   DATABASE_URL: mysqlUrl.optional(),
@@ -65,6 +89,18 @@ const envSchema = z.object({
   SLUICE_EMBEDDED_DB: z.enum(["auto", "off"], { error: "must be auto or off" }).default("auto"),
   /** The port the private MariaDB of `npm start` prefers (a free one is taken when it is busy). */
   SLUICE_EMBEDDED_DB_PORT: port.default(3407),
+  /** Which runner builds which queue, as JSON (server/pipeline/config.ts). Unset: DEFAULT_RUNNERS. */
+  SLUICE_RUNNERS: runnersJson.optional(),
+  /** Delay before polling an accepted build again, ms. */
+  SLUICE_POLL_ACCEPTED_MS: delayMs.default(5_000),
+  /** Delay before polling a running build again, ms. */
+  SLUICE_POLL_RUNNING_MS: delayMs.default(2_000),
+  /** Where command builds keep their files (build.json, output.log, exit). */
+  SLUICE_BUILD_DIR: z.string().min(1).default(".sluice/builds"),
+  /** API token for buildkite runners (secret). */
+  BUILDKITE_API_TOKEN: z.string().min(1).optional(),
+  /** The token Buildkite sends with webhooks (X-Buildkite-Token); unset: the webhook route refuses every call. */
+  BUILDKITE_WEBHOOK_TOKEN: z.string().min(8, "must be at least 8 characters").optional(),
 });
 
 export type EnvName = keyof typeof envSchema.shape;
@@ -87,6 +123,7 @@ export class ConfigError extends Error {
 
 /** Hides the password of URL-like values, for messages. */
 function shown(name: string, raw: string): string {
+  if (name.endsWith("_TOKEN")) return "a value that is not shown";
   if (name !== "DATABASE_URL") return JSON.stringify(raw);
   try {
     const u = new URL(raw);

@@ -1,0 +1,14 @@
+import type { Logger } from "../log";
+import type { Queue } from "../queue";
+import type { PipelineConfig } from "./config";
+import type { RunnerRegistry } from "./runners";
+import type { PipelineStore } from "./store";
+
+/** What the controllers and actions need; built once per process. */
+export interface PipelineDeps {
+  queue: Queue;
+  store: PipelineStore;
+  runners: RunnerRegistry;
+  config: PipelineConfig;
+  log: Logger;
+}

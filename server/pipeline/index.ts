@@ -1,0 +1,55 @@
+// Building the pipeline's dependencies from the validated configuration.
+import path from "node:path";
+import mysql from "mysql2/promise";
+import { createDb } from "../../db/client";
+import type { Env } from "../env";
+import type { Logger } from "../log";
+import { createQueue } from "../queue";
+import { DEFAULT_RUNNERS, type PipelineConfig } from "./config";
+import type { PipelineDeps } from "./deps";
+import { RunnerRegistry } from "./runners";
+import { PipelineStore } from "./store";
+
+export { cancelBuild, requestBuild } from "./actions";
+export type { PipelineConfig } from "./config";
+export type { PipelineDeps } from "./deps";
+export { type PipelineWorker, startPipelineWorker, type WorkerOptions } from "./worker";
+
+export function pipelineConfigFromEnv(env: Env): PipelineConfig {
+  return {
+    runners: env.SLUICE_RUNNERS ?? DEFAULT_RUNNERS,
+    pollDelayMs: { accepted: env.SLUICE_POLL_ACCEPTED_MS, running: env.SLUICE_POLL_RUNNING_MS },
+    buildDir: path.resolve(env.SLUICE_BUILD_DIR),
+    buildkiteToken: env.BUILDKITE_API_TOKEN,
+  };
+}
+
+export interface Pipeline {
+  deps: PipelineDeps;
+  close(): Promise<void>;
+}
+
+/** Opens the queue and a pool for the pipeline's tables. The schema must be migrated already. */
+export function openPipeline(databaseUrl: string, config: PipelineConfig, log: Logger): Pipeline {
+  const queue = createQueue({ url: databaseUrl });
+  const pool = mysql.createPool({ uri: databaseUrl, connectionLimit: 5, supportBigNumbers: true });
+  pool.on("connection", (conn) => {
+    const core = conn as unknown as { query(sql: string, cb: (err: unknown) => void): void };
+    core.query("SET time_zone = '+00:00'", () => {});
+  });
+  const db = createDb(pool);
+  const deps: PipelineDeps = {
+    queue,
+    store: new PipelineStore(db),
+    runners: new RunnerRegistry(config, db),
+    config,
+    log,
+  };
+  return {
+    deps,
+    async close() {
+      await queue.close();
+      await pool.end();
+    },
+  };
+}

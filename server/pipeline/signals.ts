@@ -1,0 +1,49 @@
+// Publishing into the pipeline's topics. Every message id names its occasion
+// (see occasionId): a poll is "poll <build> <generation>", so re-publishing
+// the poll loop is never swallowed by dedup, while a retried publish of the
+// same occasion still is.
+import { occasionId } from "../queue";
+import type { BuildStatus } from "../buildrunner/types";
+import type { PipelineDeps } from "./deps";
+import { POLL_GENERATION, TOPICS } from "./topics";
+
+const body = (id: string) => JSON.stringify({ id });
+
+export function publishBuild(d: PipelineDeps, batchId: string) {
+  return d.queue.publisher.publish(TOPICS.build, {
+    id: occasionId("build", batchId),
+    partitionKey: batchId,
+    payload: body(batchId),
+  });
+}
+
+/** The poll of generation `gen`, due after `delayMs`. */
+export function publishPoll(d: PipelineDeps, buildId: string, gen: number, delayMs: number, occasion = "poll") {
+  return d.queue.publisher.publishAfter(
+    TOPICS.buildsignal,
+    {
+      id: occasionId(occasion, buildId, gen),
+      partitionKey: buildId,
+      payload: body(buildId),
+      metadata: { [POLL_GENERATION]: String(gen) },
+    },
+    delayMs,
+  );
+}
+
+/** A push (a webhook, a cancel): handled like a poll but never schedules the next poll. */
+export function publishPush(d: PipelineDeps, buildId: string, occasion: string) {
+  return d.queue.publisher.publish(TOPICS.buildsignal, {
+    id: occasionId("push", buildId, occasion),
+    partitionKey: buildId,
+    payload: body(buildId),
+  });
+}
+
+export function publishSpeculate(d: PipelineDeps, batchId: string, buildId: string, status: BuildStatus) {
+  return d.queue.publisher.publish(TOPICS.speculate, {
+    id: occasionId("speculate", buildId, status),
+    partitionKey: batchId,
+    payload: body(batchId),
+  });
+}

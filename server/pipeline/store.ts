@@ -1,0 +1,171 @@
+// The pipeline's rows: batches, builds and their status history. Times are
+// ms on the database's clock.
+import { randomUUID } from "node:crypto";
+import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { batches, buildStatusHistory, builds } from "../../db/schema";
+import { type BuildMetadata, type BuildStatus, type Change, isTerminal } from "../buildrunner/types";
+
+const NOW_MS = sql`CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS UNSIGNED)`;
+
+export type BatchRow = typeof batches.$inferSelect;
+export type BuildRow = typeof builds.$inferSelect;
+
+export interface Batch {
+  id: string;
+  queue: string;
+  base: Change[];
+  head: Change[];
+  metadata: BuildMetadata;
+  requester: string;
+  state: "pending" | "building" | "done";
+  verdict: "succeeded" | "failed" | "cancelled" | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export function toBatch(row: BatchRow): Batch {
+  return {
+    ...row,
+    base: JSON.parse(row.base) as Change[],
+    head: JSON.parse(row.head) as Change[],
+    metadata: JSON.parse(row.metadata) as BuildMetadata,
+    state: row.state as Batch["state"],
+    verdict: row.verdict as Batch["verdict"],
+  };
+}
+
+export class PipelineStore {
+  constructor(readonly db: Db) {}
+
+  async createBatch(input: {
+    queue: string;
+    base: Change[];
+    head: Change[];
+    metadata: BuildMetadata;
+    requester: string;
+  }): Promise<string> {
+    const id = randomUUID();
+    await this.db.insert(batches).values({
+      id,
+      queue: input.queue,
+      base: JSON.stringify(input.base),
+      head: JSON.stringify(input.head),
+      metadata: JSON.stringify(input.metadata),
+      requester: input.requester,
+      state: "pending",
+      createdAt: NOW_MS,
+      updatedAt: NOW_MS,
+    });
+    return id;
+  }
+
+  async getBatch(id: string): Promise<Batch | undefined> {
+    const [row] = await this.db.select().from(batches).where(eq(batches.id, id));
+    return row && toBatch(row);
+  }
+
+  async getBuild(id: string): Promise<BuildRow | undefined> {
+    const [row] = await this.db.select().from(builds).where(eq(builds.id, id));
+    return row;
+  }
+
+  async getBuildForBatch(batchId: string): Promise<BuildRow | undefined> {
+    const [row] = await this.db.select().from(builds).where(eq(builds.batchId, batchId));
+    return row;
+  }
+
+  async history(buildId: string) {
+    return this.db
+      .select()
+      .from(buildStatusHistory)
+      .where(eq(buildStatusHistory.buildId, buildId))
+      .orderBy(buildStatusHistory.id);
+  }
+
+  /** Stores a just-triggered build as accepted; a batch keeps its first build. Returns the stored one. */
+  async insertBuild(input: { id: string; batchId: string; runner: string; queue: string }): Promise<BuildRow> {
+    await this.db.transaction(async (tx) => {
+      const [existing] = await tx.select().from(builds).where(eq(builds.batchId, input.batchId)).for("update");
+      if (existing) return;
+      await tx.insert(builds).values({
+        ...input,
+        status: "accepted",
+        metadata: "{}",
+        createdAt: NOW_MS,
+        updatedAt: NOW_MS,
+      });
+      await tx.insert(buildStatusHistory).values({ buildId: input.id, status: "accepted", metadata: "{}", at: NOW_MS });
+      await tx
+        .update(batches)
+        .set({ state: "building", updatedAt: NOW_MS })
+        .where(and(eq(batches.id, input.batchId), eq(batches.state, "pending")));
+    });
+    const stored = await this.getBuildForBatch(input.batchId);
+    if (!stored) throw new Error(`build for batch ${input.batchId} vanished`);
+    return stored;
+  }
+
+  /**
+   * Records a status answer. A terminal build keeps its status (a late or
+   * pushed answer cannot reopen it); a change of status adds a history row.
+   */
+  async recordStatus(buildId: string, status: BuildStatus, metadata: BuildMetadata): Promise<BuildRow> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.select().from(builds).where(eq(builds.id, buildId)).for("update");
+      if (!row) throw new Error(`unknown build ${buildId}`);
+      if (isTerminal(row.status as BuildStatus)) return row;
+      const meta = JSON.stringify(metadata);
+      const changed = row.status !== status;
+      await tx
+        .update(builds)
+        .set({
+          status,
+          metadata: meta,
+          statusCalls: sql`${builds.statusCalls} + 1`,
+          updatedAt: NOW_MS,
+          ...(isTerminal(status) ? { finishedAt: NOW_MS } : {}),
+        })
+        .where(eq(builds.id, buildId));
+      if (changed) await tx.insert(buildStatusHistory).values({ buildId, status, metadata: meta, at: NOW_MS });
+      const [after] = await tx.select().from(builds).where(eq(builds.id, buildId));
+      return after as BuildRow;
+    });
+  }
+
+  /** Moves the live poll from generation `gen` to `gen + 1`; false if `gen` is not the live one. */
+  async advancePollGeneration(buildId: string, gen: number): Promise<boolean> {
+    const [res] = await this.db
+      .update(builds)
+      .set({ pollGeneration: gen + 1 })
+      .where(and(eq(builds.id, buildId), eq(builds.pollGeneration, gen)));
+    return res.affectedRows === 1;
+  }
+
+  async finishBatch(batchId: string, verdict: "succeeded" | "failed" | "cancelled"): Promise<void> {
+    await this.db
+      .update(batches)
+      .set({ state: "done", verdict, updatedAt: NOW_MS })
+      .where(and(eq(batches.id, batchId), inArray(batches.state, ["pending", "building"])));
+  }
+
+  /** Batches still pending after `ms`: their `build` message may never have been published. */
+  async stalePendingBatches(ms: number, limit = 100): Promise<string[]> {
+    const rows = await this.db
+      .select({ id: batches.id })
+      .from(batches)
+      .where(and(eq(batches.state, "pending"), lt(batches.updatedAt, sql`${NOW_MS} - ${ms}`)))
+      .limit(limit);
+    return rows.map((r) => r.id);
+  }
+
+  /** Unfinished builds nobody has looked at for `ms`: their poll chain may have been lost. */
+  async stalledBuilds(ms: number, limit = 100): Promise<BuildRow[]> {
+    return this.db
+      .select()
+      .from(builds)
+      .where(and(inArray(builds.status, ["accepted", "running"]), lt(builds.updatedAt, sql`${NOW_MS} - ${ms}`)))
+      .orderBy(desc(builds.updatedAt))
+      .limit(limit);
+  }
+}

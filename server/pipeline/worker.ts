@@ -1,0 +1,95 @@
+// A worker: the three pipeline consumers, the command runner's supervision of
+// this host's builds, and periodic maintenance. `npm run worker` runs one per
+// process (start several for scale); the web server can run one in-process.
+import { hostname } from "node:os";
+import { errorMessage } from "../log";
+import { runConsumer, type RunningConsumer } from "./consumer";
+import { buildController, buildsignalController, speculateController } from "./controllers";
+import type { PipelineDeps } from "./deps";
+import { publishBuild, publishPoll } from "./signals";
+import { idPayload, PIPELINE_GROUP, TOPICS } from "./topics";
+
+export interface WorkerOptions {
+  /** Shown in the console's worker list. Default host:pid. */
+  name?: string;
+  /** Deliveries handled at once per topic. Default 8. */
+  concurrency?: number;
+  /** Queue poll interval, ms. Default 100. */
+  pollIntervalMs?: number;
+  /** Nack delay after a retryable failure on attempt n, ms. Default 1 s doubling to 60 s. */
+  retryBackoffMs?: (attempt: number) => number;
+  /** Attempts before a message is dead-lettered. Default 5. */
+  maxAttempts?: number;
+  /** How often maintenance runs (GC, lost-message sweeps), ms. Default 30,000. */
+  maintenanceIntervalMs?: number;
+}
+
+export interface PipelineWorker {
+  readonly name: string;
+  stop(): Promise<void>;
+}
+
+/** A build no one has polled for this long has lost its poll message (e.g. dead-lettered). */
+const STALLED_AFTER_MS = 5 * 60_000;
+/** A batch still pending this long may never have had its `build` message published. */
+const PENDING_AFTER_MS = 60_000;
+
+export function startPipelineWorker(d: PipelineDeps, opts: WorkerOptions = {}): PipelineWorker {
+  const name = opts.name ?? `${hostname()}:${process.pid}`;
+  const log = d.log.child({ worker: name });
+  const common = {
+    subscriberName: name,
+    consumerGroup: PIPELINE_GROUP,
+    concurrency: opts.concurrency,
+    backoffMs: opts.retryBackoffMs,
+    log,
+    subscription: { pollIntervalMs: opts.pollIntervalMs ?? 100, maxAttempts: opts.maxAttempts ?? 5 },
+  };
+  const consumers: RunningConsumer[] = [
+    runConsumer(d.queue, { topic: TOPICS.build, schema: idPayload, handle: (p) => buildController(d, p) }, common),
+    runConsumer(
+      d.queue,
+      { topic: TOPICS.buildsignal, schema: idPayload, handle: (p, delivery) => buildsignalController(d, p, delivery) },
+      common,
+    ),
+    runConsumer(
+      d.queue,
+      { topic: TOPICS.speculate, schema: idPayload, handle: (p) => speculateController(d, p) },
+      common,
+    ),
+  ];
+  d.runners.start();
+
+  let maintaining: Promise<void> | undefined;
+  const timer = setInterval(() => {
+    maintaining ??= maintain(d)
+      .catch((err) => log.warn("maintenance failed", { reason: errorMessage(err) }))
+      .finally(() => {
+        maintaining = undefined;
+      });
+  }, opts.maintenanceIntervalMs ?? 30_000);
+  timer.unref();
+  log.info("worker started", { topics: Object.values(TOPICS).join(",") });
+
+  return {
+    name,
+    async stop() {
+      clearInterval(timer);
+      // In-flight handlers finish; what was fetched but not handed out goes back; leases are released.
+      await Promise.all(consumers.map((c) => c.stop()));
+      await maintaining;
+      await d.runners.stop();
+      log.info("worker stopped");
+    },
+  };
+}
+
+/** Recovers what a crash between two steps could leave behind, and collects garbage. */
+async function maintain(d: PipelineDeps) {
+  for (const batchId of await d.store.stalePendingBatches(PENDING_AFTER_MS)) await publishBuild(d, batchId);
+  for (const build of await d.store.stalledBuilds(STALLED_AFTER_MS)) {
+    // A revival of the live generation: if its poll is still queued, one of the two stops at the generation check.
+    await publishPoll(d, build.id, build.pollGeneration, 0, "revive");
+  }
+  await d.queue.admin.collectGarbage();
+}

@@ -1,0 +1,75 @@
+// A worker process killed with SIGKILL in the middle of a running command
+// build: a new worker takes over, the build still reaches a terminal status,
+// and it was triggered (and its command run) once.
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Pipeline, requestBuild } from "../../server/pipeline";
+import type { PipelineConfig } from "../../server/pipeline/config";
+import { freshDatabase, type TestDatabase } from "../helpers/db";
+import { until } from "../helpers/wait";
+import { open, pipelineConfig, verdict } from "./helpers";
+
+let db: TestDatabase;
+let config: PipelineConfig;
+let p: Pipeline;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  db = await freshDatabase("crash");
+  config = await pipelineConfig({
+    queues: { slow: { kind: "command", command: 'echo started >> "$SLUICE_BUILD_FILE.runs"; sleep 3; echo built' } },
+  });
+  p = open(db.url, config);
+});
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+  await p.close();
+  await db.drop();
+});
+
+async function startWorker(): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "tests/fixtures/pipeline-worker.ts", db.url, JSON.stringify(config)],
+    {
+      stdio: ["ignore", "pipe", "ignore"],
+    },
+  );
+  children.push(child);
+  await new Promise<void>((resolve, reject) => {
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).once("line", () => resolve());
+    child.once("exit", (code) => reject(new Error(`worker exited with ${code}`)));
+  });
+  return child;
+}
+
+describe("worker crash", () => {
+  it("finishes a build whose worker was killed mid-run, triggered once", async () => {
+    const first = await startWorker();
+    const batchId = await requestBuild(p.deps, {
+      queue: "slow",
+      base: [],
+      head: [{ uris: ["github://a/b/pull/1/x"] }],
+      requester: "t",
+    });
+    const running = await until(async () => {
+      const b = await p.deps.store.getBuildForBatch(batchId);
+      return b?.status === "running" ? b : undefined;
+    }, "the build to be running");
+    first.kill("SIGKILL");
+    await new Promise((r) => first.once("exit", r));
+
+    await startWorker();
+    const { batch, build } = await verdict(p, batchId, 60_000);
+    expect(build.id).toBe(running.id);
+    expect(batch.verdict).toBe("succeeded");
+    const [n] = await db.sql<{ n: number }>("SELECT COUNT(*) AS n FROM command_builds");
+    expect(Number(n?.n)).toBe(1);
+    const meta = JSON.parse(build.metadata) as Record<string, string>;
+    const runs = await readFile(path.join(meta.workDir ?? "", "build.json.runs"), "utf8");
+    expect(runs.trim().split("\n")).toEqual(["started"]);
+  });
+});
