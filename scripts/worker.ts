@@ -1,10 +1,13 @@
-// npm run worker: the process that will run the queue consumers and the build
-// poll loop. For now it validates the configuration, migrates the database and
-// idles. It stops cleanly on SIGTERM / SIGINT, and by itself when the
-// `npm start` that launched it is gone.
+// npm run worker: the process that runs the pipeline's consumers (build,
+// buildsignal, speculate) and the command runner's supervision. Start several
+// for scale. SIGTERM / SIGINT stop it gracefully: handlers in flight finish,
+// what was fetched but not handed out goes back, leases are released. It also
+// stops by itself when the `npm start` that launched it is gone.
 import { migrateDatabase } from "../db/migrate";
 import { describeDatabaseError, redactUrl } from "../server/db-errors";
 import { loadEnvOrExit } from "../server/env";
+import { createLogger } from "../server/log";
+import { openPipeline, pipelineConfigFromEnv, startPipelineWorker } from "../server/pipeline";
 
 const log = (message: string) => console.log(`${new Date().toISOString()} worker: ${message}`);
 
@@ -16,7 +19,9 @@ async function main() {
     console.error(`worker: ${describeDatabaseError(err, env.DATABASE_URL)}`);
     process.exit(1);
   }
-  log(`ready (pid ${process.pid}, database ${redactUrl(env.DATABASE_URL)}): no consumers are configured yet; idling`);
+  const pipeline = openPipeline(env.DATABASE_URL, pipelineConfigFromEnv(env), createLogger({ pid: process.pid }));
+  const worker = startPipelineWorker(pipeline.deps);
+  log(`ready (pid ${process.pid}, database ${redactUrl(env.DATABASE_URL)}): consuming build, buildsignal, speculate`);
 
   // Launched by `npm start`: leave when it is gone, even if it was killed outright.
   const parent = Number(process.env.SLUICE_PARENT_PID) || undefined;
@@ -29,8 +34,20 @@ async function main() {
     if (stopped) return;
     stopped = true;
     clearInterval(timer);
-    log(`${why}; stopped`);
-    process.exit(0);
+    log(`${why}; stopping`);
+    void worker
+      .stop()
+      .then(() => pipeline.close())
+      .then(
+        () => {
+          log("stopped");
+          process.exit(0);
+        },
+        (err) => {
+          console.error(`worker: stopping failed: ${err instanceof Error ? err.message : String(err)}`);
+          process.exit(1);
+        },
+      );
   }
   process.on("SIGTERM", () => stop("received SIGTERM"));
   process.on("SIGINT", () => stop("received SIGINT"));

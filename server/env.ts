@@ -89,6 +89,8 @@ const envSchema = z.object({
   SLUICE_EMBEDDED_DB: z.enum(["auto", "off"], { error: "must be auto or off" }).default("auto"),
   /** The port the private MariaDB of `npm start` prefers (a free one is taken when it is busy). */
   SLUICE_EMBEDDED_DB_PORT: port.default(3407),
+  /** Whether the web server runs the pipeline worker in-process (a single-node install without `npm run worker`). */
+  SLUICE_IN_PROCESS_WORKER: bool.default(false),
   /** Which runner builds which queue, as JSON (server/pipeline/config.ts). Unset: DEFAULT_RUNNERS. */
   SLUICE_RUNNERS: runnersJson.optional(),
   /** Delay before polling an accepted build again, ms. */

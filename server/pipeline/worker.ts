@@ -20,6 +20,11 @@ export interface WorkerOptions {
   retryBackoffMs?: (attempt: number) => number;
   /** Attempts before a message is dead-lettered. Default 5. */
   maxAttempts?: number;
+  /** Queue visibility timeout, ms. Default 60,000. */
+  visibilityTimeoutMs?: number;
+  /** Queue lease duration and renewal interval, ms. Defaults 30,000 and 10,000. */
+  leaseDurationMs?: number;
+  leaseRenewalIntervalMs?: number;
   /** How often maintenance runs (GC, lost-message sweeps), ms. Default 30,000. */
   maintenanceIntervalMs?: number;
 }
@@ -43,7 +48,13 @@ export function startPipelineWorker(d: PipelineDeps, opts: WorkerOptions = {}): 
     concurrency: opts.concurrency,
     backoffMs: opts.retryBackoffMs,
     log,
-    subscription: { pollIntervalMs: opts.pollIntervalMs ?? 100, maxAttempts: opts.maxAttempts ?? 5 },
+    subscription: {
+      pollIntervalMs: opts.pollIntervalMs ?? 100,
+      maxAttempts: opts.maxAttempts ?? 5,
+      visibilityTimeoutMs: opts.visibilityTimeoutMs,
+      leaseDurationMs: opts.leaseDurationMs,
+      leaseRenewalIntervalMs: opts.leaseRenewalIntervalMs,
+    },
   };
   const consumers: RunningConsumer[] = [
     runConsumer(d.queue, { topic: TOPICS.build, schema: idPayload, handle: (p) => buildController(d, p) }, common),

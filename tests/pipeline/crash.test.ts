@@ -73,3 +73,43 @@ describe("worker crash", () => {
     expect(runs.trim().split("\n")).toEqual(["started"]);
   });
 });
+
+describe("npm run worker", () => {
+  it("runs the pipeline and stops gracefully on SIGTERM, releasing its leases", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", "scripts/worker.ts"], {
+      stdio: ["ignore", "pipe", "ignore"],
+      env: {
+        ...process.env,
+        DATABASE_URL: db.url,
+        SLUICE_RUNNERS: JSON.stringify(config.runners),
+        SLUICE_BUILD_DIR: config.buildDir,
+        SLUICE_POLL_ACCEPTED_MS: "300",
+        SLUICE_POLL_RUNNING_MS: "400",
+      },
+    });
+    children.push(child);
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    await new Promise<void>((resolve, reject) => {
+      lines.on("line", (l) => l.includes("ready") && resolve());
+      child.once("exit", (code) => reject(new Error(`worker exited with ${code}`)));
+    });
+    const batchId = await requestBuild(p.deps, {
+      queue: "slow",
+      base: [],
+      head: [{ uris: ["github://a/b/pull/2/y"] }],
+      requester: "t",
+    });
+    expect((await verdict(p, batchId, 60_000)).batch.verdict).toBe("succeeded");
+    const mine = await db.sql<{ instance_id: string }>("SELECT instance_id FROM queue_subscribers WHERE pid = ?", [
+      child.pid,
+    ]);
+    expect(mine).toHaveLength(3);
+
+    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(await db.sql("SELECT * FROM queue_subscribers WHERE pid = ?", [child.pid])).toHaveLength(0);
+    const ids = mine.map((m) => m.instance_id);
+    expect(await db.sql("SELECT * FROM queue_group_partitions WHERE lease_owner IN (?)", [ids])).toHaveLength(0);
+  });
+});

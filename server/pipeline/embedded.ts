@@ -1,0 +1,41 @@
+// The worker inside the web server, for a single-node install: the same
+// pipeline worker `npm run worker` runs, kept on globalThis so that a
+// re-evaluated module (next dev) never starts a second one.
+import { getEnv } from "../env";
+import { createLogger } from "../log";
+import { openPipeline, type Pipeline, type PipelineWorker, pipelineConfigFromEnv, startPipelineWorker } from ".";
+
+interface EmbeddedState {
+  pipeline: Pipeline;
+  worker: PipelineWorker;
+  startedAt: number;
+}
+
+const store = globalThis as typeof globalThis & { __sluiceEmbeddedWorker?: EmbeddedState };
+
+export function embeddedWorkerState(): { running: boolean; name?: string; startedAt?: number } {
+  const s = store.__sluiceEmbeddedWorker;
+  return s ? { running: true, name: s.worker.name, startedAt: s.startedAt } : { running: false };
+}
+
+/** Starts the in-process worker unless it runs already; the database must be migrated. */
+export function startEmbeddedWorker(): { started: boolean } {
+  if (store.__sluiceEmbeddedWorker) return { started: false };
+  const env = getEnv();
+  const pipeline = openPipeline(
+    env.DATABASE_URL,
+    pipelineConfigFromEnv(env),
+    createLogger({ pid: process.pid, in: "web" }),
+  );
+  const worker = startPipelineWorker(pipeline.deps, { name: `web-${process.pid}` });
+  store.__sluiceEmbeddedWorker = { pipeline, worker, startedAt: Date.now() };
+  return { started: true };
+}
+
+export async function stopEmbeddedWorker(): Promise<void> {
+  const s = store.__sluiceEmbeddedWorker;
+  if (!s) return;
+  store.__sluiceEmbeddedWorker = undefined;
+  await s.worker.stop();
+  await s.pipeline.close();
+}
