@@ -225,12 +225,18 @@ export class CommandRunner implements BuildRunner {
     setTimeout(() => signalGroup(pid, "SIGKILL"), this.opts.cancelGraceMs).unref();
   }
 
+  /** Inspects a non-terminal build and returns its row as it is now. */
+  private async refresh(row: Row): Promise<Row> {
+    await this.inspect(row);
+    return this.load(row.id);
+  }
+
   /**
    * Looks at a non-terminal build and records what it finds. On this host:
    * the exit file, then the process. Elsewhere: only whether that host has
-   * checked recently.
+   * checked recently. Returns true when its process is alive here.
    */
-  private async refresh(row: Row): Promise<Row> {
+  private async inspect(row: Row): Promise<boolean> {
     if (row.host !== this.host) {
       const [age] = await this.ages(row.id);
       const since = row.status === "accepted" ? age?.sinceCreated : age?.sinceChecked;
@@ -239,7 +245,7 @@ export class CommandRunner implements BuildRunner {
           reason: `no worker on host ${row.host} has checked this build for ${Math.round(since / 1000)} s`,
         });
       }
-      return this.load(row.id);
+      return false;
     }
     if (row.status === "accepted") {
       if (!row.launcher) await this.launch(row.id);
@@ -249,28 +255,29 @@ export class CommandRunner implements BuildRunner {
           await this.finish(row.id, "failed", { reason: "the build process never started" }, ["accepted"]);
         }
       }
-      return this.load(row.id);
+      return false;
     }
     const exit = await this.readExit(row);
     if (exit !== undefined) {
       await this.finishWithExit(row, exit);
-    } else if (row.pid && isSameProcessAlive(row.pid, row.procStart)) {
-      await this.cfg.db.update(commandBuilds).set({ checkedAt: NOW_MS }).where(eq(commandBuilds.id, row.id));
+      return false;
+    }
+    if (row.pid && isSameProcessAlive(row.pid, row.procStart)) {
       if (row.cancelRequested) this.kill(row.pid);
       else await this.enforceTimeout(row);
-    } else {
-      // Gone: it may have written its exit file between the two looks.
-      const late = await this.readExit(row);
-      if (late !== undefined) await this.finishWithExit(row, late);
-      else if (row.cancelRequested)
-        await this.finish(row.id, "cancelled", { reason: "cancelled", outputTail: await this.tail(row) });
-      else
-        await this.finish(row.id, "failed", {
-          reason: "the build process ended without an exit status (killed, or its host restarted)",
-          outputTail: await this.tail(row),
-        });
+      return true;
     }
-    return this.load(row.id);
+    // Gone: it may have written its exit file between the two looks.
+    const late = await this.readExit(row);
+    if (late !== undefined) await this.finishWithExit(row, late);
+    else if (row.cancelRequested)
+      await this.finish(row.id, "cancelled", { reason: "cancelled", outputTail: await this.tail(row) });
+    else
+      await this.finish(row.id, "failed", {
+        reason: "the build process ended without an exit status (killed, or its host restarted)",
+        outputTail: await this.tail(row),
+      });
+    return false;
   }
 
   private async enforceTimeout(row: Row) {
@@ -357,7 +364,12 @@ export class CommandRunner implements BuildRunner {
       .select()
       .from(commandBuilds)
       .where(and(eq(commandBuilds.host, this.host), inArray(commandBuilds.status, ["accepted", "running"])));
-    for (const row of rows) await this.refresh(row);
+    const alive: string[] = [];
+    for (const row of rows) if (await this.inspect(row)) alive.push(row.id);
+    // One statement per pass, however many builds run: other hosts read it as "still watched".
+    if (alive.length > 0) {
+      await this.cfg.db.update(commandBuilds).set({ checkedAt: NOW_MS }).where(inArray(commandBuilds.id, alive));
+    }
   }
 }
 
