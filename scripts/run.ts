@@ -6,7 +6,7 @@
 //     a MariaDB/MySQL server binary is installed, a private one with its data in
 //     .sluice/mysql, stopped again when this command stops;
 //  3. creates and migrates the database;
-//  4. builds the web app if .next/BUILD_ID is missing (not with --dev);
+//  4. builds the web app if there is no build, or a source file is newer than it (not with --dev);
 //  5. runs `next start` (or `next dev` with --dev) and the worker, until
 //     Ctrl-C / SIGTERM, or until one of them exits, then stops the rest.
 import fs from "node:fs";
@@ -140,8 +140,9 @@ async function main() {
     SLUICE_PARENT_PID: String(process.pid),
   };
 
-  if (!dev && !fs.existsSync(path.join(ROOT, ".next", "BUILD_ID"))) {
-    log("no build in .next yet: running next build (once; npm run build rebuilds)");
+  const staleBecause = dev ? undefined : buildIsStale();
+  if (staleBecause) {
+    log(`${staleBecause}: running next build`);
     const build = await runToEnd("build", [NEXT_BIN, "build"], { ...childEnv, NODE_ENV: "production" });
     if (stopping) return;
     if (build.code !== 0) return shutdown(1, `next build failed (exit code ${build.code})`);
@@ -203,3 +204,28 @@ main().catch((err) => {
   console.error("[sluice] unexpected error:", err);
   void shutdown(1, "unexpected error");
 });
+
+/** Why the web app needs a build: no build yet, or a source newer than it; undefined when it is current. */
+function buildIsStale(): string | undefined {
+  const stamp = path.join(ROOT, ".next", "BUILD_ID");
+  if (!fs.existsSync(stamp)) return "no build in .next yet";
+  const built = fs.statSync(stamp).mtimeMs;
+  const roots = ["app", "components", "server", "db", "next.config.js", "instrumentation.ts", "package.json"];
+  const newer = (p: string): string | undefined => {
+    if (!fs.existsSync(p)) return undefined;
+    const st = fs.statSync(p);
+    if (st.isDirectory()) {
+      for (const e of fs.readdirSync(p)) {
+        const hit = newer(path.join(p, e));
+        if (hit) return hit;
+      }
+      return undefined;
+    }
+    return st.mtimeMs > built ? p : undefined;
+  };
+  for (const r of roots) {
+    const hit = newer(path.join(ROOT, r));
+    if (hit) return `${path.relative(ROOT, hit)} changed since the last build`;
+  }
+  return undefined;
+}
