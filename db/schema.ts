@@ -56,11 +56,17 @@ export const queueMessages = mysqlTable(
     originalTopic: varchar("original_topic", { length: 191 }),
     originalGroup: varchar("original_group", { length: 191 }),
     originalSeq: ms("original_seq"),
+    // The failure reason with ids, numbers and quoted values masked: rows that failed the same way share it.
+    failureGroup: varchar("failure_group", { length: 191 }),
   },
   (t) => [
     uniqueIndex("queue_messages_dedup").on(t.dedupKey),
     uniqueIndex("queue_messages_partition_seq").on(t.topic, t.partitionKey, t.seq),
     index("queue_messages_topic_visible").on(t.topic, t.visibleAfter),
+    // The console's newest-first keyset paging within a topic.
+    index("queue_messages_topic_log").on(t.topic, t.logId),
+    // DLQ failures grouped by their normalised reason.
+    index("queue_messages_topic_failure_group").on(t.topic, t.failureGroup),
   ],
 );
 
@@ -117,6 +123,37 @@ export const queueDeliveries = mysqlTable(
     updatedAt: ms("updated_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.consumerGroup, t.topic, t.partitionKey, t.seq] })],
+);
+
+/**
+ * Operator jobs over many DLQ rows (requeue or purge everything that matches a
+ * filter): rate-limited, with progress, cancellable, resumable by any process
+ * after a crash (a job whose runner stopped heartbeating is taken over).
+ */
+export const queueJobs = mysqlTable(
+  "queue_jobs",
+  {
+    id: varchar("id", { length: 64 }).primaryKey(),
+    kind: varchar("kind", { length: 16 }).notNull(), // requeue | purge
+    topic: varchar("topic", { length: 191 }).notNull(),
+    filter: text("filter").notNull(), // JSON DlqFilter
+    // Only rows that existed when the job was made: later failures are not swept up.
+    maxLogId: bigint("max_log_id", { mode: "number", unsigned: true }).notNull(),
+    ratePerSecond: int("rate_per_second", { unsigned: true }).notNull(),
+    state: varchar("state", { length: 16 }).notNull(), // running | done | cancelled | failed
+    total: int("total", { unsigned: true }).notNull(),
+    processed: int("processed", { unsigned: true }).notNull().default(0),
+    // Keyset position: rows with log_id below this are done.
+    cursor: bigint("cursor", { mode: "number", unsigned: true }),
+    cancelRequested: tinyint("cancel_requested", { unsigned: true }).notNull().default(0),
+    runner: varchar("runner", { length: 64 }),
+    heartbeatAt: ms("heartbeat_at"),
+    error: text("error"),
+    createdBy: varchar("created_by", { length: 191 }).notNull(),
+    createdAt: ms("created_at").notNull(),
+    finishedAt: ms("finished_at"),
+  },
+  (t) => [index("queue_jobs_state").on(t.state, t.createdAt)],
 );
 
 /** Live subscribers and their heartbeats. */

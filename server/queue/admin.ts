@@ -1,7 +1,8 @@
 // Operations on the log that are not publish or consume: DLQ requeue and
 // purge, and garbage collection. The console and the CLI call these; they
 // never touch the tables themselves.
-import { NOW_MS, type QueueDb } from "./db";
+import { type Executor, NOW_MS, type QueueDb } from "./db";
+import { parseMetadata } from "./fetch";
 import { invalid, QueueError } from "./errors";
 import { appendToLog } from "./log";
 import { checkText, checkTopic, PARTITION_KEY_MAX } from "./names";
@@ -21,43 +22,68 @@ function checkAddress(a: DlqAddress): DlqAddress {
 }
 
 /**
- * Sends one DLQ message back to its original topic and partition, addressed to
+ * Sends DLQ rows back to their original topic and partition, each addressed to
  * the consumer group it failed in (other groups already finished it), and
- * deletes it from the DLQ, in one transaction. The new row's dedup origin is
- * the DLQ row, so a repeated requeue cannot publish twice.
+ * deletes them from the DLQ, in the caller's transaction. A requeued row's
+ * dedup origin is its DLQ row, so a repeated requeue cannot publish twice.
+ * Returns the number of rows requeued.
  */
+export async function requeueRows(c: Executor, logIds: number[]): Promise<number> {
+  if (logIds.length === 0) return 0;
+  const rows = await c.query<{
+    log_id: number;
+    partition_key: string;
+    message_id: string;
+    payload: Buffer;
+    metadata: string | null;
+    original_topic: string;
+    original_group: string;
+  }>(
+    `SELECT log_id, partition_key, message_id, payload, metadata, original_topic, original_group FROM queue_messages
+     WHERE log_id IN (?) AND original_topic IS NOT NULL AND original_group IS NOT NULL
+     ORDER BY log_id FOR UPDATE`,
+    [logIds],
+  );
+  if (rows.length === 0) return 0;
+  await appendToLog(
+    c,
+    rows.map((row) => ({
+      topic: row.original_topic,
+      partitionKey: row.partition_key,
+      messageId: row.message_id,
+      origin: `requeue:${row.log_id}`,
+      payload: row.payload,
+      metadata: parseMetadata(row.metadata),
+      delayMs: 0,
+      targetGroup: row.original_group,
+    })),
+  );
+  await c.execute("DELETE FROM queue_messages WHERE log_id IN (?)", [rows.map((r) => r.log_id)]);
+  return rows.length;
+}
+
+/** Requeues one DLQ row, addressed exactly. */
 export async function requeueDeadLetter(db: QueueDb, address: DlqAddress): Promise<void> {
-  const a = checkAddress(address);
-  await db.tx(async (c) => {
-    const [row] = await c.query<{
-      log_id: number;
-      message_id: string;
-      payload: Buffer;
-      metadata: string | null;
-      original_topic: string | null;
-      original_group: string | null;
-    }>(
-      `SELECT log_id, message_id, payload, metadata, original_topic, original_group FROM queue_messages
-       WHERE topic = ? AND partition_key = ? AND seq = ? FOR UPDATE`,
-      [a.topic, a.partitionKey, a.seq],
+  const n = await requeueDeadLetters(db, [address]);
+  if (n === 0) {
+    const a = address;
+    throw new QueueError("NOT_FOUND", `no dead letter at ${a.topic}/${a.partitionKey}#${a.seq}`);
+  }
+}
+
+/** Requeues the addressed DLQ rows in one transaction; rows already gone are skipped. Returns how many moved. */
+export async function requeueDeadLetters(db: QueueDb, addresses: DlqAddress[]): Promise<number> {
+  const checked = addresses.map(checkAddress);
+  if (checked.length === 0) return 0;
+  return db.tx(async (c) => {
+    const ids = await c.query<{ log_id: number }>(
+      `SELECT log_id FROM queue_messages WHERE (topic, partition_key, seq) IN (${checked.map(() => "(?, ?, ?)").join(", ")})`,
+      checked.flatMap((a) => [a.topic, a.partitionKey, a.seq]),
     );
-    if (!row) throw new QueueError("NOT_FOUND", `no message at ${a.topic}/${a.partitionKey}#${a.seq}`);
-    if (!row.original_topic || !row.original_group) {
-      throw invalid(`${a.topic}/${a.partitionKey}#${a.seq} is not a dead letter`);
-    }
-    await appendToLog(c, [
-      {
-        topic: row.original_topic,
-        partitionKey: a.partitionKey,
-        messageId: row.message_id,
-        origin: `requeue:${row.log_id}`,
-        payload: row.payload,
-        metadata: row.metadata ? (JSON.parse(row.metadata) as Record<string, string>) : undefined,
-        delayMs: 0,
-        targetGroup: row.original_group,
-      },
-    ]);
-    await c.execute("DELETE FROM queue_messages WHERE log_id = ?", [row.log_id]);
+    return requeueRows(
+      c,
+      ids.map((r) => Number(r.log_id)),
+    );
   });
 }
 

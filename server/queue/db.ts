@@ -10,7 +10,7 @@ export const NOW_MS = "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS UNSIGNED)";
 export type Row = Record<string, unknown>;
 
 export interface Executor {
-  query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]>;
+  query<T = Row>(sql: string, params?: unknown[]): Promise<T[]>;
   execute(sql: string, params?: unknown[]): Promise<{ affectedRows: number; insertId: number }>;
 }
 
@@ -45,7 +45,7 @@ export function openDb(url: string, connectionLimit: number): QueueDb {
   let count = 0;
 
   const makeExecutor = (q: Queryable): Executor => ({
-    async query<T extends Row>(sql: string, params: unknown[] = []) {
+    async query<T>(sql: string, params: unknown[] = []) {
       count++;
       const [rows] = await q.query(sql, params);
       return rows as T[];

@@ -2,16 +2,36 @@
 // delivery state, partition leases, a DLQ. Knows nothing of Next.js, tRPC or
 // React. The schema comes from the project's migrations (npm run db:migrate);
 // createQueue never creates tables.
-import { collectGarbage, type DlqAddress, requeueDeadLetter } from "./admin";
+import { collectGarbage, type DlqAddress, requeueDeadLetter, requeueDeadLetters } from "./admin";
 import { openDb } from "./db";
 import { QueueError } from "./errors";
 import { checkTopic } from "./names";
 import { parseQueueOptions, parseSubscriptionOptions, type QueueOptions } from "./options";
+import { deliverNow, listDeferred } from "./ops/deferred";
+import { countDlq, dlqFailureGroups, getDeadLetter, listDlq, listDlqTopics } from "./ops/dlq";
+import { cancelJob, claimableJobs, createJob, getJob, listJobs, runJob } from "./ops/jobs";
+import { getMessage, listMessages } from "./ops/messages";
+import { listPartitions, listTopics } from "./ops/overview";
+import { listSubscribers } from "./ops/workers";
 import { createPublisher } from "./publisher";
 import { QueueSubscription } from "./subscription";
 import type { Publisher, Subscriber } from "./types";
 
 export type { DlqAddress } from "./admin";
+export type { Count } from "./ops/count";
+export type { DeferredCursor, DeferredRow, MessageAddress } from "./ops/deferred";
+export type { DlqDetail, DlqFilter, DlqRow, FailureGroupRow } from "./ops/dlq";
+export type { Job, JobKind, JobState } from "./ops/jobs";
+export {
+  MESSAGE_STATES,
+  type MessageDetail,
+  type MessagePage,
+  type MessageRow,
+  type MessageState,
+  type StateFilter,
+} from "./ops/messages";
+export type { GroupLag, PartitionRow, TopicOverview } from "./ops/overview";
+export type { SubscriberRow } from "./ops/workers";
 export { classifyMysqlError, QueueError, type QueueErrorCode } from "./errors";
 export { occasionId, uniqueOccasionId } from "./ids";
 export type { QueueOptions, SubscriptionInput, SubscriptionOptions } from "./options";
@@ -32,7 +52,29 @@ export interface Queue {
   subscriber: Subscriber;
   admin: {
     requeueDeadLetter(address: DlqAddress): Promise<void>;
+    requeueDeadLetters(addresses: DlqAddress[]): Promise<number>;
+    deliverNow(addresses: DlqAddress[]): Promise<number>;
+    createJob(input: Parameters<typeof createJob>[1]): ReturnType<typeof createJob>;
+    runJob(id: string, runner: string): ReturnType<typeof runJob>;
+    cancelJob(id: string): Promise<void>;
+    claimableJobs(): Promise<string[]>;
     collectGarbage(opts?: { maxRowsPerPartition?: number }): Promise<number>;
+  };
+  /** Reads for the console and the CLI: every one bounded by a page size or a count cap. */
+  inspect: {
+    listTopics(): ReturnType<typeof listTopics>;
+    listPartitions(topic: string, opts: Parameters<typeof listPartitions>[2]): ReturnType<typeof listPartitions>;
+    listMessages(topic: string, opts: Parameters<typeof listMessages>[2]): ReturnType<typeof listMessages>;
+    getMessage(topic: string, partitionKey: string, seq: number): ReturnType<typeof getMessage>;
+    listDeferred(opts: Parameters<typeof listDeferred>[1]): ReturnType<typeof listDeferred>;
+    listDlqTopics(): Promise<string[]>;
+    listDlq(filter: Parameters<typeof listDlq>[1], opts: Parameters<typeof listDlq>[2]): ReturnType<typeof listDlq>;
+    countDlq(filter: Parameters<typeof countDlq>[1]): Promise<number>;
+    dlqFailureGroups(topic: string): ReturnType<typeof dlqFailureGroups>;
+    getDeadLetter(topic: string, partitionKey: string, seq: number): ReturnType<typeof getDeadLetter>;
+    getJob(id: string): ReturnType<typeof getJob>;
+    listJobs(limit?: number): ReturnType<typeof listJobs>;
+    listSubscribers(): ReturnType<typeof listSubscribers>;
   };
   /** Statements this queue has sent to the database (for idle-cost measurements). */
   statementCount(): number;
@@ -76,6 +118,27 @@ export function createQueue(options: QueueOptions = {}): Queue {
         assertOpen();
         return collectGarbage(db, o);
       },
+      requeueDeadLetters: (a) => requeueDeadLetters(db, a),
+      deliverNow: (a) => deliverNow(db, a),
+      createJob: (input) => createJob(db, input),
+      runJob: (id, runner) => runJob(db, id, runner),
+      cancelJob: (id) => cancelJob(db, id),
+      claimableJobs: () => claimableJobs(db),
+    },
+    inspect: {
+      listTopics: () => listTopics(db),
+      listPartitions: (topic, o) => listPartitions(db, topic, o),
+      listMessages: (topic, o) => listMessages(db, topic, o),
+      getMessage: (topic, pk, seq) => getMessage(db, topic, pk, seq),
+      listDeferred: (o) => listDeferred(db, o),
+      listDlqTopics: () => listDlqTopics(db),
+      listDlq: (f, o) => listDlq(db, f, o),
+      countDlq: (f) => countDlq(db, f),
+      dlqFailureGroups: (topic) => dlqFailureGroups(db, topic),
+      getDeadLetter: (topic, pk, seq) => getDeadLetter(db, topic, pk, seq),
+      getJob: (id) => getJob(db, id),
+      listJobs: (limit) => listJobs(db, limit),
+      listSubscribers: () => listSubscribers(db),
     },
     statementCount: () => db.statements(),
     async close() {

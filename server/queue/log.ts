@@ -14,6 +14,7 @@
 // treat gaps as nothing to do.
 import { createHash } from "node:crypto";
 import { type Executor, NOW_MS } from "./db";
+import { failureGroup } from "./failure-group";
 
 export interface LogRow {
   topic: string;
@@ -45,7 +46,7 @@ export function dedupKey(topic: string, partitionKey: string, id: string, origin
 }
 
 const COLUMNS =
-  "topic, partition_key, seq, message_id, dedup_key, payload, metadata, published_at, visible_after, target_group, failure_reason, failure_count, failed_at, original_topic, original_group, original_seq";
+  "topic, partition_key, seq, message_id, dedup_key, payload, metadata, published_at, visible_after, target_group, failure_reason, failure_count, failed_at, original_topic, original_group, original_seq, failure_group";
 
 /**
  * Bumps each partition's head by its row count, locking the partition rows in
@@ -110,7 +111,7 @@ export async function appendToLog(c: Executor, rows: LogRow[]): Promise<void> {
     if (seq === undefined) throw new Error(`no sequence reserved for partition ${id}`);
     next.set(id, seq + 1);
     values.push(
-      `(?, ?, ?, ?, ?, ?, ?, ${NOW_MS}, ${r.delayMs > 0 ? `${NOW_MS} + ?` : "?"}, ?, ?, ?, ${r.failure ? NOW_MS : "NULL"}, ?, ?, ?)`,
+      `(?, ?, ?, ?, ?, ?, ?, ${NOW_MS}, ${r.delayMs > 0 ? `${NOW_MS} + ?` : "?"}, ?, ?, ?, ${r.failure ? NOW_MS : "NULL"}, ?, ?, ?, ?)`,
     );
     params.push(
       r.topic,
@@ -127,6 +128,7 @@ export async function appendToLog(c: Executor, rows: LogRow[]): Promise<void> {
       r.failure?.originalTopic ?? null,
       r.failure?.originalGroup ?? null,
       r.failure?.originalSeq ?? null,
+      r.failure ? failureGroup(r.failure.reason) : null,
     );
   }
   // A duplicate dedup_key keeps the stored row untouched: that is the dedup.

@@ -1,0 +1,96 @@
+// Deferred messages (publishAfter, not yet visible) and "deliver now".
+import { NOW_MS, type QueueDb } from "../db";
+
+export interface DeferredRow {
+  topic: string;
+  partitionKey: string;
+  seq: number;
+  id: string;
+  publishedAt: number;
+  visibleAfter: number;
+  /** Time left on the database's clock when read, ms. */
+  remainingMs: number;
+}
+
+export interface DeferredCursor {
+  visibleAfter: number;
+  logId: number;
+}
+
+/**
+ * Soonest first, keyset-paged on (visible_after, log_id). Without a topic
+ * each topic is read through its (topic, visible_after) index and the pages
+ * are merged, so the cost follows the page size and the number of topics.
+ */
+export async function listDeferred(
+  db: QueueDb,
+  opts: { topic?: string; after?: DeferredCursor; limit: number },
+): Promise<{ rows: DeferredRow[]; next: DeferredCursor | null }> {
+  const topics =
+    opts.topic !== undefined
+      ? [opts.topic]
+      : (await db.query<{ topic: string }>("SELECT DISTINCT topic FROM queue_partitions")).map((r) => r.topic);
+  const after = opts.after;
+  const merged: Array<DeferredRow & { logId: number }> = [];
+  for (const topic of topics) {
+    const rows = await db.query<{
+      log_id: number;
+      partition_key: string;
+      seq: number;
+      message_id: string;
+      published_at: number;
+      visible_after: number;
+      remaining: number;
+    }>(
+      `SELECT log_id, partition_key, seq, message_id, published_at, visible_after,
+              CAST(visible_after AS SIGNED) - CAST(${NOW_MS} AS SIGNED) AS remaining
+       FROM queue_messages
+       WHERE topic = ? AND visible_after > ${NOW_MS}
+         ${after ? "AND (visible_after > ? OR (visible_after = ? AND log_id > ?))" : ""}
+       ORDER BY visible_after, log_id LIMIT ?`,
+      [topic, ...(after ? [after.visibleAfter, after.visibleAfter, after.logId] : []), opts.limit + 1],
+    );
+    for (const r of rows) {
+      merged.push({
+        topic,
+        logId: Number(r.log_id),
+        partitionKey: r.partition_key,
+        seq: Number(r.seq),
+        id: r.message_id,
+        publishedAt: Number(r.published_at),
+        visibleAfter: Number(r.visible_after),
+        remainingMs: Number(r.remaining),
+      });
+    }
+  }
+  merged.sort((a, b) => a.visibleAfter - b.visibleAfter || a.logId - b.logId);
+  const page = merged.slice(0, opts.limit);
+  const last = page.at(-1);
+  return {
+    rows: page.map(({ logId: _logId, ...r }) => r),
+    next: merged.length > opts.limit && last ? { visibleAfter: last.visibleAfter, logId: last.logId } : null,
+  };
+}
+
+export interface MessageAddress {
+  topic: string;
+  partitionKey: string;
+  seq: number;
+}
+
+/** Makes deferred messages visible now. Returns how many were still deferred. */
+export async function deliverNow(db: QueueDb, addresses: MessageAddress[]): Promise<number> {
+  if (addresses.length === 0) return 0;
+  return db.tx(async (c) => {
+    let n = 0;
+    for (const a of addresses) {
+      const { affectedRows } = await c.execute(
+        `UPDATE queue_messages SET visible_after = ${NOW_MS}
+         WHERE topic = ? AND partition_key = ? AND seq = ? AND visible_after > ${NOW_MS}`,
+        [a.topic, a.partitionKey, a.seq],
+      );
+      n += affectedRows;
+    }
+    return n;
+  });
+}

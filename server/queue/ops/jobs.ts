@@ -1,0 +1,222 @@
+// Requeue or purge everything in a DLQ that matches a filter, as a tracked
+// job rather than one long request: rows are handled in small transactions at
+// a set rate, progress is stored, an operator can cancel, and a job whose
+// runner stopped heartbeating is resumed by any other process. The job covers
+// exactly the rows that matched when it was made (log_id <= max_log_id):
+// failures that arrive later are not swept up.
+import { randomUUID } from "node:crypto";
+import { requeueRows } from "../admin";
+import { NOW_MS, type QueueDb } from "../db";
+import { invalid, QueueError } from "../errors";
+import { countDlq, type DlqFilter, dlqWhere } from "./dlq";
+
+export type JobKind = "requeue" | "purge";
+export type JobState = "running" | "done" | "cancelled" | "failed";
+
+export interface Job {
+  id: string;
+  kind: JobKind;
+  topic: string;
+  filter: DlqFilter;
+  ratePerSecond: number;
+  state: JobState;
+  total: number;
+  processed: number;
+  error: string | null;
+  createdBy: string;
+  createdAt: number;
+  finishedAt: number | null;
+}
+
+/** Rows per transaction at most. */
+const BATCH = 100;
+/** A running job whose runner has not written for this long is taken over, ms. */
+const STALE_AFTER_MS = 30_000;
+export const MAX_RATE = 10_000;
+
+type RawJob = {
+  id: string;
+  kind: string;
+  topic: string;
+  filter: string;
+  max_log_id: number;
+  rate_per_second: number;
+  state: string;
+  total: number;
+  processed: number;
+  cursor: number | null;
+  cancel_requested: number;
+  error: string | null;
+  created_by: string;
+  created_at: number;
+  finished_at: number | null;
+};
+
+function toJob(r: RawJob): Job {
+  return {
+    id: r.id,
+    kind: r.kind as JobKind,
+    topic: r.topic,
+    filter: JSON.parse(r.filter) as DlqFilter,
+    ratePerSecond: Number(r.rate_per_second),
+    state: r.state as JobState,
+    total: Number(r.total),
+    processed: Number(r.processed),
+    error: r.error,
+    createdBy: r.created_by,
+    createdAt: Number(r.created_at),
+    finishedAt: r.finished_at === null ? null : Number(r.finished_at),
+  };
+}
+
+/**
+ * Makes a job over the rows matching `filter` now. `expectedCount`, when
+ * given, must equal that number (the count the operator confirmed), or the
+ * job is refused: a purge never deletes more than was shown.
+ */
+export async function createJob(
+  db: QueueDb,
+  input: { kind: JobKind; filter: DlqFilter; ratePerSecond: number; createdBy: string; expectedCount?: number },
+): Promise<Job> {
+  if (!Number.isInteger(input.ratePerSecond) || input.ratePerSecond < 1 || input.ratePerSecond > MAX_RATE) {
+    throw invalid(`ratePerSecond must be an integer from 1 to ${MAX_RATE}`);
+  }
+  const [top] = await db.query<{ max: number | null }>(
+    "SELECT MAX(log_id) AS max FROM queue_messages WHERE topic = ?",
+    [input.filter.topic],
+  );
+  const maxLogId = Number(top?.max ?? 0);
+  const total = await countDlq(db, input.filter, maxLogId);
+  if (input.expectedCount !== undefined && input.expectedCount !== total) {
+    throw new QueueError(
+      "INVALID_ARGUMENT",
+      `the filter now matches ${total} messages, not the ${input.expectedCount} you confirmed; look again and confirm the new count`,
+    );
+  }
+  const id = randomUUID();
+  await db.execute(
+    `INSERT INTO queue_jobs (id, kind, topic, filter, max_log_id, rate_per_second, state, total, created_by, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ${NOW_MS})`,
+    [
+      id,
+      input.kind,
+      input.filter.topic,
+      JSON.stringify(input.filter),
+      maxLogId,
+      input.ratePerSecond,
+      total === 0 ? "done" : "running",
+      total,
+      input.createdBy,
+    ],
+  );
+  const job = await getJob(db, id);
+  if (!job) throw new Error(`job ${id} vanished`);
+  return job;
+}
+
+export async function getJob(db: QueueDb, id: string): Promise<Job | null> {
+  const [r] = await db.query<RawJob>("SELECT * FROM queue_jobs WHERE id = ?", [id]);
+  return r ? toJob(r) : null;
+}
+
+export async function listJobs(db: QueueDb, limit = 20): Promise<Job[]> {
+  const rows = await db.query<RawJob>("SELECT * FROM queue_jobs ORDER BY created_at DESC LIMIT ?", [limit]);
+  return rows.map(toJob);
+}
+
+export async function cancelJob(db: QueueDb, id: string): Promise<void> {
+  const { affectedRows } = await db.execute("UPDATE queue_jobs SET cancel_requested = 1 WHERE id = ?", [id]);
+  if (affectedRows === 0) throw new QueueError("NOT_FOUND", `no job ${id}`);
+}
+
+/** Ids of running jobs nobody is working on (new, or whose runner died). */
+export async function claimableJobs(db: QueueDb): Promise<string[]> {
+  const rows = await db.query<{ id: string }>(
+    `SELECT id FROM queue_jobs WHERE state = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < ${NOW_MS} - ?)`,
+    [STALE_AFTER_MS],
+  );
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Runs a job to its end in this process. Returns at once when another live
+ * runner has it. `sleep` is injectable so tests can observe the pacing.
+ */
+export async function runJob(
+  db: QueueDb,
+  id: string,
+  runner: string,
+  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+): Promise<Job | null> {
+  const { affectedRows } = await db.execute(
+    `UPDATE queue_jobs SET runner = ?, heartbeat_at = ${NOW_MS}
+     WHERE id = ? AND state = 'running' AND (runner IS NULL OR runner = ? OR heartbeat_at < ${NOW_MS} - ?)`,
+    [runner, id, runner, STALE_AFTER_MS],
+  );
+  if (affectedRows === 0) return getJob(db, id);
+  for (;;) {
+    const [raw] = await db.query<RawJob>("SELECT * FROM queue_jobs WHERE id = ?", [id]);
+    if (raw?.state !== "running") break;
+    if (raw.cancel_requested) {
+      await finish(db, id, "cancelled");
+      break;
+    }
+    const batch = Math.min(BATCH, Number(raw.rate_per_second));
+    const started = performance.now();
+    try {
+      const n = await step(db, raw, batch, runner);
+      if (n === null) {
+        await finish(db, id, "done");
+        break;
+      }
+    } catch (err) {
+      if (err instanceof TakenOver) break;
+      await finish(db, id, "failed", err instanceof Error ? err.message : String(err));
+      break;
+    }
+    // Rate limit: `batch` rows per batch / rate seconds.
+    const wait = (batch / Number(raw.rate_per_second)) * 1000 - (performance.now() - started);
+    if (wait > 0) await sleep(wait);
+  }
+  return getJob(db, id);
+}
+
+/** One transaction: the next rows of the job, requeued or deleted, and the progress. Null when none are left. */
+async function step(db: QueueDb, job: RawJob, batch: number, runner: string): Promise<number | null> {
+  const filter = JSON.parse(job.filter) as DlqFilter;
+  const w = dlqWhere(filter, Number(job.max_log_id));
+  return db.tx(async (c) => {
+    const rows = await c.query<{ log_id: number }>(
+      `SELECT log_id FROM queue_messages WHERE ${w.sql} ${job.cursor === null ? "" : "AND log_id < ?"}
+       ORDER BY log_id DESC LIMIT ?`,
+      [...w.params, ...(job.cursor === null ? [] : [job.cursor]), batch],
+    );
+    if (rows.length === 0) return null;
+    const ids = rows.map((r) => Number(r.log_id));
+    const n =
+      job.kind === "requeue"
+        ? await requeueRows(c, ids)
+        : (await c.execute("DELETE FROM queue_messages WHERE log_id IN (?)", [ids])).affectedRows;
+    const { affectedRows } = await c.execute(
+      `UPDATE queue_jobs SET processed = processed + ?, \`cursor\` = ?, heartbeat_at = ${NOW_MS}
+       WHERE id = ? AND runner = ? AND state = 'running'`,
+      [n, Math.min(...ids), job.id, runner],
+    );
+    // Another runner took the job over (we were paused past STALE_AFTER_MS): undo this batch.
+    if (affectedRows === 0) throw new TakenOver();
+    return n;
+  });
+}
+
+class TakenOver extends Error {
+  constructor() {
+    super("the job was taken over by another runner");
+  }
+}
+
+async function finish(db: QueueDb, id: string, state: JobState, error?: string) {
+  await db.execute(
+    `UPDATE queue_jobs SET state = ?, error = ?, finished_at = ${NOW_MS} WHERE id = ? AND state = 'running'`,
+    [state, error ?? null, id],
+  );
+}

@@ -1,0 +1,245 @@
+// A topic's messages for the console: newest first, paged by keyset (log_id),
+// with each row's state for one consumer group. States that cannot be read
+// off an index (ready, done) are found by a bounded scan: a page reads at most
+// SCAN_LIMIT rows and says where to go on, so no request scans the whole log.
+import { DeliveryState } from "../../../db/schema";
+import { NOW_MS, type QueueDb } from "../db";
+import { parseMetadata } from "../fetch";
+
+export const MESSAGE_STATES = ["ready", "in_flight", "retrying", "deferred", "done", "dead", "other_group"] as const;
+export type MessageState = (typeof MESSAGE_STATES)[number];
+export type StateFilter = "all" | "ready" | "in_flight" | "retrying" | "deferred" | "done";
+
+export const SCAN_LIMIT = 5_000;
+
+export interface MessageRow {
+  logId: number;
+  partitionKey: string;
+  seq: number;
+  id: string;
+  publishedAt: number;
+  visibleAfter: number;
+  /** For the group asked about; null when there is no group. */
+  state: MessageState | null;
+  attempts: number;
+}
+
+export interface MessagePage {
+  messages: MessageRow[];
+  /** Pass back as `before` for the next page; null at the end. */
+  next: number | null;
+  /** Rows read to fill the page (bounded scans). */
+  scanned: number;
+}
+
+interface Raw {
+  log_id: number;
+  partition_key: string;
+  seq: number;
+  message_id: string;
+  published_at: number;
+  visible_after: number;
+  target_group: string | null;
+  watermark: number | null;
+  d_state: number | null;
+  d_attempts: number | null;
+  d_visible_at: number | null;
+  d_owner: string | null;
+  now: number;
+}
+
+// No payload here: a list never reads the blobs.
+const COLUMNS = `m.log_id, m.partition_key, m.seq, m.message_id, m.published_at, m.visible_after,
+  m.target_group, g.watermark,
+  d.state AS d_state, d.attempts AS d_attempts, d.visible_at AS d_visible_at, d.owner AS d_owner, ${NOW_MS} AS now`;
+
+const JOINS = `
+  LEFT JOIN queue_group_partitions g ON g.consumer_group = ? AND g.topic = m.topic AND g.partition_key = m.partition_key
+  LEFT JOIN queue_deliveries d ON d.consumer_group = ? AND d.topic = m.topic AND d.partition_key = m.partition_key AND d.seq = m.seq`;
+
+export function stateOf(r: Raw, group: string | null): MessageState | null {
+  if (Number(r.visible_after) > Number(r.now)) return "deferred";
+  if (group === null) return null;
+  if (r.target_group !== null && r.target_group !== group) return "other_group";
+  if (r.watermark !== null && Number(r.seq) <= Number(r.watermark)) return "done";
+  if (r.d_state === DeliveryState.acked) return "done";
+  if (r.d_state === DeliveryState.dead) return "dead";
+  if (r.d_state === DeliveryState.inFlight && Number(r.d_visible_at) > Number(r.now)) {
+    return r.d_owner ? "in_flight" : "retrying";
+  }
+  return "ready";
+}
+
+function toRow(r: Raw, group: string | null): MessageRow {
+  return {
+    logId: Number(r.log_id),
+    partitionKey: r.partition_key,
+    seq: Number(r.seq),
+    id: r.message_id,
+    publishedAt: Number(r.published_at),
+    visibleAfter: Number(r.visible_after),
+    state: stateOf(r, group),
+    attempts: Number(r.d_attempts ?? 0),
+  };
+}
+
+export async function listMessages(
+  db: QueueDb,
+  topic: string,
+  opts: { group: string | null; state: StateFilter; partitionKey?: string; before?: number; limit: number },
+): Promise<MessagePage> {
+  const group = opts.group;
+  const byPartition = opts.partitionKey === undefined ? "" : "AND m.partition_key = ?";
+  const partParam = opts.partitionKey === undefined ? [] : [opts.partitionKey];
+  const before = opts.before === undefined ? "" : "AND m.log_id < ?";
+  const beforeParam = opts.before === undefined ? [] : [opts.before];
+
+  if (opts.state === "deferred") {
+    // Index (topic, visible_after): newest-first by log id among the deferred rows.
+    const rows = await db.query<Raw>(
+      `SELECT ${COLUMNS} FROM queue_messages m ${JOINS}
+       WHERE m.topic = ? AND m.visible_after > ${NOW_MS} ${byPartition} ${before}
+       ORDER BY m.log_id DESC LIMIT ?`,
+      [group, group, topic, ...partParam, ...beforeParam, opts.limit + 1],
+    );
+    return page(rows, opts.limit, group, rows.length);
+  }
+  if ((opts.state === "in_flight" || opts.state === "retrying") && group !== null) {
+    // Only the delivery window of the group has such rows.
+    const rows = await db.query<Raw>(
+      `SELECT ${COLUMNS} FROM queue_deliveries d0
+       JOIN queue_messages m ON m.topic = d0.topic AND m.partition_key = d0.partition_key AND m.seq = d0.seq
+       ${JOINS}
+       WHERE d0.consumer_group = ? AND d0.topic = ? AND d0.state = ${DeliveryState.inFlight} AND d0.visible_at > ${NOW_MS}
+         AND d0.owner IS ${opts.state === "in_flight" ? "NOT NULL" : "NULL"} ${byPartition} ${before}
+       ORDER BY m.log_id DESC LIMIT ?`,
+      [group, group, group, topic, ...partParam, ...beforeParam, opts.limit + 1],
+    );
+    return page(rows, opts.limit, group, rows.length);
+  }
+  // all / ready / done: walk the topic newest first, at most SCAN_LIMIT rows.
+  const rows = await db.query<Raw>(
+    `SELECT ${COLUMNS} FROM (
+       SELECT m.log_id, m.topic, m.partition_key, m.seq, m.message_id, m.published_at, m.visible_after, m.target_group
+       FROM queue_messages m WHERE m.topic = ? ${byPartition} ${before} ORDER BY m.log_id DESC LIMIT ?
+     ) m ${JOINS}
+     ORDER BY m.log_id DESC`,
+    [topic, ...partParam, ...beforeParam, opts.state === "all" ? opts.limit + 1 : SCAN_LIMIT, group, group],
+  );
+  if (opts.state === "all") return page(rows, opts.limit, group, rows.length);
+  const wanted = rows.filter((r) => stateOf(r, group) === opts.state);
+  if (wanted.length > opts.limit) return page(wanted, opts.limit, group, rows.length);
+  const exhausted = rows.length < SCAN_LIMIT;
+  return {
+    messages: wanted.map((r) => toRow(r, group)),
+    next: exhausted ? null : Number(rows.at(-1)?.log_id),
+    scanned: rows.length,
+  };
+}
+
+function page(rows: Raw[], limit: number, group: string | null, scanned: number): MessagePage {
+  const shown = rows.slice(0, limit);
+  return {
+    messages: shown.map((r) => toRow(r, group)),
+    next: rows.length > limit ? Number(shown.at(-1)?.log_id) : null,
+    scanned,
+  };
+}
+
+export interface MessageDetail {
+  topic: string;
+  logId: number;
+  partitionKey: string;
+  seq: number;
+  id: string;
+  payload: Buffer;
+  metadata: Record<string, string>;
+  publishedAt: number;
+  visibleAfter: number;
+  targetGroup: string | null;
+  failure: {
+    reason: string;
+    count: number;
+    failedAt: number;
+    originalTopic: string;
+    originalGroup: string;
+    originalSeq: number | null;
+    group: string | null;
+  } | null;
+  groups: Array<{
+    group: string;
+    state: MessageState | null;
+    attempts: number;
+    lastError: string | null;
+    firstDeliveredAt: number | null;
+  }>;
+}
+
+export async function getMessage(
+  db: QueueDb,
+  topic: string,
+  partitionKey: string,
+  seq: number,
+): Promise<MessageDetail | null> {
+  const [m] = await db.query<{
+    log_id: number;
+    message_id: string;
+    payload: Buffer;
+    metadata: string | null;
+    published_at: number;
+    visible_after: number;
+    target_group: string | null;
+    failure_reason: string | null;
+    failure_count: number | null;
+    failed_at: number | null;
+    original_topic: string | null;
+    original_group: string | null;
+    original_seq: number | null;
+    failure_group: string | null;
+  }>("SELECT * FROM queue_messages WHERE topic = ? AND partition_key = ? AND seq = ?", [topic, partitionKey, seq]);
+  if (!m) return null;
+  const groups = await db.query<
+    Raw & { consumer_group: string; last_error: string | null; first_delivered_at: number | null }
+  >(
+    `SELECT qg.consumer_group, ${COLUMNS},
+            d.last_error, d.first_delivered_at
+     FROM queue_groups qg
+     JOIN queue_messages m ON m.topic = qg.topic AND m.partition_key = ? AND m.seq = ?
+     LEFT JOIN queue_group_partitions g ON g.consumer_group = qg.consumer_group AND g.topic = m.topic AND g.partition_key = m.partition_key
+     LEFT JOIN queue_deliveries d ON d.consumer_group = qg.consumer_group AND d.topic = m.topic AND d.partition_key = m.partition_key AND d.seq = m.seq
+     WHERE qg.topic = ?
+     ORDER BY qg.consumer_group`,
+    [partitionKey, seq, topic],
+  );
+  return {
+    topic,
+    logId: Number(m.log_id),
+    partitionKey,
+    seq,
+    id: m.message_id,
+    payload: m.payload,
+    metadata: parseMetadata(m.metadata),
+    publishedAt: Number(m.published_at),
+    visibleAfter: Number(m.visible_after),
+    targetGroup: m.target_group,
+    failure:
+      m.failure_reason === null
+        ? null
+        : {
+            reason: m.failure_reason,
+            count: Number(m.failure_count ?? 0),
+            failedAt: Number(m.failed_at ?? 0),
+            originalTopic: m.original_topic ?? "",
+            originalGroup: m.original_group ?? "",
+            originalSeq: m.original_seq === null ? null : Number(m.original_seq),
+            group: m.failure_group,
+          },
+    groups: groups.map((g) => ({
+      group: g.consumer_group,
+      state: stateOf(g, g.consumer_group),
+      attempts: Number(g.d_attempts ?? 0),
+      lastError: g.last_error,
+      firstDeliveredAt: g.first_delivered_at === null ? null : Number(g.first_delivered_at),
+    })),
+  };
+}
