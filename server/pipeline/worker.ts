@@ -103,4 +103,10 @@ async function maintain(d: PipelineDeps) {
     await publishPoll(d, build.id, build.pollGeneration, 0, "revive");
   }
   await d.queue.admin.collectGarbage();
+  // DLQ requeue/purge jobs whose runner (a web server, another worker) stopped: carry them on.
+  for (const id of await d.queue.admin.claimableJobs()) {
+    void d.queue.admin
+      .runJob(id, `worker-${hostname()}-${process.pid}`)
+      .catch((err) => d.log.warn("job failed", { jobId: id, reason: errorMessage(err) }));
+  }
 }
