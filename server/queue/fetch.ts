@@ -8,8 +8,8 @@ import type { QueueDb } from "./db";
 import { NOW_MS } from "./db";
 import {
   advanceWatermark,
+  BLOCKING_IN_FLIGHT,
   type DlqSettings,
-  FOREIGN_IN_FLIGHT,
   lockGroupPartition,
   markDead,
   type PartitionRef,
@@ -61,13 +61,12 @@ export async function fetchBatch(
   return db.tx(async (c) => {
     const gp = await lockGroupPartition(c, ref);
     if (!gp || gp.leaseOwner !== owner || !gp.leaseValid) return { kind: "lost" } as const;
-    const [foreign] = await c.query<{ seq: number | null }>(FOREIGN_IN_FLIGHT, [
+    const [blocking] = await c.query<{ seq: number | null }>(BLOCKING_IN_FLIGHT, [
       ref.group,
       ref.topic,
       ref.partitionKey,
-      owner,
     ]);
-    const below = foreign?.seq != null ? Number(foreign.seq) : null;
+    const below = blocking?.seq != null ? Number(blocking.seq) : null;
     const raw = await c.query<RawRow>(
       `SELECT m.log_id, m.seq, m.message_id, m.payload, m.metadata, m.published_at,
               m.failure_reason, m.failure_count, m.failed_at, m.original_topic, m.original_group,
@@ -84,7 +83,7 @@ export async function fetchBatch(
         opts.batchSize,
       ],
     );
-    // Waiting for rows another subscriber still has out: keep the lease, try again next poll.
+    // Waiting for rows still out: keep the lease, try again next poll.
     if (raw.length === 0 && below !== null) return { kind: "rows", rows: [] } as const;
     if (raw.length === 0) {
       // Drained: give the lease back at once so idle partitions cost nothing.

@@ -53,15 +53,16 @@ export const READY_ROWS = `
     AND (d.seq IS NULL OR (d.state = ${DeliveryState.inFlight} AND d.visible_at <= ${NOW_MS}))`;
 
 /**
- * Rows still out with another subscriber (one whose lease this subscriber
- * took over, typically after a crash). Rows after them wait until they come
- * back, so a takeover keeps the partition's order. Nacked rows have no owner:
- * a nack delay lets later rows pass, as nack means.
+ * Rows still out with a subscriber: one whose lease this subscriber took over
+ * (typically after a crash), or this subscriber's own delivery that its
+ * process already counts as timed out while the database's clock does not yet.
+ * Rows after them wait until they come back, so the partition keeps its order.
+ * Nacked rows have no owner: a nack delay lets later rows pass, as nack means.
  */
-export const FOREIGN_IN_FLIGHT = `
+export const BLOCKING_IN_FLIGHT = `
   SELECT MIN(x.seq) AS seq FROM queue_deliveries x
   WHERE x.consumer_group = ? AND x.topic = ? AND x.partition_key = ?
-    AND x.state = ${DeliveryState.inFlight} AND x.owner IS NOT NULL AND x.owner <> ? AND x.visible_at > ${NOW_MS}`;
+    AND x.state = ${DeliveryState.inFlight} AND x.owner IS NOT NULL AND x.visible_at > ${NOW_MS}`;
 
 /**
  * Moves the watermark up to just below the first row this group has not

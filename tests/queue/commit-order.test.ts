@@ -58,11 +58,11 @@ describe("commit order", () => {
     const b = queue.publisher.publish(topic, { id: "B", partitionKey: "P", payload: "B" }).then(() => {
       bDone = true;
     });
+    // B's statement stays in the server's process list, blocked on the partition row A holds.
     await until(async () => {
       const rows = await db.sql<{ n: number }>(
-        `SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX t
-         JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id
-         WHERE t.trx_state = 'LOCK WAIT' AND p.DB = ?`,
+        `SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST
+         WHERE DB = ? AND COMMAND = 'Query' AND INFO LIKE 'INSERT INTO queue_partitions%'`,
         [db.name],
       );
       return Number(rows[0]?.n) >= 1;
