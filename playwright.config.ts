@@ -1,13 +1,29 @@
 // End-to-end tests: Debian's Chromium (never a downloaded browser), headless,
 // against `next start` on a test port and a fresh database sluice_e2e_<pid>_<hex>
 // that global-setup creates and global-teardown drops. Run `next build` first
-// (npm test does).
+// (npm test does). The web server also runs the real pipeline worker
+// (SLUICE_IN_PROCESS_WORKER) with command runners for the tests' queues, so a
+// build triggered from a page really runs.
 import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { defineConfig, devices } from "@playwright/test";
 
 // The config is evaluated again in each worker process: pin the generated values in the environment.
 process.env.SLUICE_E2E_DB ??= `sluice_e2e_${process.pid}_${randomBytes(3).toString("hex")}`;
 process.env.SLUICE_E2E_PORT ??= "3217";
+// Where the e2e command builds keep their files; global-teardown removes it.
+process.env.SLUICE_E2E_BUILD_DIR ??= mkdtempSync(path.join(tmpdir(), "sluice-e2e-builds-"));
+
+/** The runners of the e2e queues (e2e/builds.spec.ts). No default: any other queue cannot be built. */
+const E2E_RUNNERS = {
+  queues: {
+    "e2e-ok": { kind: "command", command: "sleep 3; echo ok" },
+    "e2e-fail": { kind: "command", command: "echo boom; exit 3" },
+    "e2e-long": { kind: "command", command: "sleep 120" },
+  },
+};
 
 const PORT = Number(process.env.SLUICE_E2E_PORT);
 const SERVER = process.env.TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/";
@@ -23,7 +39,8 @@ export default defineConfig({
   forbidOnly: !!process.env.CI,
   retries: 0,
   reporter: process.env.CI ? [["list"]] : [["list"], ["html", { open: "never" }]],
-  globalSetup: "./e2e/global-setup.ts",
+  // The queue tests' consumer process starts after the database is migrated; its teardown runs before global-teardown.
+  globalSetup: ["./e2e/global-setup.ts", "./e2e/queue-consumer-setup.ts"],
   globalTeardown: "./e2e/global-teardown.ts",
   use: {
     baseURL: BASE_URL,
@@ -65,6 +82,12 @@ export default defineConfig({
       DATABASE_URL,
       PORT: String(PORT),
       HOST: "127.0.0.1",
+      SLUICE_IN_PROCESS_WORKER: "true",
+      SLUICE_RUNNERS: JSON.stringify(E2E_RUNNERS),
+      // Poll builds often, so a status change reaches the page within a second or so.
+      SLUICE_POLL_ACCEPTED_MS: "500",
+      SLUICE_POLL_RUNNING_MS: "500",
+      SLUICE_BUILD_DIR: process.env.SLUICE_E2E_BUILD_DIR,
     },
   },
 });

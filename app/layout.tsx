@@ -1,5 +1,7 @@
 import type { Metadata } from "next";
 import type { ReactNode } from "react";
+import { ConsoleNav } from "@/components/console-nav";
+import { TRPCReactProvider } from "@/components/trpc-provider";
 import "./globals.css";
 
 export const metadata: Metadata = {
@@ -10,7 +12,14 @@ export const metadata: Metadata = {
 export default function RootLayout({ children }: { children: ReactNode }) {
   return (
     <html lang="en">
-      <body>{children}</body>
+      <body>
+        <TRPCReactProvider>
+          <div className="shell">
+            <ConsoleNav />
+            <main className="content">{children}</main>
+          </div>
+        </TRPCReactProvider>
+      </body>
     </html>
   );
 }

@@ -1,27 +1,26 @@
-import { StatusPill } from "@/components/status-pill";
-import { serverApi } from "@/server/trpc/server";
+import type { Metadata } from "next";
+import { Overview } from "@/components/queue/overview";
+import { getQueryClient, HydrateClient, trpc } from "@/server/trpc/rsc";
+import "@/components/queue/queue.css";
 
-// Rendered per request: `next build` needs no database, and the status is live.
+// Rendered per request: `next build` needs no database, and the numbers are live.
 export const dynamic = "force-dynamic";
+export const metadata: Metadata = { title: "Overview · Sluice" };
 
-export default async function HomePage() {
-  const api = await serverApi();
-  const health = await api.health.ping();
-  const db = health.database;
-
+export default async function OverviewPage() {
+  // The first numbers arrive with the HTML; the browser then keeps them fresh.
+  await getQueryClient().prefetchQuery(trpc.queue.overview.queryOptions());
   return (
-    <main>
-      <h1>Sluice</h1>
-      <p>A MySQL-backed work queue, a build-runner layer and the operator console for both.</p>
-      <p className="muted">
-        The operator console is coming: queues, deferred messages, the dead-letter queue, builds and workers will appear
-        here.
-      </p>
-      <StatusPill
-        ok={db.reachable}
-        label={db.reachable ? `Database reachable · ${db.latencyMs} ms` : "Database unreachable"}
-        detail={db.reachable ? undefined : db.error}
-      />
-    </main>
+    <HydrateClient>
+      <div className="page">
+        <header className="page-header">
+          <div>
+            <h1>Overview</h1>
+            <p className="muted small">Every topic, its consumer groups' lag, live workers and builds.</p>
+          </div>
+        </header>
+        <Overview />
+      </div>
+    </HydrateClient>
   );
 }

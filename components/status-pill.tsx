@@ -4,12 +4,18 @@ export interface StatusPillProps {
   label: string;
   /** Shown under the pill when present (e.g. why the database is unreachable). */
   detail?: string;
+  /** Not known yet (a first check in flight): a neutral marker. */
+  pending?: boolean;
 }
 
-export function StatusPill({ ok, label, detail }: StatusPillProps) {
+export function StatusPill({ ok, label, detail, pending = false }: StatusPillProps) {
   return (
     <div>
-      <span className={`status ${ok ? "status-ok" : "status-bad"}`} role="status" data-ok={ok}>
+      <span
+        className={`status ${pending ? "status-pending" : ok ? "status-ok" : "status-bad"}`}
+        role="status"
+        data-ok={pending ? undefined : ok}
+      >
         <span className="status-dot" aria-hidden="true" />
         {label}
       </span>

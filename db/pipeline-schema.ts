@@ -42,7 +42,14 @@ export const builds = mysqlTable(
     updatedAt: ms("updated_at").notNull(),
     finishedAt: ms("finished_at"),
   },
-  (t) => [uniqueIndex("builds_batch").on(t.batchId), index("builds_status").on(t.status, t.createdAt)],
+  (t) => [
+    uniqueIndex("builds_batch").on(t.batchId),
+    // The console's build list, newest first, keyset-paged on (created_at, id):
+    // unfiltered, by status, by queue (InnoDB appends the primary key, id, to each).
+    index("builds_created").on(t.createdAt),
+    index("builds_status").on(t.status, t.createdAt),
+    index("builds_queue").on(t.queue, t.createdAt),
+  ],
 );
 
 export const buildStatusHistory = mysqlTable(

@@ -104,7 +104,8 @@ export const DeliveryState = { inFlight: 0, acked: 1, dead: 2 } as const;
 
 /**
  * Per group: delivery state of rows above the watermark. Rows at or below the
- * watermark are deleted as it advances, so this table holds only the window.
+ * watermark are never read again; garbage collection deletes them in bulk, so
+ * this table holds about the window.
  */
 export const queueDeliveries = mysqlTable(
   "queue_deliveries",

@@ -1,8 +1,11 @@
-// Drops the e2e database made for this run.
+// Drops the e2e database made for this run and removes its build directory.
+import { rm } from "node:fs/promises";
 import mysql from "mysql2/promise";
 import { databaseName } from "../db/migrate";
 
 export default async function globalTeardown() {
+  const buildDir = process.env.SLUICE_E2E_BUILD_DIR;
+  if (buildDir?.includes("sluice-e2e-builds-")) await rm(buildDir, { recursive: true, force: true });
   const url = process.env.SLUICE_E2E_DATABASE_URL;
   if (!url) return;
   const name = databaseName(url);

@@ -1,13 +1,28 @@
 import { expect, test } from "@playwright/test";
 
-test("the home page names Sluice, says the console is coming and shows the database as reachable", async ({
+test("the console shell: every area in the navigation, the current one marked, the database status in its footer", async ({
   page,
 }, testInfo) => {
   await page.goto("/");
-  await expect(page).toHaveTitle("Sluice");
-  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Sluice");
-  await expect(page.getByText("The operator console is coming")).toBeVisible();
-  await expect(page.getByRole("status")).toContainText("Database reachable");
+  await expect(page).toHaveTitle(/Sluice/);
+  const nav = page.getByRole("navigation", { name: "Console" });
+  await expect(nav.getByRole("link")).toHaveText([
+    "Sluice",
+    "Overview",
+    "Topics",
+    "Deferred",
+    "DLQ",
+    "Builds",
+    "Workers",
+  ]);
+  await expect(nav.getByRole("link", { name: "Overview" })).toHaveAttribute("aria-current", "page");
+  // The status pill is checked from the browser, and says so once the answer is in.
+  await expect(nav.getByRole("status")).toContainText("Database reachable");
+
+  await nav.getByRole("link", { name: "Builds" }).click();
+  await expect(page).toHaveURL(/\/builds$/);
+  await expect(nav.getByRole("link", { name: "Builds" })).toHaveAttribute("aria-current", "page");
+  await expect(nav.getByRole("link", { name: "Overview" })).not.toHaveAttribute("aria-current", "page");
 
   const screenshot = await page.screenshot({ path: testInfo.outputPath("home.png"), fullPage: true });
   await testInfo.attach("home", { body: screenshot, contentType: "image/png" });

@@ -1,6 +1,6 @@
 // What operators (console, CLI) do to the pipeline.
 import type { BuildMetadata, BuildStatus, Change } from "../buildrunner/types";
-import { isTerminal } from "../buildrunner/types";
+import { isTerminal, UnknownBuildError } from "../buildrunner/types";
 import type { PipelineDeps } from "./deps";
 import { publishBuild, publishPush } from "./signals";
 
@@ -19,7 +19,7 @@ export async function requestBuild(
 /** Asks the runner to cancel; the poll loop then records `cancelled`. */
 export async function cancelBuild(d: PipelineDeps, buildId: string): Promise<"requested" | "already-finished"> {
   const build = await d.store.getBuild(buildId);
-  if (!build) throw new Error(`unknown build ${buildId}`);
+  if (!build) throw new UnknownBuildError(buildId);
   if (isTerminal(build.status as BuildStatus)) return "already-finished";
   await d.runners.forQueue(build.queue).cancel({ id: buildId });
   // Record it without waiting for the next poll.

@@ -55,9 +55,10 @@ export async function buildsignalController(d: PipelineDeps, { id: buildId }: Id
   } catch (err) {
     throw new RetryableError(`status failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
-  const stored = await d.store.recordStatus(buildId, answer.status, answer.metadata);
+  const { build: stored, changed } = await d.store.recordStatus(buildId, answer.status, answer.metadata);
   const status = stored.status as BuildStatus;
-  await publishSpeculate(d, stored.batchId, buildId, status);
+  // speculate cares about changes of status: an unchanged poll tells it nothing.
+  if (changed) await publishSpeculate(d, stored.batchId, buildId, status);
   if (isTerminal(status)) {
     d.log.info("build finished", { buildId, status });
     return;

@@ -6,6 +6,7 @@ import { CommandRunner, type CommandQueueConfig } from "../buildrunner/command";
 import { NoopRunner } from "../buildrunner/noop";
 import type { BuildRunner } from "../buildrunner/types";
 import type { PipelineConfig, RunnerConfig } from "./config";
+import { NoRunnerError } from "./errors";
 
 export class RunnerRegistry {
   readonly command: CommandRunner;
@@ -26,7 +27,7 @@ export class RunnerRegistry {
   /** The runner configured for a queue; an error naming the queue when there is none. */
   forQueue(queue: string): BuildRunner {
     const rc = this.config.runners.queues[queue] ?? this.config.runners.default;
-    if (!rc) throw new Error(`no runner is configured for queue "${queue}" and there is no default`);
+    if (!rc) throw new NoRunnerError(queue, `no runner is configured for queue "${queue}" and there is no default`);
     return this.instance(queue, rc);
   }
 
@@ -36,7 +37,7 @@ export class RunnerRegistry {
         return this.noop;
       case "command":
         if (!this.config.runners.queues[queue]) {
-          throw new Error(`a command runner must be configured per queue; "${queue}" has none`);
+          throw new NoRunnerError(queue, `a command runner must be configured per queue; "${queue}" has none`);
         }
         return this.command;
       case "buildkite": {

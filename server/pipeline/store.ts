@@ -1,10 +1,11 @@
 // The pipeline's rows: batches, builds and their status history. Times are
 // ms on the database's clock.
 import { randomUUID } from "node:crypto";
-import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, lt, lte, or, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { batches, buildStatusHistory, builds } from "../../db/schema";
 import { type BuildMetadata, type BuildStatus, type Change, isTerminal } from "../buildrunner/types";
+import { classifyMysqlError } from "../queue";
 
 const NOW_MS = sql`CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS UNSIGNED)`;
 
@@ -33,6 +34,24 @@ export function toBatch(row: BatchRow): Batch {
     state: row.state as Batch["state"],
     verdict: row.verdict as Batch["verdict"],
   };
+}
+
+/** Where a page of the build list ends: the last row's (createdAt, id). */
+export interface BuildCursor {
+  createdAt: number;
+  id: string;
+}
+
+export interface BuildListRow {
+  id: string;
+  batchId: string;
+  queue: string;
+  runner: string;
+  status: BuildStatus;
+  createdAt: number;
+  finishedAt: number | null;
+  /** finishedAt - createdAt; for an unfinished build, the time so far on the database's clock. */
+  duration: number;
 }
 
 export class PipelineStore {
@@ -83,24 +102,85 @@ export class PipelineStore {
       .orderBy(buildStatusHistory.id);
   }
 
+  /** The database's clock, ms: the one every stored time is on. */
+  async now(): Promise<number> {
+    const [rows] = await this.db.execute(sql`SELECT ${NOW_MS} AS now`);
+    return Number((rows as unknown as Array<{ now: number | string }>)[0]?.now);
+  }
+
+  /**
+   * Builds newest first, keyset-paged on (created_at, id): a page costs the
+   * same however deep it is (no OFFSET), and rows inserted meanwhile neither
+   * repeat nor vanish. Served by builds_created, builds_status or builds_queue.
+   */
+  async listBuilds(opts: {
+    status?: BuildStatus;
+    queue?: string;
+    cursor?: BuildCursor | null;
+    limit: number;
+  }): Promise<{ rows: BuildListRow[]; nextCursor: BuildCursor | null }> {
+    const where: SQL[] = [];
+    if (opts.status) where.push(eq(builds.status, opts.status));
+    if (opts.queue) where.push(eq(builds.queue, opts.queue));
+    const c = opts.cursor;
+    if (c) {
+      // (created_at, id) < (c.createdAt, c.id), spelled so that the index range starts at c.createdAt.
+      where.push(lte(builds.createdAt, c.createdAt));
+      where.push(or(lt(builds.createdAt, c.createdAt), lt(builds.id, c.id)) as SQL);
+    }
+    const rows = await this.db
+      .select({
+        id: builds.id,
+        batchId: builds.batchId,
+        queue: builds.queue,
+        runner: builds.runner,
+        status: builds.status,
+        createdAt: builds.createdAt,
+        finishedAt: builds.finishedAt,
+        now: sql<number>`${NOW_MS}`,
+      })
+      .from(builds)
+      .where(and(...where))
+      .orderBy(desc(builds.createdAt), desc(builds.id))
+      .limit(opts.limit + 1);
+    const page = rows.slice(0, opts.limit).map(({ now, ...r }) => ({
+      ...r,
+      status: r.status as BuildStatus,
+      duration: Math.max(0, (r.finishedAt ?? Number(now)) - r.createdAt),
+    }));
+    const last = page.at(-1);
+    return {
+      rows: page,
+      nextCursor: rows.length > opts.limit && last ? { createdAt: last.createdAt, id: last.id } : null,
+    };
+  }
+
   /** Stores a just-triggered build as accepted; a batch keeps its first build. Returns the stored one. */
   async insertBuild(input: { id: string; batchId: string; runner: string; queue: string }): Promise<BuildRow> {
-    await this.db.transaction(async (tx) => {
-      const [existing] = await tx.select().from(builds).where(eq(builds.batchId, input.batchId)).for("update");
-      if (existing) return;
-      await tx.insert(builds).values({
-        ...input,
-        status: "accepted",
-        metadata: "{}",
-        createdAt: NOW_MS,
-        updatedAt: NOW_MS,
+    try {
+      // No locking read first: two workers' `SELECT … FOR UPDATE` on absent
+      // batch ids take gap locks that deadlock their inserts. The unique
+      // batch_id index decides instead.
+      await this.db.transaction(async (tx) => {
+        await tx.insert(builds).values({
+          ...input,
+          status: "accepted",
+          metadata: "{}",
+          createdAt: NOW_MS,
+          updatedAt: NOW_MS,
+        });
+        await tx
+          .insert(buildStatusHistory)
+          .values({ buildId: input.id, status: "accepted", metadata: "{}", at: NOW_MS });
+        await tx
+          .update(batches)
+          .set({ state: "building", updatedAt: NOW_MS })
+          .where(and(eq(batches.id, input.batchId), eq(batches.state, "pending")));
       });
-      await tx.insert(buildStatusHistory).values({ buildId: input.id, status: "accepted", metadata: "{}", at: NOW_MS });
-      await tx
-        .update(batches)
-        .set({ state: "building", updatedAt: NOW_MS })
-        .where(and(eq(batches.id, input.batchId), eq(batches.state, "pending")));
-    });
+    } catch (err) {
+      // The batch has its build already (a redelivered `build`): keep that one.
+      if (classifyMysqlError(err) !== "duplicate") throw err;
+    }
     const stored = await this.getBuildForBatch(input.batchId);
     if (!stored) throw new Error(`build for batch ${input.batchId} vanished`);
     return stored;
@@ -109,12 +189,17 @@ export class PipelineStore {
   /**
    * Records a status answer. A terminal build keeps its status (a late or
    * pushed answer cannot reopen it); a change of status adds a history row.
+   * `changed` says whether the status moved.
    */
-  async recordStatus(buildId: string, status: BuildStatus, metadata: BuildMetadata): Promise<BuildRow> {
+  async recordStatus(
+    buildId: string,
+    status: BuildStatus,
+    metadata: BuildMetadata,
+  ): Promise<{ build: BuildRow; changed: boolean }> {
     return this.db.transaction(async (tx) => {
       const [row] = await tx.select().from(builds).where(eq(builds.id, buildId)).for("update");
       if (!row) throw new Error(`unknown build ${buildId}`);
-      if (isTerminal(row.status as BuildStatus)) return row;
+      if (isTerminal(row.status as BuildStatus)) return { build: row, changed: false };
       const meta = JSON.stringify(metadata);
       const changed = row.status !== status;
       await tx
@@ -129,7 +214,7 @@ export class PipelineStore {
         .where(eq(builds.id, buildId));
       if (changed) await tx.insert(buildStatusHistory).values({ buildId, status, metadata: meta, at: NOW_MS });
       const [after] = await tx.select().from(builds).where(eq(builds.id, buildId));
-      return after as BuildRow;
+      return { build: after as BuildRow, changed };
     });
   }
 
@@ -157,6 +242,15 @@ export class PipelineStore {
       .where(and(eq(batches.state, "pending"), lt(batches.updatedAt, sql`${NOW_MS} - ${ms}`)))
       .limit(limit);
     return rows.map((r) => r.id);
+  }
+
+  /** How many builds there are in each status (the console's overview); reads the status index only. */
+  async countBuildsByStatus(): Promise<Array<{ status: BuildStatus; count: number }>> {
+    const rows = await this.db
+      .select({ status: builds.status, count: sql<number>`COUNT(*)` })
+      .from(builds)
+      .groupBy(builds.status);
+    return rows.map((r) => ({ status: r.status as BuildStatus, count: Number(r.count) }));
   }
 
   /** Unfinished builds nobody has looked at for `ms`: their poll chain may have been lost. */

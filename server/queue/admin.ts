@@ -111,6 +111,13 @@ export async function collectGarbage(db: QueueDb, opts: { maxRowsPerPartition?: 
     );
     deleted += affectedRows;
   }
+  // Delivery rows at or below their watermark are finished history.
+  await db.execute(
+    `DELETE d FROM queue_deliveries d
+     JOIN queue_group_partitions g
+       ON g.consumer_group = d.consumer_group AND g.topic = d.topic AND g.partition_key = d.partition_key
+     WHERE d.seq <= g.watermark`,
+  );
   // Subscribers that stopped heartbeating a day ago are gone for good.
   await db.execute(`DELETE FROM queue_subscribers WHERE heartbeat_at < ${NOW_MS} - ?`, [24 * 3600_000]);
   return deleted;

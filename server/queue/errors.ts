@@ -35,9 +35,20 @@ const connectionCodes = new Set([
   "ER_QUERY_INTERRUPTED",
 ]);
 
-/** The one place that reads MySQL error numbers. */
+/**
+ * The one place that reads MySQL error numbers. Wrappers (Drizzle's "Failed
+ * query" error) keep the driver's error as `cause`: the chain is followed.
+ */
 export function classifyMysqlError(err: unknown): MysqlErrorClass {
-  if (typeof err !== "object" || err === null) return "other";
+  for (let e = err, depth = 0; typeof e === "object" && e !== null && depth < 5; depth++) {
+    const c = classifyOne(e);
+    if (c !== "other") return c;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return "other";
+}
+
+function classifyOne(err: object): MysqlErrorClass {
   const e = err as { errno?: number; code?: string; fatal?: boolean };
   if (e.errno === 1213) return "deadlock";
   if (e.errno === 1205) return "lock_wait_timeout";

@@ -32,7 +32,7 @@ export const subscriptionOptionsSchema = z
     closeTimeoutMs: ms(0, 3600_000).default(10_000),
     dlq: z
       .object({
-        /** Default true. When false, a message past maxAttempts is dropped for the group (the reason stays in its delivery row until compaction). */
+        /** Default true. When false, a message past maxAttempts is dropped for the group (the reason stays in its delivery row until garbage collection). */
         enabled: z.boolean().default(true),
         /** DLQ topic = topic + suffix. Default "_dlq". */
         topicSuffix: z

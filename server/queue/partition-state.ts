@@ -67,7 +67,7 @@ export const BLOCKING_IN_FLIGHT = `
 /**
  * Moves the watermark up to just below the first row this group has not
  * finished (acked, dead, or addressed to another group), or to the partition's
- * head when there is none, and drops the delivery rows it passes. The head and
+ * head when there is none. The head and
  * the first unfinished row are read in one statement, so they agree: seqs
  * commit in order (log.ts), so no row below the head can appear later.
  */
@@ -89,7 +89,7 @@ export async function advanceWatermark(c: Executor, ref: PartitionRef, current: 
     next,
     ...refParams(ref),
   ]);
-  await c.execute(`DELETE FROM queue_deliveries WHERE ${REF} AND seq <= ?`, [...refParams(ref), next]);
+  // The delivery rows it passed are never read again; garbage collection deletes them in bulk.
   return next;
 }
 

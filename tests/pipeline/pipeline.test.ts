@@ -231,3 +231,30 @@ describe("status errors", () => {
     }
   });
 });
+
+describe("storing builds", () => {
+  it("stores builds of many batches at once without deadlocks, and keeps one build per batch", async () => {
+    const batchIds = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        p.deps.store.createBatch({
+          queue: "anything",
+          base: [],
+          head: [change(100 + i)],
+          metadata: {},
+          requester: "t",
+        }),
+      ),
+    );
+    const stored = await Promise.all(
+      batchIds.flatMap((batchId, i) => [
+        p.deps.store.insertBuild({ id: `b-${i}`, batchId, runner: "noop", queue: "anything" }),
+        p.deps.store.insertBuild({ id: `b-${i}-again`, batchId, runner: "noop", queue: "anything" }),
+      ]),
+    );
+    for (let i = 0; i < batchIds.length; i++) {
+      expect(stored[2 * i]?.id).toBe(stored[2 * i + 1]?.id);
+    }
+    const [n] = await db.sql<{ n: number }>("SELECT COUNT(*) AS n FROM builds WHERE id LIKE 'b-%'");
+    expect(Number(n?.n)).toBe(20);
+  });
+});

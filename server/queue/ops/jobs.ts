@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { requeueRows } from "../admin";
 import { NOW_MS, type QueueDb } from "../db";
 import { invalid, QueueError } from "../errors";
-import { countDlq, type DlqFilter, dlqWhere } from "./dlq";
+import { countDlq, type DlqFilter, dlqSource, dlqWhere } from "./dlq";
 
 export type JobKind = "requeue" | "purge";
 export type JobState = "running" | "done" | "cancelled" | "failed";
@@ -187,7 +187,7 @@ async function step(db: QueueDb, job: RawJob, batch: number, runner: string): Pr
   const w = dlqWhere(filter, Number(job.max_log_id));
   return db.tx(async (c) => {
     const rows = await c.query<{ log_id: number }>(
-      `SELECT log_id FROM queue_messages WHERE ${w.sql} ${job.cursor === null ? "" : "AND log_id < ?"}
+      `SELECT log_id FROM ${dlqSource(filter)} WHERE ${w.sql} ${job.cursor === null ? "" : "AND log_id < ?"}
        ORDER BY log_id DESC LIMIT ?`,
       [...w.params, ...(job.cursor === null ? [] : [job.cursor]), batch],
     );

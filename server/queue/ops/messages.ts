@@ -121,7 +121,8 @@ export async function listMessages(
   const rows = await db.query<Raw>(
     `SELECT ${COLUMNS} FROM (
        SELECT m.log_id, m.topic, m.partition_key, m.seq, m.message_id, m.published_at, m.visible_after, m.target_group
-       FROM queue_messages m WHERE m.topic = ? ${byPartition} ${before} ORDER BY m.log_id DESC LIMIT ?
+       FROM queue_messages m FORCE INDEX (queue_messages_topic_log)
+       WHERE m.topic = ? ${byPartition} ${before} ORDER BY m.log_id DESC LIMIT ?
      ) m ${JOINS}
      ORDER BY m.log_id DESC`,
     [topic, ...partParam, ...beforeParam, opts.state === "all" ? opts.limit + 1 : SCAN_LIMIT, group, group],

@@ -1,5 +1,6 @@
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { createContext } from "@/server/trpc/context";
+import { isReported } from "@/server/trpc/errors";
 import { appRouter } from "@/server/trpc/router";
 
 export const runtime = "nodejs";
@@ -12,7 +13,9 @@ function handler(req: Request) {
     router: appRouter,
     createContext: () => createContext("http"),
     onError({ path, error }) {
-      if (error.code === "INTERNAL_SERVER_ERROR") console.error(`tRPC ${path ?? "?"} failed:`, error);
+      // Procedures' failures are logged by the error middleware (server/trpc/errors.ts); this catches the rest.
+      if (error.code === "INTERNAL_SERVER_ERROR" && !isReported(error))
+        console.error(`tRPC ${path ?? "?"} failed:`, error);
     },
   });
 }

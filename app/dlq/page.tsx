@@ -1,0 +1,29 @@
+import type { Metadata } from "next";
+import { DlqPage } from "@/components/queue/dlq-page";
+import { parseDlqView } from "@/components/queue/dlq-params";
+import type { SearchParams } from "@/components/queue/hrefs";
+import { getQueryClient, HydrateClient, trpc } from "@/server/trpc/rsc";
+import "@/components/queue/queue.css";
+
+export const dynamic = "force-dynamic";
+export const metadata: Metadata = { title: "DLQ · Sluice" };
+
+export default async function DeadLettersPage({ searchParams }: { searchParams: Promise<SearchParams> }) {
+  const { view, ignored } = parseDlqView(await searchParams);
+  await getQueryClient().prefetchQuery(trpc.dlq.topics.queryOptions());
+  return (
+    <HydrateClient>
+      <div className="page">
+        <header className="page-header">
+          <div>
+            <h1>Dead letters</h1>
+            <p className="muted small">
+              Messages a consumer gave up on, with why. Requeue sends one back to its topic for the group it failed in.
+            </p>
+          </div>
+        </header>
+        <DlqPage view={view} ignored={ignored} />
+      </div>
+    </HydrateClient>
+  );
+}

@@ -1,0 +1,14 @@
+"use client";
+import { formatDuration } from "../format";
+import { useNow } from "../use-now";
+
+/** How long ago `ms` was (e.g. the oldest pending message), ticking: "4 min 05 s". */
+export function Age({ ms }: { ms: number | null }) {
+  const now = useNow(1_000);
+  if (ms === null) return <span className="muted">—</span>;
+  return (
+    <span title={new Date(ms).toISOString()} suppressHydrationWarning>
+      {formatDuration(Math.max(0, now - ms))}
+    </span>
+  );
+}

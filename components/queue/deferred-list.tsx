@@ -1,0 +1,226 @@
+"use client";
+// Deferred messages (published with a delay, not yet visible), soonest
+// first, with the time left counting down; deliver one, or the picked ones,
+// now. The topic filter lives in the URL.
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import Link from "next/link";
+import { useRouter } from "next/navigation";
+import { type FormEvent, useEffect, useTransition } from "react";
+import { RelativeTime } from "../relative-time";
+import { useTRPC } from "../trpc-provider";
+import { Countdown } from "./countdown";
+import { formatNumber, plural } from "./format";
+import { deferredHref, messageHref } from "./hrefs";
+import { LIVE_MS, live, PAGE_SIZE } from "./live";
+import { type Address, useSelection } from "./selection";
+
+const MAX_PICK = 500;
+
+export function DeferredList({ topic }: { topic?: string }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const router = useRouter();
+  const [pending, startTransition] = useTransition();
+  const selection = useSelection();
+  const topics = useQuery(trpc.queue.overview.queryOptions(undefined, { staleTime: 30_000 }));
+  const q = useInfiniteQuery(
+    trpc.deferred.list.infiniteQueryOptions(
+      { topic, limit: PAGE_SIZE },
+      { ...live, getNextPageParam: (page) => page.next },
+    ),
+  );
+  const rows = q.data?.pages.flatMap((p) => p.rows) ?? [];
+  const fetchedAt = q.dataUpdatedAt;
+
+  const deliver = useMutation(
+    trpc.deferred.deliverNow.mutationOptions({
+      onSuccess: () => {
+        selection.clear();
+        void queryClient.invalidateQueries({ queryKey: trpc.deferred.list.pathKey() });
+      },
+    }),
+  );
+
+  // Delivered rows leave the list: forget their checkboxes.
+  const { keepOnly } = selection;
+  useEffect(() => keepOnly(rows), [rows, keepOnly]);
+
+  function onFilter(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const value = String(new FormData(e.currentTarget).get("topic") ?? "").trim();
+    startTransition(() => router.push(deferredHref(value || undefined)));
+  }
+
+  const address = (r: Address): Address => ({ topic: r.topic, partitionKey: r.partitionKey, seq: r.seq });
+  const allPicked = rows.length > 0 && rows.every((r) => selection.has(r));
+
+  return (
+    <>
+      <form className="filters" onSubmit={onFilter} aria-label="Filter deferred messages" aria-busy={pending}>
+        <label className="filter">
+          <span>Topic</span>
+          <input
+            key={topic ?? ""}
+            name="topic"
+            className="mono"
+            list="deferred-topic-options"
+            defaultValue={topic ?? ""}
+            placeholder="every topic"
+            maxLength={191}
+            spellCheck={false}
+          />
+          <datalist id="deferred-topic-options">
+            {(topics.data?.topics ?? [])
+              .filter((t) => !t.isDlq)
+              .map((t) => (
+                <option key={t.topic} value={t.topic} />
+              ))}
+          </datalist>
+        </label>
+        <button type="submit" className="btn">
+          Filter
+        </button>
+        {topic ? (
+          <button
+            type="button"
+            className="btn btn-link"
+            onClick={() => startTransition(() => router.push("/deferred"))}
+          >
+            Every topic
+          </button>
+        ) : null}
+      </form>
+
+      <div className="toolbar">
+        <button
+          type="button"
+          className="btn btn-primary"
+          disabled={selection.size === 0 || deliver.isPending}
+          onClick={() => deliver.mutate({ addresses: selection.list().slice(0, MAX_PICK) })}
+        >
+          Deliver selected now{selection.size > 0 ? ` (${formatNumber(selection.size)})` : ""}
+        </button>
+        {selection.size > MAX_PICK ? <span className="text-bad small">At most {MAX_PICK} at a time.</span> : null}
+        <span className="spacer" />
+        <span className="muted small">
+          Soonest first · live, every {LIVE_MS / 1000} s{q.isRefetching ? " · refreshing" : ""}
+        </span>
+      </div>
+      {deliver.isError ? (
+        <p className="note note-bad" role="alert">
+          Could not deliver: {deliver.error.message}
+        </p>
+      ) : deliver.isSuccess ? (
+        <p className="note" role="status" data-testid="deliver-result">
+          {deliver.data.delivered === deliver.data.requested
+            ? `${plural(deliver.data.delivered, "message")} delivered now.`
+            : `${plural(deliver.data.delivered, "message")} delivered now; ${formatNumber(
+                deliver.data.requested - deliver.data.delivered,
+              )} had become visible already.`}
+        </p>
+      ) : null}
+
+      {q.isPending ? (
+        <p className="muted">Loading deferred messages…</p>
+      ) : q.isError && rows.length === 0 ? (
+        <p className="note note-bad" role="alert">
+          Could not load the deferred messages: {q.error.message}
+        </p>
+      ) : rows.length === 0 ? (
+        <div className="empty">
+          <p>No deferred messages{topic ? ` in ${topic}` : ""}: everything published is visible.</p>
+        </div>
+      ) : (
+        <>
+          <div className="table-wrap">
+            <table className="table" data-testid="deferred-table">
+              <thead>
+                <tr>
+                  <th scope="col" className="check">
+                    <input
+                      type="checkbox"
+                      aria-label="Select every row shown"
+                      checked={allPicked}
+                      onChange={(e) => selection.setAll(rows, e.currentTarget.checked)}
+                    />
+                  </th>
+                  <th scope="col">Time left</th>
+                  <th scope="col">Topic</th>
+                  <th scope="col">Partition</th>
+                  <th scope="col" className="num">
+                    Seq
+                  </th>
+                  <th scope="col">Message id</th>
+                  <th scope="col">Published</th>
+                  <th scope="col">Visible at</th>
+                  <th scope="col" />
+                </tr>
+              </thead>
+              <tbody>
+                {rows.map((r) => {
+                  const picked = selection.has(r);
+                  return (
+                    <tr
+                      key={`${r.topic}\u0000${r.partitionKey}\u0000${r.seq}`}
+                      data-message-id={r.id}
+                      className={picked ? "selected" : undefined}
+                    >
+                      <td className="check">
+                        <input
+                          type="checkbox"
+                          aria-label={`Select ${r.id}`}
+                          checked={picked}
+                          onChange={(e) => selection.toggle(address(r), e.currentTarget.checked)}
+                        />
+                      </td>
+                      <td data-col="time-left">
+                        <Countdown remainingMs={r.remainingMs} fetchedAt={fetchedAt} />
+                      </td>
+                      <td className="mono">{r.topic}</td>
+                      <td className="mono">{r.partitionKey}</td>
+                      <td className="num">{r.seq}</td>
+                      <td className="mono">
+                        <Link href={messageHref(r.topic, r.partitionKey, r.seq)}>{r.id}</Link>
+                      </td>
+                      <td>
+                        <RelativeTime ms={r.publishedAt} />
+                      </td>
+                      <td>
+                        <RelativeTime ms={r.visibleAfter} />
+                      </td>
+                      <td>
+                        <button
+                          type="button"
+                          className="btn btn-sm"
+                          disabled={deliver.isPending}
+                          onClick={() => deliver.mutate({ addresses: [address(r)] })}
+                        >
+                          Deliver now
+                        </button>
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
+          <div className="table-footer">
+            <span className="muted small">{plural(rows.length, "deferred message")} shown</span>
+            {q.hasNextPage ? (
+              <button
+                type="button"
+                className="btn"
+                onClick={() => void q.fetchNextPage()}
+                disabled={q.isFetchingNextPage}
+              >
+                {q.isFetchingNextPage ? "Loading…" : "Load more"}
+              </button>
+            ) : (
+              <span className="muted small">End of the list</span>
+            )}
+          </div>
+        </>
+      )}
+    </>
+  );
+}

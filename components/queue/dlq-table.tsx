@@ -1,0 +1,116 @@
+"use client";
+// Dead letters newest first: reason, failures, when, where from; a checkbox
+// per row, Requeue per row, and the id opens the detail above the list.
+import { RelativeTime } from "../relative-time";
+import { type Address, addressKey } from "./selection";
+import type { DlqRowView } from "./types";
+
+export function DlqTable({
+  rows,
+  isPicked,
+  onPick,
+  onPickAll,
+  onOpen,
+  onRequeue,
+  requeueing,
+  open,
+}: {
+  rows: DlqRowView[];
+  isPicked: (a: Address) => boolean;
+  onPick: (a: Address, on: boolean) => void;
+  onPickAll: (on: boolean) => void;
+  onOpen: (row: DlqRowView) => void;
+  onRequeue: (row: DlqRowView) => void;
+  requeueing: Set<string>;
+  open?: Address;
+}) {
+  const all = rows.length > 0 && rows.every(isPicked);
+  const openKey = open ? addressKey(open) : undefined;
+  return (
+    <div className="table-wrap">
+      <table className="table" data-testid="dlq-table">
+        <thead>
+          <tr>
+            <th scope="col" className="check">
+              <input
+                type="checkbox"
+                aria-label="Select every row shown"
+                checked={all}
+                onChange={(e) => onPickAll(e.currentTarget.checked)}
+              />
+            </th>
+            <th scope="col">Failed</th>
+            <th scope="col">Message</th>
+            <th scope="col">Reason</th>
+            <th scope="col" className="num">
+              Failures
+            </th>
+            <th scope="col">Failed in</th>
+            <th scope="col" />
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => {
+            const a = { topic: r.topic, partitionKey: r.partitionKey, seq: r.seq };
+            const key = addressKey(a);
+            const picked = isPicked(a);
+            return (
+              <tr
+                key={r.logId}
+                data-message-id={r.id}
+                className={key === openKey ? "active-row" : picked ? "selected" : undefined}
+              >
+                <td className="check">
+                  <input
+                    type="checkbox"
+                    aria-label={`Select ${r.id}`}
+                    checked={picked}
+                    onChange={(e) => onPick(a, e.currentTarget.checked)}
+                  />
+                </td>
+                <td>
+                  <RelativeTime ms={r.failedAt} />
+                </td>
+                <td>
+                  <button
+                    type="button"
+                    className="btn btn-link btn-inline mono"
+                    title="Show its failure and payload"
+                    onClick={() => onOpen(r)}
+                  >
+                    {r.id}
+                  </button>
+                  <div className="sub mono">
+                    {r.partitionKey} #{r.seq}
+                  </div>
+                </td>
+                <td className="reason" title={r.reason} data-col="reason">
+                  {r.reason}
+                </td>
+                <td className="num">{r.failureCount}</td>
+                <td>
+                  <span className="mono">{r.originalTopic}</span>
+                  <div className="sub">
+                    group <span className="mono">{r.originalGroup}</span>
+                  </div>
+                </td>
+                <td>
+                  <div className="actions">
+                    <button
+                      type="button"
+                      className="btn btn-sm"
+                      disabled={requeueing.has(key)}
+                      onClick={() => onRequeue(r)}
+                    >
+                      Requeue
+                    </button>
+                  </div>
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}

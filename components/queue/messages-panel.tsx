@@ -1,0 +1,155 @@
+"use client";
+// A topic's messages newest first, by state for one consumer group, keyset
+// paged ("Load more"). Ready and done come from a bounded scan on the
+// server: a page can be short, or empty, while older messages remain.
+import { useInfiniteQuery } from "@tanstack/react-query";
+import Link from "next/link";
+import { RelativeTime } from "../relative-time";
+import { useTRPC } from "../trpc-provider";
+import { formatNumber } from "./format";
+import { messageHref } from "./hrefs";
+import { live, PAGE_SIZE } from "./live";
+import { StateBadge } from "./state-badge";
+
+export const STATE_TABS = [
+  { state: "all", label: "All" },
+  { state: "ready", label: "Ready" },
+  { state: "in_flight", label: "In flight" },
+  { state: "retrying", label: "Retrying" },
+  { state: "deferred", label: "Deferred" },
+  { state: "done", label: "Done" },
+] as const;
+export type StateTab = (typeof STATE_TABS)[number]["state"];
+
+/** Tabs that mean something without a consumer group. */
+const GROUPLESS: StateTab[] = ["all", "deferred"];
+
+export function MessagesPanel({
+  topic,
+  group,
+  state: asked,
+  partitionKey,
+  onState,
+}: {
+  topic: string;
+  group: string | null;
+  state: StateTab;
+  partitionKey?: string;
+  onState: (s: StateTab) => void;
+}) {
+  const trpc = useTRPC();
+  const state = group === null && !GROUPLESS.includes(asked) ? "all" : asked;
+  const q = useInfiniteQuery(
+    trpc.queue.messages.infiniteQueryOptions(
+      { topic, group, state, partitionKey, limit: PAGE_SIZE },
+      { ...live, getNextPageParam: (page) => page.next },
+    ),
+  );
+  const rows = q.data?.pages.flatMap((p) => p.messages) ?? [];
+  const scanned = q.data?.pages.reduce((n, p) => n + p.scanned, 0) ?? 0;
+
+  return (
+    <section aria-label="Messages">
+      <h2>Messages{group ? <span className="muted"> · state for group {group}</span> : null}</h2>
+      <div className="tabs" role="tablist" aria-label="Message state">
+        {STATE_TABS.map((t) => (
+          <button
+            key={t.state}
+            type="button"
+            role="tab"
+            className="tab"
+            aria-selected={t.state === state}
+            disabled={group === null && !GROUPLESS.includes(t.state)}
+            onClick={() => onState(t.state)}
+          >
+            {t.label}
+          </button>
+        ))}
+      </div>
+      {q.isPending ? (
+        <p className="muted">Loading messages…</p>
+      ) : q.isError && rows.length === 0 ? (
+        <p className="note note-bad" role="alert">
+          Could not load the messages: {q.error.message}
+        </p>
+      ) : (
+        <>
+          {rows.length === 0 ? (
+            <div className="empty">
+              <p>
+                {q.hasNextPage
+                  ? `None among the newest ${formatNumber(scanned)} messages; load more to look further back.`
+                  : "No messages in this state."}
+              </p>
+            </div>
+          ) : (
+            <div className="table-wrap">
+              <table className="table" data-testid="messages-table">
+                <thead>
+                  <tr>
+                    <th scope="col">Partition</th>
+                    <th scope="col" className="num">
+                      Seq
+                    </th>
+                    <th scope="col">Message id</th>
+                    <th scope="col">State</th>
+                    <th scope="col" className="num">
+                      Attempts
+                    </th>
+                    <th scope="col">Published</th>
+                    <th scope="col">Visible</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {rows.map((m) => (
+                    <tr key={m.logId} data-message-id={m.id}>
+                      <td className="mono">{m.partitionKey}</td>
+                      <td className="num">
+                        <Link href={messageHref(topic, m.partitionKey, m.seq)}>{m.seq}</Link>
+                      </td>
+                      <td className="mono">
+                        <Link href={messageHref(topic, m.partitionKey, m.seq)}>{m.id}</Link>
+                      </td>
+                      <td>
+                        <StateBadge state={m.state} />
+                      </td>
+                      <td className="num">{m.attempts}</td>
+                      <td>
+                        <RelativeTime ms={m.publishedAt} />
+                      </td>
+                      <td>
+                        {m.visibleAfter > m.publishedAt ? (
+                          <RelativeTime ms={m.visibleAfter} />
+                        ) : (
+                          <span className="muted">at once</span>
+                        )}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+          <div className="table-footer">
+            <span className="muted small">
+              {formatNumber(rows.length)} shown
+              {state === "ready" || state === "done" ? ` · ${formatNumber(scanned)} newest messages looked at` : ""}
+            </span>
+            {q.hasNextPage ? (
+              <button
+                type="button"
+                className="btn"
+                onClick={() => void q.fetchNextPage()}
+                disabled={q.isFetchingNextPage}
+              >
+                {q.isFetchingNextPage ? "Loading…" : "Load more"}
+              </button>
+            ) : (
+              <span className="muted small">End of the topic</span>
+            )}
+          </div>
+        </>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,80 @@
+"use client";
+// The overview: live workers, builds by status, and every topic's counts.
+import { useQuery } from "@tanstack/react-query";
+import Link from "next/link";
+import { BUILD_STATUSES } from "@/server/buildrunner/types";
+import { BuildStatusBadge } from "../build-status-badge";
+import { useTRPC } from "../trpc-provider";
+import { formatNumber } from "./format";
+import { LIVE_MS, live } from "./live";
+import { TopicsTable } from "./topics-table";
+
+export function Overview({ topicsOnly = false }: { topicsOnly?: boolean }) {
+  const trpc = useTRPC();
+  const q = useQuery(trpc.queue.overview.queryOptions(undefined, live));
+
+  if (q.isPending) return <p className="muted">Loading the queue…</p>;
+  if (q.isError && !q.data) {
+    return (
+      <p className="note note-bad" role="alert">
+        Could not load the overview: {q.error.message}
+      </p>
+    );
+  }
+  const o = q.data;
+  const counts = new Map(o.builds.map((b) => [b.status, b.count]));
+  const totalBuilds = o.builds.reduce((n, b) => n + b.count, 0);
+  const topics = o.topics.filter((t) => !t.isDlq);
+  const dlqTopics = o.topics.filter((t) => t.isDlq);
+
+  return (
+    <>
+      {q.isError ? (
+        <p className="note note-warn" role="alert">
+          Live refresh failed ({q.error.message}); retrying.
+        </p>
+      ) : null}
+      {topicsOnly ? null : (
+        <div className="cards">
+          <div className="card" data-testid="workers-alive">
+            <div className="card-label">Workers alive</div>
+            <div className="card-value">{formatNumber(o.workers.aliveProcesses)}</div>
+            <div className="muted small">
+              <Link href="/workers">
+                {formatNumber(o.workers.aliveSubscribers)} of {formatNumber(o.workers.totalSubscribers)} subscribers
+              </Link>
+            </div>
+          </div>
+          <div className="card">
+            <div className="card-label">Topics</div>
+            <div className="card-value">{formatNumber(topics.length)}</div>
+            <div className="muted small">{formatNumber(dlqTopics.length)} with dead letters</div>
+          </div>
+          <div className="card" style={{ gridColumn: "span 2" }} data-testid="builds-by-status">
+            <div className="card-label">Builds</div>
+            <div className="card-value">{formatNumber(totalBuilds)}</div>
+            <div className="card-detail">
+              {BUILD_STATUSES.map((s) => (
+                <Link key={s} href={`/builds?status=${s}`} title={`Builds ${s}`} data-status={s}>
+                  <BuildStatusBadge status={s} /> {formatNumber(counts.get(s) ?? 0)}
+                </Link>
+              ))}
+            </div>
+          </div>
+        </div>
+      )}
+      <h2>Topics</h2>
+      <TopicsTable topics={topics} />
+      {dlqTopics.length > 0 ? (
+        <>
+          <h2 style={{ marginTop: "1.2rem" }}>Dead-letter topics</h2>
+          <TopicsTable topics={dlqTopics} />
+        </>
+      ) : null}
+      <p className="muted small">
+        Live, every {LIVE_MS / 1000} s. Counts above 10,000 show as "10,000+": exact numbers would scan the log. Lag is
+        per consumer group: published but not yet finished.
+      </p>
+    </>
+  );
+}

@@ -1,0 +1,122 @@
+"use client";
+// A topic's partitions by key, keyset-paged ("Load more"), with the chosen
+// group's watermark, lag and lease holder.
+import { useInfiniteQuery } from "@tanstack/react-query";
+import { RelativeTime } from "../relative-time";
+import { useTRPC } from "../trpc-provider";
+import { formatNumber } from "./format";
+import { live } from "./live";
+
+/** Partitions per page: a short list, so the messages below stay in reach. */
+export const PARTITIONS_PAGE = 20;
+
+export function PartitionsTable({
+  topic,
+  group,
+  onPick,
+  selected,
+}: {
+  topic: string;
+  group: string | null;
+  onPick: (partitionKey: string) => void;
+  selected?: string;
+}) {
+  const trpc = useTRPC();
+  const q = useInfiniteQuery(
+    trpc.queue.partitions.infiniteQueryOptions(
+      { topic, limit: PARTITIONS_PAGE },
+      { ...live, getNextPageParam: (page) => page.next },
+    ),
+  );
+  const rows = q.data?.pages.flatMap((p) => p.partitions) ?? [];
+
+  return (
+    <section aria-label="Partitions" style={{ marginBottom: "1.2rem" }}>
+      <h2>Partitions{group ? <span className="muted"> · group {group}</span> : null}</h2>
+      {q.isPending ? (
+        <p className="muted">Loading partitions…</p>
+      ) : q.isError && rows.length === 0 ? (
+        <p className="note note-bad" role="alert">
+          Could not load the partitions: {q.error.message}
+        </p>
+      ) : (
+        <>
+          <div className="table-wrap">
+            <table className="table" data-testid="partitions-table">
+              <thead>
+                <tr>
+                  <th scope="col">Partition key</th>
+                  <th scope="col" className="num">
+                    Head seq
+                  </th>
+                  <th scope="col">Last publish</th>
+                  <th scope="col" className="num">
+                    Watermark
+                  </th>
+                  <th scope="col" className="num">
+                    Lag
+                  </th>
+                  <th scope="col">Lease holder</th>
+                  <th scope="col">Lease expires</th>
+                </tr>
+              </thead>
+              <tbody>
+                {rows.map((p) => {
+                  const g = p.groups.find((x) => x.group === group);
+                  return (
+                    <tr
+                      key={p.partitionKey}
+                      data-partition={p.partitionKey}
+                      className={p.partitionKey === selected ? "active-row" : undefined}
+                    >
+                      <td>
+                        <button
+                          type="button"
+                          className="btn btn-link btn-inline mono"
+                          title="Show only this partition's messages"
+                          onClick={() => onPick(p.partitionKey)}
+                        >
+                          {p.partitionKey}
+                        </button>
+                      </td>
+                      <td className="num">{formatNumber(p.headSeq)}</td>
+                      <td>
+                        <RelativeTime ms={p.lastPublishedAt} />
+                      </td>
+                      <td className="num">{g ? formatNumber(g.watermark) : "—"}</td>
+                      <td className="num" data-col="lag">
+                        {g ? formatNumber(g.lag) : "—"}
+                      </td>
+                      <td className="mono">
+                        {g?.leaseHolder ??
+                          (g?.leaseOwner ? g.leaseOwner.slice(0, 8) : <span className="muted">—</span>)}
+                      </td>
+                      <td>
+                        {g?.leaseExpiresAt ? <RelativeTime ms={g.leaseExpiresAt} /> : <span className="muted">—</span>}
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
+          <div className="table-footer">
+            <span className="muted small">{formatNumber(rows.length)} partitions shown</span>
+            {q.hasNextPage ? (
+              <button
+                type="button"
+                className="btn"
+                onClick={() => void q.fetchNextPage()}
+                disabled={q.isFetchingNextPage}
+              >
+                {q.isFetchingNextPage ? "Loading…" : "Load more partitions"}
+              </button>
+            ) : (
+              <span className="muted small">All partitions shown</span>
+            )}
+          </div>
+        </>
+      )}
+    </section>
+  );
+}

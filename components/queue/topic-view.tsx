@@ -1,0 +1,178 @@
+"use client";
+// A topic: its counts and consumer groups, its partitions, and its messages
+// by state for one group. The group, state tab and partition live in the URL.
+import { useQuery } from "@tanstack/react-query";
+import Link from "next/link";
+import { useRouter } from "next/navigation";
+import { useTransition } from "react";
+import { RelativeTime } from "../relative-time";
+import { useTRPC } from "../trpc-provider";
+import { Age } from "./age";
+import { CountText } from "./count-cell";
+import { formatNumber } from "./format";
+import { deferredHref, dlqHref, type TopicView as View, topicHref } from "./hrefs";
+import { live } from "./live";
+import { MessagesPanel, type StateTab } from "./messages-panel";
+import { PartitionsTable } from "./partitions-table";
+
+export function TopicView({ topic, view }: { topic: string; view: View }) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const [pending, startTransition] = useTransition();
+  const q = useQuery(trpc.queue.topic.queryOptions({ topic }, live));
+
+  if (q.isPending) return <p className="muted">Loading {topic}…</p>;
+  if (q.isError && !q.data) {
+    return (
+      <p className="note note-bad" role="alert">
+        Could not load topic {topic}: {q.error.message}
+      </p>
+    );
+  }
+  const t = q.data;
+  const groups = t.groups.map((g) => g.group);
+  // No group in the URL: the first one, so the state tabs mean something.
+  const group = view.group && groups.includes(view.group) ? view.group : (groups[0] ?? null);
+  const go = (next: View) => startTransition(() => router.push(topicHref(topic, next), { scroll: false }));
+
+  return (
+    <>
+      {q.isError ? (
+        <p className="note note-warn" role="alert">
+          Live refresh failed ({q.error.message}); retrying.
+        </p>
+      ) : null}
+      <section className="panel" aria-label="Summary">
+        <dl className="facts">
+          <div>
+            <dt>Partitions</dt>
+            <dd data-testid="topic-partitions">{formatNumber(t.partitions)}</dd>
+          </div>
+          <div>
+            <dt>Messages</dt>
+            <dd data-testid="topic-messages">
+              <CountText count={t.messages} />
+            </dd>
+          </div>
+          <div>
+            <dt>Deferred</dt>
+            <dd>
+              <Link href={deferredHref(topic)}>
+                <CountText count={t.deferred} />
+              </Link>
+            </dd>
+          </div>
+          <div>
+            <dt>DLQ</dt>
+            <dd>
+              {t.dlq ? (
+                <Link href={dlqHref({ topic: `${topic}_dlq` })}>
+                  <CountText count={t.dlq} />
+                </Link>
+              ) : (
+                <span className="muted">none</span>
+              )}
+            </dd>
+          </div>
+          <div>
+            <dt>Last publish</dt>
+            <dd>{t.lastPublishedAt === null ? "—" : <RelativeTime ms={t.lastPublishedAt} />}</dd>
+          </div>
+        </dl>
+        {t.groups.length > 0 ? (
+          <>
+            <h3>Consumer groups</h3>
+            <table className="table" data-testid="topic-groups">
+              <thead>
+                <tr>
+                  <th scope="col">Group</th>
+                  <th scope="col" className="num">
+                    Lag
+                  </th>
+                  <th scope="col" className="num">
+                    In flight
+                  </th>
+                  <th scope="col">Oldest pending</th>
+                  <th scope="col" className="num">
+                    Leased partitions
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {t.groups.map((g) => (
+                  <tr key={g.group} className={g.group === group ? "active-row" : undefined}>
+                    <td>
+                      <button
+                        type="button"
+                        className="btn btn-link btn-inline mono"
+                        onClick={() => go({ ...view, group: g.group })}
+                      >
+                        {g.group}
+                      </button>
+                    </td>
+                    <td className="num">{formatNumber(g.lag)}</td>
+                    <td className="num">{formatNumber(g.inFlight)}</td>
+                    <td>
+                      <Age ms={g.oldestPendingAt} />
+                    </td>
+                    <td className="num">{formatNumber(g.leasedPartitions)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </>
+        ) : (
+          <p className="muted small">No consumer group reads this topic yet: states are shown once one subscribes.</p>
+        )}
+      </section>
+
+      <div className="filters">
+        <label className="filter">
+          <span>Consumer group</span>
+          <select
+            value={group ?? ""}
+            disabled={groups.length === 0}
+            onChange={(e) => go({ ...view, group: e.currentTarget.value || undefined })}
+          >
+            {groups.length === 0 ? <option value="">none</option> : null}
+            {groups.map((g) => (
+              <option key={g} value={g}>
+                {g}
+              </option>
+            ))}
+          </select>
+        </label>
+        {view.partition ? (
+          <span className="filter">
+            <span>Partition</span>
+            <span>
+              <code>{view.partition}</code>{" "}
+              <button
+                type="button"
+                className="btn btn-link btn-sm"
+                onClick={() => go({ ...view, partition: undefined })}
+              >
+                all partitions
+              </button>
+            </span>
+          </span>
+        ) : null}
+        {pending ? <span className="muted small">Loading…</span> : null}
+      </div>
+
+      <PartitionsTable
+        topic={topic}
+        group={group}
+        onPick={(partition) => go({ ...view, partition })}
+        selected={view.partition}
+      />
+      <MessagesPanel
+        topic={topic}
+        group={group}
+        state={(view.state as StateTab | undefined) ?? "all"}
+        partitionKey={view.partition}
+        onState={(state) => go({ ...view, state: state === "all" ? undefined : state })}
+      />
+    </>
+  );
+}

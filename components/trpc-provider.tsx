@@ -1,0 +1,37 @@
+"use client";
+// tRPC and TanStack Query for client components: `const trpc = useTRPC()`,
+// then plain TanStack hooks, e.g. `useQuery(trpc.builds.get.queryOptions({ id }))`.
+import { QueryClientProvider } from "@tanstack/react-query";
+import { createTRPCClient, httpBatchLink } from "@trpc/client";
+import { createTRPCContext } from "@trpc/tanstack-react-query";
+import { type ReactNode, useState } from "react";
+import superjson from "superjson";
+import { makeQueryClient } from "@/server/trpc/query-client";
+import type { AppRouter } from "@/server/trpc/router";
+
+export const { TRPCProvider, useTRPC, useTRPCClient } = createTRPCContext<AppRouter>();
+
+let browserQueryClient: ReturnType<typeof makeQueryClient> | undefined;
+
+function getQueryClient() {
+  // On the server, a client per request (never share one user's cache with another's).
+  if (typeof window === "undefined") return makeQueryClient();
+  // In the browser, one for the page's life: React may throw away state made
+  // during a suspended first render, and the cache must outlive that.
+  browserQueryClient ??= makeQueryClient();
+  return browserQueryClient;
+}
+
+export function TRPCReactProvider({ children }: { children: ReactNode }) {
+  const queryClient = getQueryClient();
+  const [trpcClient] = useState(() =>
+    createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: "/api/trpc", transformer: superjson })] }),
+  );
+  return (
+    <QueryClientProvider client={queryClient}>
+      <TRPCProvider trpcClient={trpcClient} queryClient={queryClient}>
+        {children}
+      </TRPCProvider>
+    </QueryClientProvider>
+  );
+}

@@ -1,0 +1,45 @@
+// What the e2e tests share with the processes playwright.config.ts starts:
+// the run's database, and a scratch folder where the test consumer
+// (fixtures/consumer.ts) records what it consumed and looks for "heal" switches.
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+/** The run's fresh database (playwright.config.ts makes it; global-teardown drops it). */
+export function e2eDatabaseUrl(): string {
+  const url = process.env.SLUICE_E2E_DATABASE_URL;
+  if (!url) throw new Error("SLUICE_E2E_DATABASE_URL is not set: run the e2e tests through playwright.config.ts");
+  return url;
+}
+
+/** The scratch folder of this run's test consumer. */
+export function e2eQueueDir(): string {
+  const db = process.env.SLUICE_E2E_DB;
+  if (!db) throw new Error("SLUICE_E2E_DB is not set: run the e2e tests through playwright.config.ts");
+  return path.join(tmpdir(), `${db}-queue`);
+}
+
+/** The topics the test consumer reads, as consumer group CONSUMER_GROUP. */
+export const CONSUMED_TOPICS = ["e2e.deferred", "e2e.failing", "e2e.bulk", "e2e.purge"] as const;
+export const CONSUMER_GROUP = "e2e";
+
+/**
+ * What a test publishes to a consumed topic: `fail` makes the consumer
+ * reject the message (to the DLQ at once) with that reason, until the test
+ * "heals" it by creating the switch file for `heal` (the message id when
+ * absent); after that the same message is acked.
+ */
+export interface E2ePayload {
+  fail?: string;
+  heal?: string;
+  [k: string]: unknown;
+}
+
+export const healFile = (dir: string, key: string) => path.join(dir, `heal-${encodeURIComponent(key)}`);
+export const consumedLog = (dir: string) => path.join(dir, "consumed.jsonl");
+
+export interface ConsumedEntry {
+  topic: string;
+  partitionKey: string;
+  id: string;
+  attempt: number;
+}

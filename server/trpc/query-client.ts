@@ -1,0 +1,29 @@
+// The TanStack QueryClient settings, shared by the browser (components/trpc-provider.tsx)
+// and server components (rsc.tsx): pure, no server-only imports. superjson
+// (de)serializes what a server component prefetched, so a Date or BigInt in it
+// reaches the browser as itself.
+import { defaultShouldDehydrateQuery, QueryClient } from "@tanstack/react-query";
+import superjson from "superjson";
+
+/** 4xx: asking again gives the same answer. */
+function isClientError(error: unknown): boolean {
+  const status = (error as { data?: { httpStatus?: number } } | null)?.data?.httpStatus;
+  return typeof status === "number" && status >= 400 && status < 500;
+}
+
+export function makeQueryClient() {
+  return new QueryClient({
+    defaultOptions: {
+      queries: {
+        // What a server component prefetched is not fetched again at once on hydration.
+        staleTime: 5_000,
+        retry: (failures, error) => failures < 2 && !isClientError(error),
+      },
+      dehydrate: {
+        serializeData: superjson.serialize,
+        shouldDehydrateQuery: (query) => defaultShouldDehydrateQuery(query) || query.state.status === "pending",
+      },
+      hydrate: { deserializeData: superjson.deserialize },
+    },
+  });
+}

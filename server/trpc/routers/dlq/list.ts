@@ -1,0 +1,17 @@
+import { consoleDeps } from "../../console-deps";
+import { publicProcedure } from "../../init";
+import { toDlqFilter } from "../../queue-filter";
+import { dlqFilter, pageSize, positiveInt } from "../../queue-inputs";
+
+/** Failed messages newest first, filtered, keyset-paged on log id (`cursor` is the previous page's `next`). */
+// Not strict: useInfiniteQuery adds a `direction` of its own, dropped here.
+export const list = publicProcedure
+  .input(dlqFilter.extend({ cursor: positiveInt.nullish(), limit: pageSize }))
+  .query(async ({ ctx, input }) => {
+    const { queue } = consoleDeps(ctx);
+    const page = await queue.inspect.listDlq(toDlqFilter(input), {
+      before: input.cursor ?? undefined,
+      limit: input.limit,
+    });
+    return { ...page, serverNow: Date.now() };
+  });

@@ -1,0 +1,32 @@
+import { z } from "zod";
+import { consoleDeps } from "../../console-deps";
+import { publicProcedure } from "../../init";
+import { toDlqFilter } from "../../queue-filter";
+import { dlqFilter, ratePerSecond } from "../../queue-inputs";
+import { startJob } from "../../start-job";
+
+/**
+ * Deletes everything the filter matches, as a job. `expectedCount` is the
+ * count the operator confirmed: if the filter now matches a different
+ * number, nothing is deleted and the error says so.
+ */
+export const purge = publicProcedure
+  .input(
+    z.object({
+      filter: dlqFilter,
+      expectedCount: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+      ratePerSecond: ratePerSecond.unwrap().default(1000),
+    }),
+  )
+  .mutation(async ({ ctx, input }) => {
+    const deps = consoleDeps(ctx);
+    const job = await deps.queue.admin.createJob({
+      kind: "purge",
+      filter: toDlqFilter(input.filter),
+      ratePerSecond: input.ratePerSecond,
+      createdBy: "console",
+      expectedCount: input.expectedCount,
+    });
+    startJob(deps, job);
+    return job;
+  });

@@ -1,0 +1,17 @@
+import { z } from "zod";
+import { consoleDeps } from "../../console-deps";
+import { publicProcedure } from "../../init";
+import { pageSize, partitionKey, topicName } from "../../queue-inputs";
+
+/** A topic's partitions by key, keyset-paged: `cursor` is the previous page's `next` (its last key). */
+// Not strict: useInfiniteQuery adds a `direction` of its own, dropped here.
+export const partitions = publicProcedure
+  .input(z.object({ topic: topicName, cursor: partitionKey.nullish(), limit: pageSize }))
+  .query(async ({ ctx, input }) => {
+    const { queue } = consoleDeps(ctx);
+    const page = await queue.inspect.listPartitions(input.topic, {
+      after: input.cursor ?? undefined,
+      limit: input.limit,
+    });
+    return { ...page, serverNow: Date.now() };
+  });
