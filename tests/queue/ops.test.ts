@@ -114,6 +114,16 @@ describe("overview and topic", () => {
       ["m0", "done"],
     ]);
     expect(more.next).toBeNull();
+    const p1 = await queue.inspect.listMessages("msg.t", { group: "g", state: "all", partitionKey: "P", limit: 4 });
+    expect(p1.messages.map((m) => m.id)).toEqual(["m5", "m4", "m3", "m2"]);
+    const p2 = await queue.inspect.listMessages("msg.t", {
+      group: "g",
+      state: "done",
+      partitionKey: "P",
+      before: p1.next ?? 0,
+      limit: 4,
+    });
+    expect(p2.messages.map((m) => m.id)).toEqual(["m0"]);
     const inFlight = await queue.inspect.listMessages("msg.t", { group: "g", state: "in_flight", limit: 10 });
     // The rest of the batch was fetched with m1: all in flight to this subscriber.
     expect(inFlight.messages.map((m) => m.id).sort()).toEqual(["m1", "m2", "m3", "m4", "m5"]);

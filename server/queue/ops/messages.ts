@@ -117,12 +117,22 @@ export async function listMessages(
     );
     return page(rows, opts.limit, group, rows.length);
   }
-  // all / ready / done: walk the topic newest first, at most SCAN_LIMIT rows.
+  // all / ready / done: walk newest first, at most SCAN_LIMIT rows. Within a
+  // partition, seq follows log_id, so its own index serves (the cursor is
+  // turned into a seq); across a topic, the (topic, log_id) index, pinned
+  // because the planner may otherwise walk the whole log's primary key.
+  const inner =
+    opts.partitionKey === undefined
+      ? `FROM queue_messages m FORCE INDEX (queue_messages_topic_log)
+         WHERE m.topic = ? ${before} ORDER BY m.log_id DESC LIMIT ?`
+      : `FROM queue_messages m
+         WHERE m.topic = ? AND m.partition_key = ?
+           ${opts.before === undefined ? "" : "AND m.seq < (SELECT c.seq FROM queue_messages c WHERE c.log_id = ?)"}
+         ORDER BY m.seq DESC LIMIT ?`;
   const rows = await db.query<Raw>(
     `SELECT ${COLUMNS} FROM (
        SELECT m.log_id, m.topic, m.partition_key, m.seq, m.message_id, m.published_at, m.visible_after, m.target_group
-       FROM queue_messages m FORCE INDEX (queue_messages_topic_log)
-       WHERE m.topic = ? ${byPartition} ${before} ORDER BY m.log_id DESC LIMIT ?
+       ${inner}
      ) m ${JOINS}
      ORDER BY m.log_id DESC`,
     [topic, ...partParam, ...beforeParam, opts.state === "all" ? opts.limit + 1 : SCAN_LIMIT, group, group],
