@@ -1,41 +1,24 @@
 // (topic, partitionKey, id) is unique: a repeated publish succeeds and stores
 // nothing. Ids name occasions, not entities (occasionId).
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import {
-  createQueue,
-  type Delivery,
-  occasionId,
-  type Queue,
-  type Subscription,
-  uniqueOccasionId,
-} from "../../server/queue";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
+import { describe, expect, it } from "vitest";
+import { type Delivery, occasionId, type Subscription, uniqueOccasionId } from "../../server/queue";
+import { queueSuite } from "../helpers/queue-suite";
 import { nextDelivery } from "../helpers/wait";
 
-let db: TestDatabase;
-let queue: Queue;
-const open: Subscription[] = [];
-
-beforeAll(async () => {
-  db = await freshDatabase("dedup");
-  queue = createQueue({ url: db.url });
-});
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.close()));
-});
-afterAll(async () => {
-  await queue.close();
-  await db.drop();
-});
+const suite = queueSuite("dedup");
 
 function subscribe(topic: string, group = "g"): Subscription {
-  const sub = queue.subscriber.subscribe(topic, { subscriberName: "s", consumerGroup: group, pollIntervalMs: 10 });
-  open.push(sub);
+  const sub = suite.queue.subscriber.subscribe(topic, {
+    subscriberName: "s",
+    consumerGroup: group,
+    pollIntervalMs: 10,
+  });
+  suite.track(sub);
   return sub;
 }
 
 async function rows(topic: string, partitionKey?: string) {
-  return db.sql<{ message_id: string; partition_key: string; payload: Buffer; visible_after: number }>(
+  return suite.db.sql<{ message_id: string; partition_key: string; payload: Buffer; visible_after: number }>(
     `SELECT message_id, partition_key, payload, visible_after FROM queue_messages
      WHERE topic = ? ${partitionKey === undefined ? "" : "AND partition_key = ?"} ORDER BY partition_key, seq`,
     partitionKey === undefined ? [topic] : [topic, partitionKey],
@@ -48,7 +31,7 @@ async function rows(topic: string, partitionKey?: string) {
  * stored before the sentinel shows up here: a duplicate cannot hide.
  */
 async function drainUntilSentinel(topic: string, partitionKey: string): Promise<string[]> {
-  await queue.publisher.publish(topic, { id: "__sentinel__", partitionKey, payload: "sentinel" });
+  await suite.queue.publisher.publish(topic, { id: "__sentinel__", partitionKey, payload: "sentinel" });
   const it = subscribe(topic)[Symbol.asyncIterator]();
   const seen: string[] = [];
   for (;;) {
@@ -64,17 +47,17 @@ describe("dedup on publish", () => {
   it("stores a repeated publish of the same (topic, partitionKey, id) once and delivers it once", async () => {
     const topic = "dd.repeat";
     const msg = { id: "order-7:created", partitionKey: "order-7", payload: "first" };
-    await queue.publisher.publish(topic, msg);
+    await suite.queue.publisher.publish(topic, msg);
     // A retry after a lost reply, and a retry with a different payload: both succeed, neither is stored.
-    await expect(queue.publisher.publish(topic, msg)).resolves.toBeUndefined();
-    await expect(queue.publisher.publish(topic, { ...msg, payload: "second" })).resolves.toBeUndefined();
-    await expect(queue.publisher.publish(topic, [msg, msg])).resolves.toBeUndefined();
+    await expect(suite.queue.publisher.publish(topic, msg)).resolves.toBeUndefined();
+    await expect(suite.queue.publisher.publish(topic, { ...msg, payload: "second" })).resolves.toBeUndefined();
+    await expect(suite.queue.publisher.publish(topic, [msg, msg])).resolves.toBeUndefined();
     const stored = await rows(topic);
     expect(stored).toHaveLength(1);
     expect(stored[0]?.payload.toString()).toBe("first");
     expect(await drainUntilSentinel(topic, "order-7")).toEqual(["order-7:created=first"]);
     // The sequence numbers the swallowed publishes used are gaps, and the group's watermark moves past them.
-    const [gp] = await db.sql<{ watermark: number; head_seq: number }>(
+    const [gp] = await suite.db.sql<{ watermark: number; head_seq: number }>(
       `SELECT g.watermark, p.head_seq FROM queue_group_partitions g
        JOIN queue_partitions p ON p.topic = g.topic AND p.partition_key = g.partition_key
        WHERE g.consumer_group = 'g' AND g.topic = ? AND g.partition_key = 'order-7'`,
@@ -89,7 +72,7 @@ describe("dedup on publish", () => {
     // Each publisher also writes to a second partition, in varying order, so they contend on locks.
     const results = await Promise.allSettled(
       Array.from({ length: 12 }, (_, i) =>
-        queue.publisher.publish(topic, [
+        suite.queue.publisher.publish(topic, [
           { id: "same", partitionKey: i % 2 ? "a" : "b", payload: `p${i}` },
           { id: "same", partitionKey: i % 2 ? "b" : "a", payload: `p${i}` },
         ]),
@@ -103,11 +86,11 @@ describe("dedup on publish", () => {
 
   it("stores the same id in another partition and in another topic", async () => {
     const msg = { id: "same", partitionKey: "p1", payload: "a" };
-    await queue.publisher.publish("dd.scope", msg);
-    await queue.publisher.publish("dd.scope", { ...msg, partitionKey: "p2", payload: "b" });
-    await queue.publisher.publish("dd.scope.other", { ...msg, payload: "c" });
+    await suite.queue.publisher.publish("dd.scope", msg);
+    await suite.queue.publisher.publish("dd.scope", { ...msg, partitionKey: "p2", payload: "b" });
+    await suite.queue.publisher.publish("dd.scope.other", { ...msg, payload: "c" });
     // The case of a partition key counts too (binary collation).
-    await queue.publisher.publish("dd.scope", { ...msg, partitionKey: "P1", payload: "d" });
+    await suite.queue.publisher.publish("dd.scope", { ...msg, partitionKey: "P1", payload: "d" });
     expect((await rows("dd.scope")).map((r) => `${r.partition_key}:${r.message_id}`).sort()).toEqual([
       "P1:same",
       "p1:same",
@@ -119,7 +102,7 @@ describe("dedup on publish", () => {
 
   it("stores one row for the same id twice within one batch", async () => {
     const topic = "dd.batch";
-    await queue.publisher.publish(topic, [
+    await suite.queue.publisher.publish(topic, [
       { id: "x", partitionKey: "p", payload: "x-first" },
       { id: "y", partitionKey: "p", payload: "y" },
       { id: "x", partitionKey: "p", payload: "x-second" },
@@ -131,16 +114,16 @@ describe("dedup on publish", () => {
 
   it("stores nothing on publishAfter of an id already published", async () => {
     const topic = "dd.after";
-    await queue.publisher.publish(topic, { id: "job-1", partitionKey: "p", payload: "now" });
-    await queue.publisher.publishAfter(topic, { id: "job-1", partitionKey: "p", payload: "later" }, 60_000);
+    await suite.queue.publisher.publish(topic, { id: "job-1", partitionKey: "p", payload: "now" });
+    await suite.queue.publisher.publishAfter(topic, { id: "job-1", partitionKey: "p", payload: "later" }, 60_000);
     const stored = await rows(topic, "p");
     expect(stored).toHaveLength(1);
     expect(stored[0]?.payload.toString()).toBe("now");
     // The stored row was not turned into a deferred one either.
     expect(Number(stored[0]?.visible_after)).toBe(0);
     // And a deferred original is not replaced by an immediate duplicate.
-    await queue.publisher.publishAfter(topic, { id: "job-2", partitionKey: "q", payload: "deferred" }, 60_000);
-    await queue.publisher.publish(topic, { id: "job-2", partitionKey: "q", payload: "immediate" });
+    await suite.queue.publisher.publishAfter(topic, { id: "job-2", partitionKey: "q", payload: "deferred" }, 60_000);
+    await suite.queue.publisher.publish(topic, { id: "job-2", partitionKey: "q", payload: "immediate" });
     const q = await rows(topic, "q");
     expect(q.map((r) => r.payload.toString())).toEqual(["deferred"]);
     expect(Number(q[0]?.visible_after)).toBeGreaterThan(0);
@@ -193,8 +176,8 @@ describe("occasionId", () => {
   it("accepts a shortened id as a message id, and dedups it", async () => {
     const topic = "dd.longid";
     const id = occasionId("poll", "z".repeat(500), 3);
-    await queue.publisher.publish(topic, { id, partitionKey: "p", payload: "1" });
-    await queue.publisher.publish(topic, {
+    await suite.queue.publisher.publish(topic, { id, partitionKey: "p", payload: "1" });
+    await suite.queue.publisher.publish(topic, {
       id: occasionId("poll", "z".repeat(500), 3),
       partitionKey: "p",
       payload: "2",
@@ -225,7 +208,11 @@ describe("ids name occasions: a poll loop", () => {
     idFor: (poll: number) => string,
     sentinelAfterFirstRepoll: boolean,
   ): Promise<{ seen: string[]; deliveries: Delivery[] }> {
-    await queue.publisher.publish(topic, { id: idFor(1), partitionKey: buildId, payload: JSON.stringify({ poll: 1 }) });
+    await suite.queue.publisher.publish(topic, {
+      id: idFor(1),
+      partitionKey: buildId,
+      payload: JSON.stringify({ poll: 1 }),
+    });
     const it = subscribe(topic)[Symbol.asyncIterator]();
     const seen: string[] = [];
     const deliveries: Delivery[] = [];
@@ -239,7 +226,7 @@ describe("ids name occasions: a poll loop", () => {
       seen.push(status);
       if (status === "succeeded") break;
       const next = poll + 1;
-      await queue.publisher.publishAfter(
+      await suite.queue.publisher.publishAfter(
         topic,
         { id: idFor(next), partitionKey: buildId, payload: JSON.stringify({ poll: next }) },
         20,
@@ -247,7 +234,11 @@ describe("ids name occasions: a poll loop", () => {
       // Published after the re-poll, with the same delay, in the same partition:
       // it can only be delivered first if the re-poll was never stored.
       if (sentinelAfterFirstRepoll && next === 2) {
-        await queue.publisher.publishAfter(topic, { id: "__sentinel__", partitionKey: buildId, payload: "{}" }, 20);
+        await suite.queue.publisher.publishAfter(
+          topic,
+          { id: "__sentinel__", partitionKey: buildId, payload: "{}" },
+          20,
+        );
       }
     }
     return { seen, deliveries };

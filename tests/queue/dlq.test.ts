@@ -2,22 +2,12 @@
 // flaw 5 (a move must not fail forever on an id already in the DLQ, and one
 // group's move must not hide the message from another) and flaw 6 (requeue
 // addresses exactly one DLQ row).
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createQueue, type Delivery, type Queue } from "../../server/queue";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
+import { describe, expect, it } from "vitest";
+import type { Delivery } from "../../server/queue";
+import { queueSuite } from "../helpers/queue-suite";
 import { nextDelivery, take, until } from "../helpers/wait";
 
-let db: TestDatabase;
-let queue: Queue;
-
-beforeAll(async () => {
-  db = await freshDatabase("dlq");
-  queue = createQueue({ url: db.url });
-});
-afterAll(async () => {
-  await queue.close();
-  await db.drop();
-});
+const suite = queueSuite("dlq");
 
 const opts = (group: string, extra: Record<string, unknown> = {}) => ({
   subscriberName: `s-${group}`,
@@ -39,21 +29,26 @@ interface DlqRow {
 }
 
 const dlqRows = (topic: string) =>
-  db.sql<DlqRow>(
+  suite.db.sql<DlqRow>(
     `SELECT seq, message_id, failure_reason, failure_count, failed_at, original_topic, original_group, original_seq, payload
      FROM queue_messages WHERE topic = ? ORDER BY seq`,
     [topic],
   );
 
 const dbNow = async () =>
-  Number((await db.sql<{ n: number }>("SELECT CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS UNSIGNED) AS n"))[0]?.n);
+  Number((await suite.db.sql<{ n: number }>("SELECT CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS UNSIGNED) AS n"))[0]?.n);
 
 describe("dead-letter queue", () => {
   it("moves a message after maxAttempts nacks, with reason, count, time, topic and group", async () => {
     const topic = "dlq.max";
-    await queue.publisher.publish(topic, { id: "m", partitionKey: "P", payload: '{"n":1}', metadata: { k: "v" } });
+    await suite.queue.publisher.publish(topic, {
+      id: "m",
+      partitionKey: "P",
+      payload: '{"n":1}',
+      metadata: { k: "v" },
+    });
     const before = await dbNow();
-    const sub = queue.subscriber.subscribe(topic, opts("g", { maxAttempts: 3 }));
+    const sub = suite.queue.subscriber.subscribe(topic, opts("g", { maxAttempts: 3 }));
     const got = await take(sub, 3, (d) => d.nack({ reason: `boom ${d.attempt}` }));
     expect(got.map((d) => d.attempt)).toEqual([1, 2, 3]);
     await sub.close();
@@ -67,7 +62,7 @@ describe("dead-letter queue", () => {
     expect(row?.payload.toString()).toBe('{"n":1}');
 
     // A DLQ subscriber sees the failure on the delivery.
-    const dsub = queue.subscriber.subscribe(`${topic}_dlq`, opts("ops"));
+    const dsub = suite.queue.subscriber.subscribe(`${topic}_dlq`, opts("ops"));
     const [d] = await take(dsub, 1);
     await dsub.close();
     expect(d?.failure).toMatchObject({ reason: "boom 3", failureCount: 3, originalTopic: topic, consumerGroup: "g" });
@@ -76,11 +71,11 @@ describe("dead-letter queue", () => {
 
   it("moves a rejected message at once and keeps delivering the rest of its partition", async () => {
     const topic = "dlq.reject";
-    await queue.publisher.publish(topic, [
+    await suite.queue.publisher.publish(topic, [
       { id: "bad", partitionKey: "P", payload: "not json" },
       { id: "good", partitionKey: "P", payload: "{}" },
     ]);
-    const sub = queue.subscriber.subscribe(topic, opts("g", { maxAttempts: 5 }));
+    const sub = suite.queue.subscriber.subscribe(topic, opts("g", { maxAttempts: 5 }));
     const got = await take(sub, 2, (d) => (d.message.id === "bad" ? d.reject("payload is not JSON") : d.ack()));
     await sub.close();
     expect(got.map((d) => [d.message.id, d.attempt])).toEqual([
@@ -95,11 +90,11 @@ describe("dead-letter queue", () => {
 
   it("does not hide a message from another group when one group dead-letters it", async () => {
     const topic = "dlq.groups";
-    await queue.publisher.publish(topic, { id: "shared", partitionKey: "P", payload: "x" });
-    const a = queue.subscriber.subscribe(topic, opts("a"));
+    await suite.queue.publisher.publish(topic, { id: "shared", partitionKey: "P", payload: "x" });
+    const a = suite.queue.subscriber.subscribe(topic, opts("a"));
     await take(a, 1, (d) => d.reject("group a cannot"));
     await a.close();
-    const b = queue.subscriber.subscribe(topic, opts("b"));
+    const b = suite.queue.subscriber.subscribe(topic, opts("b"));
     const [d] = await take(b, 1);
     await b.close();
     expect(d?.message.id).toBe("shared");
@@ -110,9 +105,9 @@ describe("dead-letter queue", () => {
 
   it("moves the same id again, from another group and after a requeue, without failing", async () => {
     const topic = "dlq.again";
-    await queue.publisher.publish(topic, { id: "same", partitionKey: "P", payload: "x" });
+    await suite.queue.publisher.publish(topic, { id: "same", partitionKey: "P", payload: "x" });
     for (const g of ["a", "b"]) {
-      const s = queue.subscriber.subscribe(topic, opts(g));
+      const s = suite.queue.subscriber.subscribe(topic, opts(g));
       await take(s, 1, (d) => d.reject(`failed in ${g}`));
       await s.close();
     }
@@ -124,10 +119,10 @@ describe("dead-letter queue", () => {
 
     // Requeue a's copy: only group a gets it again; it fails again and lands in the DLQ a second time.
     const aRow = rows[0] as DlqRow;
-    await queue.admin.requeueDeadLetter({ topic: `${topic}_dlq`, partitionKey: "P", seq: Number(aRow.seq) });
+    await suite.queue.admin.requeueDeadLetter({ topic: `${topic}_dlq`, partitionKey: "P", seq: Number(aRow.seq) });
     rows = await dlqRows(`${topic}_dlq`);
     expect(rows.map((r) => r.original_group)).toEqual(["b"]);
-    const s = queue.subscriber.subscribe(topic, opts("a"));
+    const s = suite.queue.subscriber.subscribe(topic, opts("a"));
     const [again] = await take(s, 1, (d) => d.reject("failed in a again"));
     await s.close();
     expect(again?.message.id).toBe("same");
@@ -138,9 +133,9 @@ describe("dead-letter queue", () => {
     ]);
 
     // Group b never sees the requeued copy meant for a.
-    const bAgain = queue.subscriber.subscribe(topic, opts("b"));
+    const bAgain = suite.queue.subscriber.subscribe(topic, opts("b"));
     const it = bAgain[Symbol.asyncIterator]();
-    await queue.publisher.publish(topic, { id: "marker", partitionKey: "P", payload: "m" });
+    await suite.queue.publisher.publish(topic, { id: "marker", partitionKey: "P", payload: "m" });
     const next = await nextDelivery(it, "the marker in group b");
     expect(next.message.id).toBe("marker");
     await next.ack();
@@ -150,21 +145,22 @@ describe("dead-letter queue", () => {
   it("requeues exactly the addressed row when several DLQ rows share an id", async () => {
     const topic = "dlq.exact";
     // Two partitions, same id; both dead-lettered.
-    await queue.publisher.publish(topic, [
+    await suite.queue.publisher.publish(topic, [
       { id: "dup", partitionKey: "P1", payload: "one" },
       { id: "dup", partitionKey: "P2", payload: "two" },
     ]);
-    const s = queue.subscriber.subscribe(topic, opts("g"));
+    const s = suite.queue.subscriber.subscribe(topic, opts("g"));
     await take(s, 2, (d) => d.reject("no"));
-    const rows = await db.sql<{ partition_key: string; seq: number }>(
+    const rows = await suite.db.sql<{ partition_key: string; seq: number }>(
       "SELECT partition_key, seq FROM queue_messages WHERE topic = ? ORDER BY partition_key",
       [`${topic}_dlq`],
     );
     expect(rows).toHaveLength(2);
-    await queue.admin.requeueDeadLetter({ topic: `${topic}_dlq`, partitionKey: "P2", seq: Number(rows[1]?.seq) });
-    const left = await db.sql<{ partition_key: string }>("SELECT partition_key FROM queue_messages WHERE topic = ?", [
-      `${topic}_dlq`,
-    ]);
+    await suite.queue.admin.requeueDeadLetter({ topic: `${topic}_dlq`, partitionKey: "P2", seq: Number(rows[1]?.seq) });
+    const left = await suite.db.sql<{ partition_key: string }>(
+      "SELECT partition_key FROM queue_messages WHERE topic = ?",
+      [`${topic}_dlq`],
+    );
     expect(left.map((r) => r.partition_key)).toEqual(["P1"]);
     const it = s[Symbol.asyncIterator]();
     const d: Delivery = await nextDelivery(it, "the requeued message");
@@ -172,17 +168,20 @@ describe("dead-letter queue", () => {
     await d.ack();
     await s.close();
     await expect(
-      queue.admin.requeueDeadLetter({ topic: `${topic}_dlq`, partitionKey: "P2", seq: Number(rows[1]?.seq) }),
+      suite.queue.admin.requeueDeadLetter({ topic: `${topic}_dlq`, partitionKey: "P2", seq: Number(rows[1]?.seq) }),
     ).rejects.toMatchObject({ code: "NOT_FOUND" });
   });
 
   it("dead-letters a message whose handler hangs past the visibility timeout on its last attempt", async () => {
     const topic = "dlq.hang";
-    await queue.publisher.publish(topic, [
+    await suite.queue.publisher.publish(topic, [
       { id: "hang", partitionKey: "P", payload: "h" },
       { id: "after", partitionKey: "P", payload: "a" },
     ]);
-    const s = queue.subscriber.subscribe(topic, opts("g", { maxAttempts: 2, visibilityTimeoutMs: 300, batchSize: 1 }));
+    const s = suite.queue.subscriber.subscribe(
+      topic,
+      opts("g", { maxAttempts: 2, visibilityTimeoutMs: 300, batchSize: 1 }),
+    );
     const it = s[Symbol.asyncIterator]();
     // Never settle "hang"; it comes back once, then goes to the DLQ and "after" follows.
     const first = await nextDelivery(it, "hang, attempt 1");
@@ -199,13 +198,14 @@ describe("dead-letter queue", () => {
 
   it("with the DLQ off, drops the message for the group after maxAttempts", async () => {
     const topic = "dlq.off";
-    await queue.publisher.publish(topic, { id: "x", partitionKey: "P", payload: "x" });
-    const s = queue.subscriber.subscribe(topic, opts("g", { maxAttempts: 1, dlq: { enabled: false } }));
+    await suite.queue.publisher.publish(topic, { id: "x", partitionKey: "P", payload: "x" });
+    const s = suite.queue.subscriber.subscribe(topic, opts("g", { maxAttempts: 1, dlq: { enabled: false } }));
     await take(s, 1, (d) => d.nack({ reason: "nope" }));
     await until(async () => {
-      const [gp] = await db.sql<{ watermark: number }>("SELECT watermark FROM queue_group_partitions WHERE topic = ?", [
-        topic,
-      ]);
+      const [gp] = await suite.db.sql<{ watermark: number }>(
+        "SELECT watermark FROM queue_group_partitions WHERE topic = ?",
+        [topic],
+      );
       return Number(gp?.watermark) === 1;
     }, "the watermark to pass the dropped message");
     await s.close();

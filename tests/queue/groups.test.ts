@@ -1,42 +1,28 @@
 // Consumer groups: each sees every message with its own delivery state; a
 // late group starts from the oldest message still retained; garbage
 // collection deletes only what every registered group has passed.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createQueue, type Delivery, type Queue, type Subscription, type SubscriptionInput } from "../../server/queue";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
+import { describe, expect, it } from "vitest";
+import type { Delivery, Subscription, SubscriptionInput } from "../../server/queue";
+import { queueSuite } from "../helpers/queue-suite";
 import { nextDelivery, take } from "../helpers/wait";
 
-let db: TestDatabase;
-let queue: Queue;
-const open: Subscription[] = [];
-
-beforeAll(async () => {
-  db = await freshDatabase("groups");
-  queue = createQueue({ url: db.url });
-});
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.close()));
-});
-afterAll(async () => {
-  await queue.close();
-  await db.drop();
-});
+const suite = queueSuite("groups");
 
 function subscribe(topic: string, group: string, opts: Partial<SubscriptionInput> = {}): Subscription {
-  const sub = queue.subscriber.subscribe(topic, {
+  const sub = suite.queue.subscriber.subscribe(topic, {
     subscriberName: `s-${group}`,
     consumerGroup: group,
     pollIntervalMs: 10,
     ...opts,
   });
-  open.push(sub);
+  suite.track(sub);
   return sub;
 }
 
 const tag = (d: Delivery) => `${d.message.id}#${d.attempt}`;
 
 async function messageIds(topic: string): Promise<string[]> {
-  const rows = await db.sql<{ message_id: string }>(
+  const rows = await suite.db.sql<{ message_id: string }>(
     "SELECT message_id FROM queue_messages WHERE topic = ? ORDER BY partition_key, seq",
     [topic],
   );
@@ -44,7 +30,7 @@ async function messageIds(topic: string): Promise<string[]> {
 }
 
 async function watermark(topic: string, group: string, partitionKey: string): Promise<number> {
-  const [row] = await db.sql<{ watermark: number }>(
+  const [row] = await suite.db.sql<{ watermark: number }>(
     "SELECT watermark FROM queue_group_partitions WHERE consumer_group = ? AND topic = ? AND partition_key = ?",
     [group, topic, partitionKey],
   );
@@ -52,7 +38,7 @@ async function watermark(topic: string, group: string, partitionKey: string): Pr
 }
 
 async function headSeq(topic: string, partitionKey: string): Promise<number> {
-  const [row] = await db.sql<{ head_seq: number }>(
+  const [row] = await suite.db.sql<{ head_seq: number }>(
     "SELECT head_seq FROM queue_partitions WHERE topic = ? AND partition_key = ?",
     [topic, partitionKey],
   );
@@ -66,7 +52,7 @@ function tenMessages(prefix = "m") {
 describe("consumer groups", () => {
   it("give every group every message, with delivery state of its own", async () => {
     const topic = "gr.independent";
-    await queue.publisher.publish(topic, [
+    await suite.queue.publisher.publish(topic, [
       { id: "m1", partitionKey: "p1", payload: "1" },
       { id: "m2", partitionKey: "p1", payload: "2" },
       { id: "m3", partitionKey: "p2", payload: "3" },
@@ -98,7 +84,7 @@ describe("consumer groups", () => {
     }
 
     // The DLQ holds A's two failures, each once, and nothing from B or C.
-    const dlq = await db.sql<{
+    const dlq = await suite.db.sql<{
       message_id: string;
       original_group: string;
       failure_count: number;
@@ -119,7 +105,7 @@ describe("consumer groups", () => {
 
   it("let a group that fails a message leave another group's progress alone while both run", async () => {
     const topic = "gr.concurrent";
-    await queue.publisher.publish(
+    await suite.queue.publisher.publish(
       topic,
       Array.from({ length: 6 }, (_, i) => ({ id: `m${i}`, partitionKey: "p", payload: String(i) })),
     );
@@ -132,7 +118,7 @@ describe("consumer groups", () => {
     expect(seenAcking).toEqual(["m0#1", "m1#1", "m2#1", "m3#1", "m4#1", "m5#1"]);
     const expected = [0, 1, 2, 3, 4, 5].flatMap((i) => [`m${i}#1`, `m${i}#2`, `m${i}#3`]);
     expect(seenFailing).toEqual(expected);
-    const dlq = await db.sql<{ message_id: string; original_group: string }>(
+    const dlq = await suite.db.sql<{ message_id: string; original_group: string }>(
       "SELECT message_id, original_group FROM queue_messages WHERE topic = ? ORDER BY seq",
       [`${topic}_dlq`],
     );
@@ -148,13 +134,13 @@ describe("consumer groups", () => {
 
   it("start a late group at the oldest message garbage collection kept", async () => {
     const topic = "gr.late";
-    await queue.publisher.publish(topic, tenMessages());
+    await suite.queue.publisher.publish(topic, tenMessages());
     await take(subscribe(topic, "early-all"), 10);
     // The second early group finishes only the first 4 and goes away.
     const partial = subscribe(topic, "early-part", { batchSize: 1 });
     expect((await take(partial, 4)).map((d) => d.message.id)).toEqual(["m0", "m1", "m2", "m3"]);
     await partial.close();
-    await queue.admin.collectGarbage();
+    await suite.queue.admin.collectGarbage();
     expect(await messageIds(topic)).toEqual(["m4", "m5", "m6", "m7", "m8", "m9"]);
 
     const late = subscribe(topic, "late", { batchSize: 1 });
@@ -167,7 +153,7 @@ describe("consumer groups", () => {
     }
     expect(got).toEqual(["m4#1", "m5#1", "m6#1", "m7#1", "m8#1", "m9#1"]);
     // And then whatever is published next.
-    await queue.publisher.publish(topic, { id: "m10", partitionKey: "p", payload: "10" });
+    await suite.queue.publisher.publish(topic, { id: "m10", partitionKey: "p", payload: "10" });
     const next = await nextDelivery(it, "the message published after the late group caught up", 5_000);
     expect(tag(next)).toBe("m10#1");
     await next.ack();
@@ -176,13 +162,13 @@ describe("consumer groups", () => {
 
   it("start a late group at new messages when garbage collection took everything", async () => {
     const topic = "gr.late.empty";
-    await queue.publisher.publish(topic, tenMessages());
+    await suite.queue.publisher.publish(topic, tenMessages());
     await take(subscribe(topic, "early"), 10);
-    await queue.admin.collectGarbage();
+    await suite.queue.admin.collectGarbage();
     expect(await messageIds(topic)).toEqual([]);
     const late = subscribe(topic, "late");
     const it = late[Symbol.asyncIterator]();
-    await queue.publisher.publish(topic, { id: "new", partitionKey: "p", payload: "new" });
+    await suite.queue.publisher.publish(topic, { id: "new", partitionKey: "p", payload: "new" });
     const d = await nextDelivery(it, "the new message for the late group", 5_000);
     expect(tag(d)).toBe("new#1");
     await d.ack();
@@ -194,8 +180,8 @@ describe("garbage collection", () => {
   it("deletes only the rows every registered group has passed", async () => {
     const topic = "gr.gc";
     // Clear whatever earlier tests left collectible, so the counts below are this topic's.
-    await queue.admin.collectGarbage();
-    await queue.publisher.publish(topic, tenMessages());
+    await suite.queue.admin.collectGarbage();
+    await suite.queue.publisher.publish(topic, tenMessages());
     await take(subscribe(topic, "fast"), 10);
     const slow = subscribe(topic, "slow", { batchSize: 1 });
     await take(slow, 4);
@@ -203,28 +189,28 @@ describe("garbage collection", () => {
     expect(await watermark(topic, "fast", "p")).toBe(10);
     expect(await watermark(topic, "slow", "p")).toBe(4);
 
-    expect(await queue.admin.collectGarbage()).toBe(4);
+    expect(await suite.queue.admin.collectGarbage()).toBe(4);
     expect(await messageIds(topic)).toEqual(["m4", "m5", "m6", "m7", "m8", "m9"]);
     // Nothing more to collect until the slow group moves.
-    expect(await queue.admin.collectGarbage()).toBe(0);
+    expect(await suite.queue.admin.collectGarbage()).toBe(0);
     expect(await messageIds(topic)).toHaveLength(6);
 
     const rest = await take(subscribe(topic, "slow", { batchSize: 1 }), 6);
     expect(rest.map((d) => d.message.id)).toEqual(["m4", "m5", "m6", "m7", "m8", "m9"]);
-    expect(await queue.admin.collectGarbage()).toBe(6);
+    expect(await suite.queue.admin.collectGarbage()).toBe(6);
     expect(await messageIds(topic)).toEqual([]);
   });
 
   it("waits for a registered group that has not consumed a partition yet", async () => {
     const topic = "gr.gc.unstarted";
-    await queue.admin.collectGarbage();
-    await queue.publisher.publish(topic, [
+    await suite.queue.admin.collectGarbage();
+    await suite.queue.publisher.publish(topic, [
       { id: "a", partitionKey: "p1", payload: "a" },
       { id: "b", partitionKey: "p2", payload: "b" },
     ]);
     // Group "both" finishes both partitions; group "one-only" finishes p1 and never touches p2.
     await take(subscribe(topic, "both"), 2);
-    await queue.publisher.publish(topic, { id: "c", partitionKey: "p1", payload: "c" });
+    await suite.queue.publisher.publish(topic, { id: "c", partitionKey: "p1", payload: "c" });
     const one = subscribe(topic, "one-only", { batchSize: 1 });
     const it = one[Symbol.asyncIterator]();
     const firstOfOne = await nextDelivery(it, "the first message for one-only", 5_000);
@@ -236,9 +222,9 @@ describe("garbage collection", () => {
     const other = pk === "p1" ? "p2" : "p1";
     expect(await watermark(topic, "one-only", other)).toBe(0);
 
-    await queue.admin.collectGarbage();
+    await suite.queue.admin.collectGarbage();
     // The partition one-only never consumed keeps everything.
-    const left = await db.sql<{ partition_key: string; message_id: string }>(
+    const left = await suite.db.sql<{ partition_key: string; message_id: string }>(
       "SELECT partition_key, message_id FROM queue_messages WHERE topic = ? AND partition_key = ?",
       [topic, other],
     );
@@ -248,18 +234,18 @@ describe("garbage collection", () => {
   });
 
   it("keeps everything in a topic no group has subscribed to, DLQ topics included", async () => {
-    await queue.admin.collectGarbage();
+    await suite.queue.admin.collectGarbage();
     const lonely = "gr.nogroup";
-    await queue.publisher.publish(lonely, tenMessages());
+    await suite.queue.publisher.publish(lonely, tenMessages());
     const consumed = "gr.consumed";
-    await queue.publisher.publish(consumed, [
+    await suite.queue.publisher.publish(consumed, [
       { id: "ok", partitionKey: "p", payload: "ok" },
       { id: "bad", partitionKey: "p", payload: "bad" },
     ]);
     await take(subscribe(consumed, "g"), 2, (d) => (d.message.id === "bad" ? d.reject("bad") : d.ack()));
 
     // The same collection deletes the consumed topic's rows (so it did run), and nothing else.
-    expect(await queue.admin.collectGarbage()).toBe(2);
+    expect(await suite.queue.admin.collectGarbage()).toBe(2);
     expect(await messageIds(consumed)).toEqual([]);
     expect(await messageIds(lonely)).toEqual(tenMessages().map((m) => m.id));
     expect(await messageIds(`${consumed}_dlq`)).toEqual(["bad"]);

@@ -4,25 +4,15 @@
 // close hands partitions over at once; drained partitions keep no lease.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createQueue, type Delivery, type Queue } from "../../server/queue";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
+import { describe, expect, it } from "vitest";
+import type { Delivery } from "../../server/queue";
+import { queueSuite } from "../helpers/queue-suite";
 import { nextDelivery, take, until } from "../helpers/wait";
 
-let db: TestDatabase;
-let queue: Queue;
-
-beforeAll(async () => {
-  db = await freshDatabase("lease");
-  queue = createQueue({ url: db.url });
-});
-afterAll(async () => {
-  await queue.close();
-  await db.drop();
-});
+const suite = queueSuite("lease");
 
 const leases = (topic: string) =>
-  db.sql<{ partition_key: string; lease_owner: string | null }>(
+  suite.db.sql<{ partition_key: string; lease_owner: string | null }>(
     "SELECT partition_key, lease_owner FROM queue_group_partitions WHERE topic = ? ORDER BY partition_key",
     [topic],
   );
@@ -31,7 +21,16 @@ function startHolder(topic: string, group: string, count: number, opts: object) 
   // node --import tsx, not the tsx binary: SIGKILL must reach the consumer itself, not a wrapper.
   const child: ChildProcess = spawn(
     process.execPath,
-    ["--import", "tsx", "tests/fixtures/hold-consumer.ts", db.url, topic, group, String(count), JSON.stringify(opts)],
+    [
+      "--import",
+      "tsx",
+      "tests/fixtures/hold-consumer.ts",
+      suite.db.url,
+      topic,
+      group,
+      String(count),
+      JSON.stringify(opts),
+    ],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
   const held = new Promise<string[]>((resolve, reject) => {
@@ -53,8 +52,8 @@ describe("leases", () => {
       leaseDurationMs: 5_000,
       batchSize: 5,
     });
-    const a = queue.subscriber.subscribe(topic, cfg("a"));
-    const b = queue.subscriber.subscribe(topic, cfg("b"));
+    const a = suite.queue.subscriber.subscribe(topic, cfg("a"));
+    const b = suite.queue.subscriber.subscribe(topic, cfg("b"));
     const total = 10 * 30;
     const seen: Array<{ who: string; d: Delivery }> = [];
     let done = 0;
@@ -65,17 +64,19 @@ describe("leases", () => {
         if (!r || r.done) break;
         seen.push({ who, d: r.value });
         // Hold each delivery for a moment so both subscribers are busy at once.
-        await db.sql("SELECT SLEEP(0.002)");
+        await suite.db.sql("SELECT SLEEP(0.002)");
         await r.value.ack();
         done++;
       }
     };
     const runs = [run("a", a), run("b", b)];
     await until(async () => {
-      const rows = await db.sql<{ n: number }>("SELECT COUNT(*) AS n FROM queue_subscribers WHERE topic = ?", [topic]);
+      const rows = await suite.db.sql<{ n: number }>("SELECT COUNT(*) AS n FROM queue_subscribers WHERE topic = ?", [
+        topic,
+      ]);
       return Number(rows[0]?.n) === 2;
     }, "both subscribers to register");
-    await queue.publisher.publish(
+    await suite.queue.publisher.publish(
       topic,
       Array.from({ length: total }, (_, i) => ({ id: `m${i}`, partitionKey: `p${i % 10}`, payload: String(i) })),
     );
@@ -93,7 +94,7 @@ describe("leases", () => {
 
   it("takes over a killed subscriber's partitions after the lease expires and redelivers its messages", async () => {
     const topic = "lease.kill";
-    await queue.publisher.publish(
+    await suite.queue.publisher.publish(
       topic,
       Array.from({ length: 4 }, (_, i) => ({ id: `m${i}`, partitionKey: "P", payload: String(i) })),
     );
@@ -110,7 +111,7 @@ describe("leases", () => {
     expect(lease?.lease_owner).not.toBeNull();
     holder.child.kill("SIGKILL");
 
-    const sub = queue.subscriber.subscribe(topic, {
+    const sub = suite.queue.subscriber.subscribe(topic, {
       subscriberName: "heir",
       consumerGroup: "g",
       pollIntervalMs: 10,
@@ -129,13 +130,13 @@ describe("leases", () => {
 
   it("while a lease holds, another subscriber of the group gets nothing from that partition", async () => {
     const topic = "lease.hold";
-    await queue.publisher.publish(
+    await suite.queue.publisher.publish(
       topic,
       Array.from({ length: 3 }, (_, i) => ({ id: `m${i}`, partitionKey: "P", payload: String(i) })),
     );
     const holder = startHolder(topic, "g", 1, { leaseDurationMs: 60_000, leaseRenewalIntervalMs: 1000, batchSize: 1 });
     expect(await holder.held).toEqual(["P/m0"]);
-    const other = queue.subscriber.subscribe(topic, {
+    const other = suite.queue.subscriber.subscribe(topic, {
       subscriberName: "other",
       consumerGroup: "g",
       pollIntervalMs: 10,
@@ -143,13 +144,16 @@ describe("leases", () => {
     const it = other[Symbol.asyncIterator]();
     const pending = it.next();
     // m1 and m2 are ready, but the partition's lease is the holder's.
-    const raced = await Promise.race([pending.then(() => "delivered"), db.sql("SELECT SLEEP(0.5)").then(() => "idle")]);
+    const raced = await Promise.race([
+      pending.then(() => "delivered"),
+      suite.db.sql("SELECT SLEEP(0.5)").then(() => "idle"),
+    ]);
     expect(raced).toBe("idle");
     holder.child.kill("SIGKILL");
     await new Promise((r) => holder.child.once("exit", r));
     // Expire the dead holder's lease and delivery by hand to end the test quickly.
-    await db.sql("UPDATE queue_group_partitions SET lease_expires_at = 0 WHERE topic = ?", [topic]);
-    await db.sql("UPDATE queue_deliveries SET visible_at = 0 WHERE topic = ?", [topic]);
+    await suite.db.sql("UPDATE queue_group_partitions SET lease_expires_at = 0 WHERE topic = ?", [topic]);
+    await suite.db.sql("UPDATE queue_deliveries SET visible_at = 0 WHERE topic = ?", [topic]);
     const r = await pending;
     if (r.done) throw new Error("ended");
     // The partition's order holds across the takeover: m0 comes back before m1.
@@ -160,20 +164,20 @@ describe("leases", () => {
 
   it("hands partitions over at once on a graceful close", async () => {
     const topic = "lease.close";
-    await queue.publisher.publish(topic, [
+    await suite.queue.publisher.publish(topic, [
       { id: "a", partitionKey: "P", payload: "a" },
       { id: "b", partitionKey: "P", payload: "b" },
     ]);
     const long = { leaseDurationMs: 600_000, leaseRenewalIntervalMs: 60_000, pollIntervalMs: 10, batchSize: 1 };
-    const first = queue.subscriber.subscribe(topic, { subscriberName: "first", consumerGroup: "g", ...long });
+    const first = suite.queue.subscriber.subscribe(topic, { subscriberName: "first", consumerGroup: "g", ...long });
     const [a] = await take(first, 1);
     expect(a?.message.id).toBe("a");
     await first.close();
     expect((await leases(topic)).map((l) => l.lease_owner)).toEqual([null]);
-    const subs = await db.sql("SELECT * FROM queue_subscribers WHERE topic = ?", [topic]);
+    const subs = await suite.db.sql("SELECT * FROM queue_subscribers WHERE topic = ?", [topic]);
     expect(subs).toHaveLength(0);
     // With a 10-minute lease, only a release lets the second subscriber in.
-    const second = queue.subscriber.subscribe(topic, { subscriberName: "second", consumerGroup: "g", ...long });
+    const second = suite.queue.subscriber.subscribe(topic, { subscriberName: "second", consumerGroup: "g", ...long });
     const [b] = await take(second, 1);
     expect([b?.message.id, b?.attempt]).toEqual(["b", 1]);
     await second.close();
@@ -181,11 +185,15 @@ describe("leases", () => {
 
   it("gives back the lease of a drained partition", async () => {
     const topic = "lease.drain";
-    await queue.publisher.publish(
+    await suite.queue.publisher.publish(
       topic,
       Array.from({ length: 5 }, (_, i) => ({ id: `m${i}`, partitionKey: `p${i}`, payload: String(i) })),
     );
-    const sub = queue.subscriber.subscribe(topic, { subscriberName: "s", consumerGroup: "g", pollIntervalMs: 10 });
+    const sub = suite.queue.subscriber.subscribe(topic, {
+      subscriberName: "s",
+      consumerGroup: "g",
+      pollIntervalMs: 10,
+    });
     const it = sub[Symbol.asyncIterator]();
     for (let i = 0; i < 5; i++) await (await nextDelivery(it)).ack();
     const idle = it.next();

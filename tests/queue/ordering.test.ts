@@ -1,20 +1,10 @@
 // Order within a partition, independence of partitions, strict serialization.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createQueue, type Delivery, type Queue } from "../../server/queue";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
+import { describe, expect, it } from "vitest";
+import type { Delivery } from "../../server/queue";
+import { queueSuite } from "../helpers/queue-suite";
 import { nextDelivery, take } from "../helpers/wait";
 
-let db: TestDatabase;
-let queue: Queue;
-
-beforeAll(async () => {
-  db = await freshDatabase("order");
-  queue = createQueue({ url: db.url });
-});
-afterAll(async () => {
-  await queue.close();
-  await db.drop();
-});
+const suite = queueSuite("order");
 
 describe("ordering", () => {
   it("delivers each partition's messages in publish order", async () => {
@@ -25,9 +15,13 @@ describe("ordering", () => {
         const n = batch * 20 + i;
         msgs.push({ id: `m${n}`, partitionKey: `p${n % 3}`, payload: String(n) });
       }
-      await queue.publisher.publish(topic, msgs);
+      await suite.queue.publisher.publish(topic, msgs);
     }
-    const sub = queue.subscriber.subscribe(topic, { subscriberName: "s", consumerGroup: "g", pollIntervalMs: 10 });
+    const sub = suite.queue.subscriber.subscribe(topic, {
+      subscriberName: "s",
+      consumerGroup: "g",
+      pollIntervalMs: 10,
+    });
     const got = await take(sub, 100);
     await sub.close();
     for (const p of ["p0", "p1", "p2"]) {
@@ -39,11 +33,11 @@ describe("ordering", () => {
 
   it("does not let a stuck partition hold up another", async () => {
     const topic = "ord.independent";
-    await queue.publisher.publish(topic, [
+    await suite.queue.publisher.publish(topic, [
       { id: "a1", partitionKey: "slow", payload: "a1" },
       { id: "a2", partitionKey: "slow", payload: "a2" },
     ]);
-    const sub = queue.subscriber.subscribe(topic, {
+    const sub = suite.queue.subscriber.subscribe(topic, {
       subscriberName: "s",
       consumerGroup: "g",
       pollIntervalMs: 10,
@@ -53,7 +47,7 @@ describe("ordering", () => {
     const stuck = await nextDelivery(it, "the slow partition's first message");
     expect(stuck.message.id).toBe("a1");
     // a1 is never settled here; messages published to another partition still flow.
-    await queue.publisher.publish(topic, [
+    await suite.queue.publisher.publish(topic, [
       { id: "b1", partitionKey: "fast", payload: "b1" },
       { id: "b2", partitionKey: "fast", payload: "b2" },
     ]);
@@ -73,11 +67,11 @@ describe("ordering", () => {
 
   it("with batchSize 1 never has two messages of a partition out at once", async () => {
     const topic = "ord.serial";
-    await queue.publisher.publish(
+    await suite.queue.publisher.publish(
       topic,
       Array.from({ length: 10 }, (_, i) => ({ id: `m${i}`, partitionKey: "only", payload: String(i) })),
     );
-    const sub = queue.subscriber.subscribe(topic, {
+    const sub = suite.queue.subscriber.subscribe(topic, {
       subscriberName: "s",
       consumerGroup: "g",
       pollIntervalMs: 10,
@@ -96,7 +90,7 @@ describe("ordering", () => {
       const pending = it.next();
       const raced = await Promise.race([
         pending.then(() => "delivered"),
-        db.sql("SELECT SLEEP(0.15)").then(() => "idle"),
+        suite.db.sql("SELECT SLEEP(0.15)").then(() => "idle"),
       ]);
       expect(raced).toBe("idle");
       await d.ack();

@@ -1,30 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createQueue, type Queue } from "../../server/queue";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
+import { describe, expect, it } from "vitest";
+import { queueSuite } from "../helpers/queue-suite";
 import { take } from "../helpers/wait";
 
-let db: TestDatabase;
-let queue: Queue;
-
-beforeAll(async () => {
-  db = await freshDatabase("roundtrip");
-  queue = createQueue({ url: db.url });
-});
-afterAll(async () => {
-  await queue.close();
-  await db.drop();
-});
+const suite = queueSuite("roundtrip");
 
 const fast = { pollIntervalMs: 20 };
 
 describe("round trip", () => {
   it("delivers id, payload bytes, partition key and metadata as published", async () => {
     const bytes = new Uint8Array([0, 1, 2, 253, 254, 255]);
-    await queue.publisher.publish("rt.bytes", [
+    await suite.queue.publisher.publish("rt.bytes", [
       { id: "m1", partitionKey: "p1", payload: bytes, metadata: { traceId: "abc", "x-y": "ü" } },
       { id: "m2", partitionKey: "p1", payload: "héllo" },
     ]);
-    const sub = queue.subscriber.subscribe("rt.bytes", { subscriberName: "s", consumerGroup: "g", ...fast });
+    const sub = suite.queue.subscriber.subscribe("rt.bytes", { subscriberName: "s", consumerGroup: "g", ...fast });
     const got = await take(sub, 2);
     await sub.close();
     const [a, b] = got;
@@ -42,12 +31,12 @@ describe("round trip", () => {
   });
 
   it("keeps partition keys and ids that differ only in case apart", async () => {
-    await queue.publisher.publish("rt.case", [
+    await suite.queue.publisher.publish("rt.case", [
       { id: "a", partitionKey: "K", payload: "1" },
       { id: "A", partitionKey: "K", payload: "2" },
       { id: "a", partitionKey: "k", payload: "3" },
     ]);
-    const sub = queue.subscriber.subscribe("rt.case", { subscriberName: "s", consumerGroup: "g", ...fast });
+    const sub = suite.queue.subscriber.subscribe("rt.case", { subscriberName: "s", consumerGroup: "g", ...fast });
     const got = await take(sub, 3);
     await sub.close();
     expect(got.map((d) => d.message.payload.toString()).sort()).toEqual(["1", "2", "3"]);

@@ -2,50 +2,31 @@
 // without a delay, maxAttempts and the DLQ, settling twice, and settling a
 // delivery that already went to someone else. Times are read from the
 // database's clock, the one the queue uses.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import {
-  createQueue,
-  type Delivery,
-  type Queue,
-  QueueError,
-  type Subscription,
-  type SubscriptionInput,
-} from "../../server/queue";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
+import { describe, expect, it } from "vitest";
+import { type Delivery, QueueError, type SubscriptionInput } from "../../server/queue";
+import { queueSuite } from "../helpers/queue-suite";
 import { nextDelivery, until } from "../helpers/wait";
 
-let db: TestDatabase;
-let queue: Queue;
-const open: Subscription[] = [];
-
-beforeAll(async () => {
-  db = await freshDatabase("settle");
-  queue = createQueue({ url: db.url });
-});
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.close()));
-});
-afterAll(async () => {
-  await queue.close();
-  await db.drop();
-});
+const suite = queueSuite("settle");
 
 const GROUP = "g";
 
 function subscribe(topic: string, opts: Partial<SubscriptionInput> = {}) {
-  const sub = queue.subscriber.subscribe(topic, {
+  const sub = suite.queue.subscriber.subscribe(topic, {
     subscriberName: "s",
     consumerGroup: GROUP,
     pollIntervalMs: 10,
     batchSize: 1,
     ...opts,
   });
-  open.push(sub);
+  suite.track(sub);
   return { sub, it: sub[Symbol.asyncIterator]() };
 }
 
 async function dbNow(): Promise<number> {
-  const [row] = await db.sql<{ now: number | string }>("SELECT CAST(UNIX_TIMESTAMP(NOW(3))*1000 AS UNSIGNED) AS now");
+  const [row] = await suite.db.sql<{ now: number | string }>(
+    "SELECT CAST(UNIX_TIMESTAMP(NOW(3))*1000 AS UNSIGNED) AS now",
+  );
   return Number(row?.now);
 }
 
@@ -60,7 +41,7 @@ interface DeliveryRow {
 
 /** The group's delivery row of a message, read together with the database clock. */
 async function deliveryRow(topic: string, id: string, group = GROUP): Promise<DeliveryRow | undefined> {
-  const [row] = await db.sql<Record<string, number | string | null>>(
+  const [row] = await suite.db.sql<Record<string, number | string | null>>(
     `SELECT d.seq, d.state, d.attempts, d.visible_at, d.owner, CAST(UNIX_TIMESTAMP(NOW(3))*1000 AS UNSIGNED) AS now
      FROM queue_deliveries d
      JOIN queue_messages m ON m.topic = d.topic AND m.partition_key = d.partition_key AND m.seq = d.seq
@@ -80,7 +61,7 @@ async function deliveryRow(topic: string, id: string, group = GROUP): Promise<De
 
 /** True once the group has finished the message (its watermark passed it). */
 async function finished(topic: string, partitionKey: string, id: string, group = GROUP): Promise<boolean> {
-  const [row] = await db.sql<{ done: number | string }>(
+  const [row] = await suite.db.sql<{ done: number | string }>(
     `SELECT COALESCE(g.watermark, 0) >= m.seq AS done
      FROM queue_messages m
      LEFT JOIN queue_group_partitions g ON g.consumer_group = ? AND g.topic = m.topic AND g.partition_key = m.partition_key
@@ -91,7 +72,7 @@ async function finished(topic: string, partitionKey: string, id: string, group =
 }
 
 async function dlqRows(topic: string) {
-  return db.sql<{
+  return suite.db.sql<{
     message_id: string;
     failure_reason: string;
     failure_count: number;
@@ -116,7 +97,7 @@ async function expectCode(p: Promise<unknown>, code: string) {
  * deliverable, it would come first.
  */
 async function nextIsSentinel(topic: string, partitionKey: string, it: AsyncIterator<Delivery>) {
-  await queue.publisher.publish(topic, { id: "__sentinel__", partitionKey, payload: "sentinel" });
+  await suite.queue.publisher.publish(topic, { id: "__sentinel__", partitionKey, payload: "sentinel" });
   const d = await nextDelivery(it, "the sentinel", 5_000);
   expect(`${d.message.id}#${d.attempt}`).toBe("__sentinel__#1");
   await d.ack();
@@ -125,7 +106,7 @@ async function nextIsSentinel(topic: string, partitionKey: string, it: AsyncIter
 describe("visibility timeout", () => {
   it("redelivers an unsettled delivery to the same subscriber after the timeout, with attempt + 1", async () => {
     const topic = "st.timeout.same";
-    await queue.publisher.publish(topic, { id: "m1", partitionKey: "p", payload: "x" });
+    await suite.queue.publisher.publish(topic, { id: "m1", partitionKey: "p", payload: "x" });
     const { it } = subscribe(topic, { visibilityTimeoutMs: 300 });
     const first = await nextDelivery(it, "the first delivery");
     expect(first.attempt).toBe(1);
@@ -145,7 +126,7 @@ describe("visibility timeout", () => {
 
   it("redelivers an unsettled delivery to another subscriber of the group after the timeout, with attempt + 1", async () => {
     const topic = "st.timeout.other";
-    await queue.publisher.publish(topic, { id: "m1", partitionKey: "p", payload: "x" });
+    await suite.queue.publisher.publish(topic, { id: "m1", partitionKey: "p", payload: "x" });
     const a = subscribe(topic, { visibilityTimeoutMs: 300, closeTimeoutMs: 0 });
     const first = await nextDelivery(a.it, "the first delivery");
     expect(first.attempt).toBe(1);
@@ -166,7 +147,7 @@ describe("visibility timeout", () => {
 describe("visibility timeouts and maxAttempts", () => {
   it("counts each expired delivery as a failed attempt and dead-letters after the last", async () => {
     const topic = "st.timeout.dlq";
-    await queue.publisher.publish(topic, { id: "m1", partitionKey: "p", payload: "x" });
+    await suite.queue.publisher.publish(topic, { id: "m1", partitionKey: "p", payload: "x" });
     const { sub, it } = subscribe(topic, { visibilityTimeoutMs: 200, maxAttempts: 2 });
     const first = await nextDelivery(it, "attempt 1");
     const second = await nextDelivery(it, "attempt 2 after the visibility timeout", 5_000);
@@ -195,7 +176,7 @@ describe("visibility timeouts and maxAttempts", () => {
 describe("extendVisibility", () => {
   it("pushes visible_at forward by the extension and keeps the delivery from others meanwhile", async () => {
     const topic = "st.extend";
-    await queue.publisher.publish(topic, [
+    await suite.queue.publisher.publish(topic, [
       { id: "m1", partitionKey: "p", payload: "1" },
       { id: "m2", partitionKey: "p", payload: "2" },
     ]);
@@ -219,20 +200,20 @@ describe("extendVisibility", () => {
     await a.sub.close();
     await until(async () => (await dbNow()) > before.visibleAt + 50, "the original visibility timeout to pass", 5_000);
     // A later message, in another partition, published after the original timeout passed.
-    await queue.publisher.publish(topic, { id: "q1", partitionKey: "q", payload: "q" });
+    await suite.queue.publisher.publish(topic, { id: "q1", partitionKey: "q", payload: "q" });
     const b = subscribe(topic, { subscriberName: "b", visibilityTimeoutMs: 300 });
     const gotB: Delivery[] = [];
     while (!gotB.some((d) => d.message.id === "q1")) {
       gotB.push(await nextDelivery(b.it, "the later message q1 for the second subscriber", 5_000));
     }
     // The second subscriber now holds p's lease too, and still did not get m1.
-    const [bRow] = await db.sql<{ instance_id: string }>(
+    const [bRow] = await suite.db.sql<{ instance_id: string }>(
       "SELECT instance_id FROM queue_subscribers WHERE topic = ? AND subscriber_name = 'b'",
       [topic],
     );
     await until(
       async () => {
-        const [l] = await db.sql<{ lease_owner: string | null }>(
+        const [l] = await suite.db.sql<{ lease_owner: string | null }>(
           "SELECT lease_owner FROM queue_group_partitions WHERE consumer_group = ? AND topic = ? AND partition_key = 'p'",
           [GROUP, topic],
         );
@@ -265,7 +246,7 @@ describe("extendVisibility", () => {
 describe("nack", () => {
   it("without requeueAfterMs brings the message back at once with attempt 2", async () => {
     const topic = "st.nack.now";
-    await queue.publisher.publish(topic, { id: "m1", partitionKey: "p", payload: "x" });
+    await suite.queue.publisher.publish(topic, { id: "m1", partitionKey: "p", payload: "x" });
     // A long visibility timeout: only the nack can bring it back within the deadline.
     const { it } = subscribe(topic, { visibilityTimeoutMs: 60_000 });
     const d1 = await nextDelivery(it, "the first delivery");
@@ -285,7 +266,7 @@ describe("nack", () => {
   it("with requeueAfterMs does not deliver it again before that time on the database clock", async () => {
     const topic = "st.nack.later";
     const delay = 400;
-    await queue.publisher.publish(topic, { id: "m1", partitionKey: "p", payload: "x" });
+    await suite.queue.publisher.publish(topic, { id: "m1", partitionKey: "p", payload: "x" });
     const { it } = subscribe(topic, { visibilityTimeoutMs: 60_000 });
     const d1 = await nextDelivery(it, "the first delivery");
     const beforeNack = await dbNow();
@@ -305,7 +286,12 @@ describe("nack", () => {
 
   it("counts toward maxAttempts: 3 nacks with maxAttempts 3, then the message is in <topic>_dlq", async () => {
     const topic = "st.nack.dlq";
-    await queue.publisher.publish(topic, { id: "m1", partitionKey: "p", payload: "payload-1", metadata: { k: "v" } });
+    await suite.queue.publisher.publish(topic, {
+      id: "m1",
+      partitionKey: "p",
+      payload: "payload-1",
+      metadata: { k: "v" },
+    });
     const { it } = subscribe(topic, { maxAttempts: 3, visibilityTimeoutMs: 60_000 });
     const attempts: number[] = [];
     for (let i = 1; i <= 3; i++) {
@@ -339,7 +325,7 @@ describe("nack", () => {
 describe("settling twice", () => {
   it("refuses ack, nack, reject and extendVisibility after ack with ALREADY_SETTLED, changing nothing", async () => {
     const topic = "st.twice.ack";
-    await queue.publisher.publish(topic, { id: "m1", partitionKey: "p", payload: "x" });
+    await suite.queue.publisher.publish(topic, { id: "m1", partitionKey: "p", payload: "x" });
     const { it } = subscribe(topic);
     const d = await nextDelivery(it, "m1");
     await d.ack();
@@ -356,7 +342,7 @@ describe("settling twice", () => {
 
   it("refuses ack after nack, and ack after reject, with ALREADY_SETTLED", async () => {
     const topic = "st.twice.other";
-    await queue.publisher.publish(topic, [
+    await suite.queue.publisher.publish(topic, [
       { id: "n", partitionKey: "p", payload: "x" },
       { id: "r", partitionKey: "q", payload: "x" },
     ]);
@@ -384,7 +370,7 @@ describe("settling twice", () => {
 describe("settling concurrently and with bad arguments", () => {
   it("lets exactly one of two concurrent settles win; the other gets ALREADY_SETTLED", async () => {
     const topic = "st.race";
-    await queue.publisher.publish(topic, { id: "m1", partitionKey: "p", payload: "x" });
+    await suite.queue.publisher.publish(topic, { id: "m1", partitionKey: "p", payload: "x" });
     const { it } = subscribe(topic, { visibilityTimeoutMs: 60_000 });
     const d = await nextDelivery(it, "m1");
     const results = await Promise.allSettled([d.ack(), d.nack(), d.reject("no"), d.extendVisibility(1_000)]);
@@ -404,7 +390,7 @@ describe("settling concurrently and with bad arguments", () => {
     ["extendVisibility by 0 ms", (d) => d.extendVisibility(0), /extendVisibility/],
   ])("refuses %s with INVALID_ARGUMENT and leaves the delivery to settle", async (what, call, field) => {
     const topic = `st.badarg.${what.replace(/[^A-Za-z0-9]+/g, "-")}`;
-    await queue.publisher.publish(topic, { id: "m1", partitionKey: "p", payload: "x" });
+    await suite.queue.publisher.publish(topic, { id: "m1", partitionKey: "p", payload: "x" });
     const { it } = subscribe(topic, { visibilityTimeoutMs: 60_000 });
     const d = await nextDelivery(it, "m1");
     const p = (async () => call(d))();
@@ -419,7 +405,7 @@ describe("settling concurrently and with bad arguments", () => {
 describe("a delivery that expired and went to another subscriber", () => {
   /** m1 delivered to A (300 ms visibility), A goes away, B gets m1 again as attempt 2. */
   async function staleAndCurrent(topic: string) {
-    await queue.publisher.publish(topic, { id: "m1", partitionKey: "p", payload: "x" });
+    await suite.queue.publisher.publish(topic, { id: "m1", partitionKey: "p", payload: "x" });
     const a = subscribe(topic, { subscriberName: "a", visibilityTimeoutMs: 300, closeTimeoutMs: 0 });
     const stale = await nextDelivery(a.it, "m1 for A");
     expect(stale.attempt).toBe(1);

@@ -1,32 +1,21 @@
 // Flaw 3 of the upstream design: a fetch of `seq > watermark LIMIT batchSize`
 // whose window fills with rows this group already acked (above a watermark
 // held back by one unresolved message) returns nothing new, forever.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createQueue, type Queue } from "../../server/queue";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
+import { describe, expect, it } from "vitest";
+import { queueSuite } from "../helpers/queue-suite";
 import { nextDelivery } from "../helpers/wait";
 
-let db: TestDatabase;
-let queue: Queue;
-
-beforeAll(async () => {
-  db = await freshDatabase("stall");
-  queue = createQueue({ url: db.url });
-});
-afterAll(async () => {
-  await queue.close();
-  await db.drop();
-});
+const suite = queueSuite("stall");
 
 describe("no stall behind an unresolved message", () => {
   it("keeps delivering a partition whose oldest message is parked far above batchSize acked rows", async () => {
     const topic = "stall.t";
     const batchSize = 5;
-    await queue.publisher.publish(
+    await suite.queue.publisher.publish(
       topic,
       Array.from({ length: 30 }, (_, i) => ({ id: `m${i}`, partitionKey: "P", payload: String(i) })),
     );
-    const sub = queue.subscriber.subscribe(topic, {
+    const sub = suite.queue.subscriber.subscribe(topic, {
       subscriberName: "s",
       consumerGroup: "g",
       pollIntervalMs: 10,
@@ -45,13 +34,13 @@ describe("no stall behind an unresolved message", () => {
     expect(new Set(seen).size).toBe(30);
 
     // Rows 2..30 are acked above the watermark: more than batchSize of them.
-    const [gp] = await db.sql<{ watermark: number }>(
+    const [gp] = await suite.db.sql<{ watermark: number }>(
       "SELECT watermark FROM queue_group_partitions WHERE topic = ? AND partition_key = 'P'",
       [topic],
     );
     expect(Number(gp?.watermark)).toBe(0);
 
-    await queue.publisher.publish(topic, [
+    await suite.queue.publisher.publish(topic, [
       { id: "late1", partitionKey: "P", payload: "late1" },
       { id: "late2", partitionKey: "P", payload: "late2" },
     ]);

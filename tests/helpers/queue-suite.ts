@@ -1,0 +1,45 @@
+// The setup every queue test file shares: a fresh database (its own, dropped
+// afterwards) and a queue over it; subscriptions passed to `track` are closed
+// after each test, so a failing test leaves no lease behind for the next.
+import { afterAll, afterEach, beforeAll } from "vitest";
+import { createQueue, type Queue, type Subscription } from "../../server/queue";
+import { freshDatabase, type TestDatabase } from "./db";
+
+export interface QueueSuite {
+  readonly db: TestDatabase;
+  readonly queue: Queue;
+  track<T extends Subscription>(sub: T): T;
+}
+
+export function queueSuite(label: string): QueueSuite {
+  let db: TestDatabase | undefined;
+  let queue: Queue | undefined;
+  const open: Subscription[] = [];
+  beforeAll(async () => {
+    db = await freshDatabase(label);
+    queue = createQueue({ url: db.url });
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((s) => s.close()));
+  });
+  afterAll(async () => {
+    await queue?.close();
+    await db?.drop();
+  });
+  const ready = <T>(v: T | undefined, what: string): T => {
+    if (v === undefined) throw new Error(`${what} is made in beforeAll: use it inside a test`);
+    return v;
+  };
+  return {
+    get db() {
+      return ready(db, "the test database");
+    },
+    get queue() {
+      return ready(queue, "the queue");
+    },
+    track(sub) {
+      open.push(sub);
+      return sub;
+    },
+  };
+}
