@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import { Overview } from "@/components/queue/overview";
-import { getQueryClient, HydrateClient, trpc } from "@/server/trpc/rsc";
+import { QueuePage } from "@/components/queue/queue-page";
+import { getQueryClient, trpc } from "@/server/trpc/rsc";
 import "@/components/queue/queue.css";
 
 // Rendered per request: `next build` needs no database, and the numbers are live.
@@ -11,16 +12,8 @@ export default async function OverviewPage() {
   // The first numbers arrive with the HTML; the browser then keeps them fresh.
   await getQueryClient().prefetchQuery(trpc.queue.overview.queryOptions());
   return (
-    <HydrateClient>
-      <div className="page">
-        <header className="page-header">
-          <div>
-            <h1>Overview</h1>
-            <p className="muted small">Every topic, its consumer groups' lag, live workers and builds.</p>
-          </div>
-        </header>
-        <Overview />
-      </div>
-    </HydrateClient>
+    <QueuePage title="Overview" description="Every topic, its consumer groups' lag, live workers and builds.">
+      <Overview />
+    </QueuePage>
   );
 }

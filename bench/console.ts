@@ -5,14 +5,14 @@
 // the end, also on error or Ctrl-C.
 //
 //   npm run bench:console     (BENCH_MYSQL_URL overrides mysql://root@127.0.0.1:3306/)
-import mysql from "mysql2/promise";
+import type mysql from "mysql2/promise";
 import { createDb } from "../db/client";
-import { migrateDatabase } from "../db/migrate";
 import { PipelineStore } from "../server/pipeline/store";
 import { createQueue, type Queue } from "../server/queue";
 import { viewPayload } from "../server/trpc/payload-view";
 import { messageId, partitionKey, reasonFor, refreshLiveness, SEED, seedConsoleData } from "./console-seed";
 import { explainStatement, statementFor } from "./console-sql";
+import { createBenchDatabase, dropOnSignal, percentile } from "./lib";
 
 const SETTINGS = {
   server: process.env.BENCH_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/",
@@ -32,11 +32,6 @@ interface Timed {
   p99: number;
   max: number;
   note?: string;
-}
-
-/** Nearest-rank percentile of an ascending array. */
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
 }
 
 /** Times `fn(i)` for i = 0..repetitions-1 after one untimed warm-up call. */
@@ -207,37 +202,11 @@ async function explainSlow(pool: mysql.Pool, slow: Timed[]): Promise<void> {
 async function main() {
   const started = performance.now();
   const name = `sluice_bench_console_${process.pid}`;
-  const url = new URL(name, SETTINGS.server).toString();
-  const drop = async () => {
-    const conn = await mysql.createConnection({ uri: SETTINGS.server });
-    try {
-      await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
-    } finally {
-      await conn.end();
-    }
-  };
-  let dropped: Promise<void> | undefined;
-  const dropOnce = () => {
-    dropped ??= drop();
-    return dropped;
-  };
-  const onSignal = (signal: NodeJS.Signals) => {
-    console.error(`\n${signal}: dropping ${name}`);
-    void dropOnce().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-
-  await dropOnce();
-  dropped = undefined;
-  let pool: mysql.Pool | undefined;
+  const db = await createBenchDatabase(SETTINGS.server, name, 4);
+  const dropOnce = dropOnSignal(db);
+  const pool = db.raw;
   let queue: Queue | undefined;
   try {
-    await migrateDatabase(url);
-    pool = mysql.createPool({ uri: url, connectionLimit: 4, supportBigNumbers: true });
-    pool.on("connection", (conn) => {
-      (conn as unknown as { query(sql: string, cb: () => void): void }).query("SET time_zone = '+00:00'", () => {});
-    });
     console.log(`Console benchmark on ${name} (MariaDB/MySQL at ${SETTINGS.server.replace(/:[^:@/]*@/, ":***@")})`);
     console.log("Seeding:");
     const seedStart = performance.now();
@@ -245,7 +214,7 @@ async function main() {
     console.log(`  seeded in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`);
     if (SETTINGS.seedOnly) return;
 
-    queue = createQueue({ url });
+    queue = createQueue({ url: db.url });
     const store = new PipelineStore(createDb(pool));
     console.log(
       `\nTiming (${SETTINGS.repetitions} repetitions each after a warm-up, page size ${SETTINGS.pageSize}, budget ${SETTINGS.budgetMs} ms):`,
@@ -261,9 +230,10 @@ async function main() {
     if (slow.length > 0) process.exitCode = 1;
   } finally {
     await queue?.close().catch(() => undefined);
-    await pool?.end().catch(() => undefined);
-    if (SETTINGS.keep) console.log(`Kept ${name}: DROP DATABASE \`${name}\` when done.`);
-    else await dropOnce();
+    if (SETTINGS.keep) {
+      await pool.end().catch(() => undefined);
+      console.log(`Kept ${name}: DROP DATABASE \`${name}\` when done.`);
+    } else await dropOnce();
   }
   console.log(`Total time ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }

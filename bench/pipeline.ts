@@ -16,12 +16,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
-import mysql from "mysql2/promise";
-import { migrateDatabase } from "../db/migrate";
+import type mysql from "mysql2/promise";
 import { silentLogger } from "../server/log";
 import { openPipeline, type Pipeline, requestBuild } from "../server/pipeline";
 import type { PipelineConfig, RunnersConfig } from "../server/pipeline/config";
 import { PIPELINE_GROUP, POLL_GENERATION, TOPICS } from "../server/pipeline/topics";
+import { type BenchDatabase, createBenchDatabase, percentile, printTable, query, queryOne, sleep } from "./lib";
 
 // ---------------------------------------------------------------- settings
 
@@ -137,64 +137,7 @@ function checkAbort() {
   }
 }
 
-// ---------------------------------------------------------------- database
-
-interface BenchDatabase {
-  name: string;
-  url: string;
-  /** The bench's own connections (reads, checks); never the pipeline's. */
-  raw: mysql.Pool;
-  drop(): Promise<void>;
-}
-
-async function createBenchDatabase(server: string): Promise<BenchDatabase> {
-  const name = `sluice_bench_pipe_${process.pid}`;
-  const url = new URL(name, server).toString();
-  const drop = async () => {
-    const conn = await mysql.createConnection({ uri: server });
-    try {
-      await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
-    } finally {
-      await conn.end();
-    }
-  };
-  // A leftover of an earlier run with the same pid would skew the numbers.
-  await drop();
-  try {
-    await migrateDatabase(url);
-  } catch (err) {
-    await drop();
-    throw err;
-  }
-  // Capture, profiler, deadlock watcher and samples each hold one at a time.
-  const raw = mysql.createPool({ uri: url, connectionLimit: 6, supportBigNumbers: true });
-  // UTC like the queue's sessions, so UNIX_TIMESTAMP(NOW(3)) reads the same clock.
-  raw.on("connection", (conn) => {
-    (conn as unknown as { query(sql: string, cb: () => void): void }).query("SET time_zone = '+00:00'", () => {});
-  });
-  return {
-    name,
-    url,
-    raw,
-    async drop() {
-      await raw.end().catch(() => undefined);
-      await drop();
-    },
-  };
-}
-
-async function query<T>(pool: mysql.Pool, sql: string, params: unknown[] = []): Promise<T[]> {
-  const [rows] = await pool.query(sql, params);
-  return rows as T[];
-}
-
-async function queryOne<T>(pool: mysql.Pool, sql: string, params: unknown[] = []): Promise<T | undefined> {
-  return (await query<T>(pool, sql, params))[0];
-}
-
 // ---------------------------------------------------------------- helpers
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Sleeps in short steps, so a signal or a dead worker ends the wait at once. */
 async function sleepChecked(ms: number) {
@@ -205,12 +148,6 @@ async function sleepChecked(ms: number) {
     if (left <= 0) return;
     await sleep(Math.min(250, left));
   }
-}
-
-/** Nearest-rank percentile of an ascending array. */
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
 }
 
 function summarize(values: number[]) {
@@ -230,16 +167,6 @@ const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("e
 const fix = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : "–");
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const pct = (n: number) => `${n >= 0 ? "+" : ""}${(n * 100).toFixed(1)}%`;
-
-function printTable(title: string, header: string[], rows: string[][]) {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("   ");
-  console.log(`\n${title}`);
-  console.log(line(header));
-  console.log(widths.map((w) => "-".repeat(w)).join("   "));
-  for (const r of rows) console.log(line(r));
-}
 
 // ---------------------------------------------------------------- processes and CPU (Linux /proc)
 
@@ -1347,7 +1274,8 @@ async function cleanupInner() {
 // ---------------------------------------------------------------- main
 
 async function run(s: Settings) {
-  const db = await createBenchDatabase(s.server);
+  // Capture, profiler, deadlock watcher and samples each hold one connection at a time.
+  const db = await createBenchDatabase(s.server, `sluice_bench_pipe_${process.pid}`, 6);
   state.db = db;
   const buildDir = await mkdtemp(path.join(os.tmpdir(), "sluice-bench-pipe-"));
   state.buildDir = buildDir;

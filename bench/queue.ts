@@ -5,10 +5,10 @@
 //
 //   npm run bench:queue      (BENCH_MYSQL_URL overrides mysql://root@127.0.0.1:3306/)
 import { createHash } from "node:crypto";
-import mysql from "mysql2/promise";
-import { migrateDatabase } from "../db/migrate";
+import type mysql from "mysql2/promise";
 import { createQueue, type Delivery, type Message, type Queue, type Subscription } from "../server/queue";
 import { parseSubscriptionOptions } from "../server/queue/options";
+import { type BenchDatabase, createBenchDatabase, dropOnSignal, percentile, printTable, queryOne, sleep } from "./lib";
 
 const SETTINGS = {
   server: process.env.BENCH_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/",
@@ -42,57 +42,6 @@ const PAYLOAD = Buffer.alloc(SETTINGS.payloadBytes, "x");
 /** Library misbehaviour seen during the run: printed at the end, and the exit code is 1. */
 const problems: string[] = [];
 
-// ---------------------------------------------------------------- database
-
-interface BenchDatabase {
-  name: string;
-  url: string;
-  /** The bench's own connections (raw INSERTs, clock, checks); never the queue's. */
-  raw: mysql.Pool;
-  drop(): Promise<void>;
-}
-
-async function createBenchDatabase(): Promise<BenchDatabase> {
-  const name = `sluice_bench_${process.pid}`;
-  const url = new URL(name, SETTINGS.server).toString();
-  const drop = async () => {
-    const conn = await mysql.createConnection({ uri: SETTINGS.server });
-    try {
-      await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
-    } finally {
-      await conn.end();
-    }
-  };
-  // A leftover of an earlier run with the same pid would skew the numbers.
-  await drop();
-  try {
-    await migrateDatabase(url);
-  } catch (err) {
-    // migrateDatabase creates the database before it migrates: don't leave it behind.
-    await drop();
-    throw err;
-  }
-  const raw = mysql.createPool({ uri: url, connectionLimit: 4, supportBigNumbers: true });
-  // UTC like the queue's sessions, so UNIX_TIMESTAMP(NOW(3)) reads the same clock.
-  raw.on("connection", (conn) => {
-    (conn as unknown as { query(sql: string, cb: () => void): void }).query("SET time_zone = '+00:00'", () => {});
-  });
-  return {
-    name,
-    url,
-    raw,
-    async drop() {
-      await raw.end().catch(() => undefined);
-      await drop();
-    },
-  };
-}
-
-async function queryOne<T>(pool: mysql.Pool, sql: string, params: unknown[] = []): Promise<T | undefined> {
-  const [rows] = await pool.query(sql, params);
-  return (rows as T[])[0];
-}
-
 // ---------------------------------------------------------------- clock
 
 interface DbClock {
@@ -120,8 +69,6 @@ async function measureClock(pool: mysql.Pool): Promise<DbClock> {
 
 // ---------------------------------------------------------------- helpers
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 function message(prefix: string, i: number, partitions: number, metadata?: Record<string, string>): Message {
   return { id: `${prefix}-${i}`, partitionKey: `p${i % partitions}`, payload: PAYLOAD, metadata };
 }
@@ -130,12 +77,6 @@ async function timeSeconds(fn: () => Promise<void>): Promise<number> {
   const start = performance.now();
   await fn();
   return (performance.now() - start) / 1000;
-}
-
-/** Nearest-rank percentile of an ascending array. */
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 }
 
 function summarize(values: number[]) {
@@ -462,16 +403,6 @@ async function measureIdle(db: BenchDatabase, partitions: number): Promise<IdleR
 
 // ---------------------------------------------------------------- report
 
-function printTable(title: string, header: string[], rows: string[][]) {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("   ");
-  console.log(`\n${title}`);
-  console.log(line(header));
-  console.log(widths.map((w) => "-".repeat(w)).join("   "));
-  for (const r of rows) console.log(line(r));
-}
-
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
 const ms1 = (n: number) => n.toFixed(1);
 
@@ -571,18 +502,8 @@ async function run(db: BenchDatabase) {
 
 async function main() {
   const started = performance.now();
-  const db = await createBenchDatabase();
-  let dropped: Promise<void> | undefined;
-  const dropOnce = () => {
-    dropped ??= db.drop();
-    return dropped;
-  };
-  const onSignal = (signal: NodeJS.Signals) => {
-    console.error(`\n${signal}: dropping ${db.name}`);
-    void dropOnce().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  const db = await createBenchDatabase(SETTINGS.server, `sluice_bench_${process.pid}`, 4);
+  const dropOnce = dropOnSignal(db);
   try {
     await run(db);
   } finally {

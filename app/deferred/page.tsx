@@ -2,7 +2,8 @@ import type { Metadata } from "next";
 import { DeferredList } from "@/components/queue/deferred-list";
 import { param, type SearchParams } from "@/components/queue/hrefs";
 import { PAGE_SIZE } from "@/components/queue/live";
-import { getQueryClient, HydrateClient, trpc } from "@/server/trpc/rsc";
+import { QueuePage } from "@/components/queue/queue-page";
+import { getQueryClient, trpc } from "@/server/trpc/rsc";
 import "@/components/queue/queue.css";
 
 export const dynamic = "force-dynamic";
@@ -17,19 +18,12 @@ export default async function DeferredPage({ searchParams }: { searchParams: Pro
     trpc.deferred.list.infiniteQueryOptions({ topic, limit: PAGE_SIZE }, { getNextPageParam: (page) => page.next }),
   );
   return (
-    <HydrateClient>
-      <div className="page">
-        <header className="page-header">
-          <div>
-            <h1>Deferred</h1>
-            <p className="muted small">
-              Messages published with a delay that no subscriber sees yet. "Deliver now" makes them visible at once.
-            </p>
-          </div>
-        </header>
-        {raw && !topic ? <p className="note note-warn">Ignored an invalid topic in the address.</p> : null}
-        <DeferredList topic={topic} />
-      </div>
-    </HydrateClient>
+    <QueuePage
+      title="Deferred"
+      description={`Messages published with a delay that no subscriber sees yet. "Deliver now" makes them visible at once.`}
+    >
+      {raw && !topic ? <p className="note note-warn">Ignored an invalid topic in the address.</p> : null}
+      <DeferredList topic={topic} />
+    </QueuePage>
   );
 }

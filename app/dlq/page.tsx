@@ -2,7 +2,8 @@ import type { Metadata } from "next";
 import { DlqPage } from "@/components/queue/dlq-page";
 import { parseDlqView } from "@/components/queue/dlq-params";
 import type { SearchParams } from "@/components/queue/hrefs";
-import { getQueryClient, HydrateClient, trpc } from "@/server/trpc/rsc";
+import { QueuePage } from "@/components/queue/queue-page";
+import { getQueryClient, trpc } from "@/server/trpc/rsc";
 import "@/components/queue/queue.css";
 
 export const dynamic = "force-dynamic";
@@ -12,18 +13,11 @@ export default async function DeadLettersPage({ searchParams }: { searchParams: 
   const { view, ignored } = parseDlqView(await searchParams);
   await getQueryClient().prefetchQuery(trpc.dlq.topics.queryOptions());
   return (
-    <HydrateClient>
-      <div className="page">
-        <header className="page-header">
-          <div>
-            <h1>Dead letters</h1>
-            <p className="muted small">
-              Messages a consumer gave up on, with why. Requeue sends one back to its topic for the group it failed in.
-            </p>
-          </div>
-        </header>
-        <DlqPage view={view} ignored={ignored} />
-      </div>
-    </HydrateClient>
+    <QueuePage
+      title="Dead letters"
+      description="Messages a consumer gave up on, with why. Requeue sends one back to its topic for the group it failed in."
+    >
+      <DlqPage view={view} ignored={ignored} />
+    </QueuePage>
   );
 }

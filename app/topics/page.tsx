@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import { Overview } from "@/components/queue/overview";
-import { getQueryClient, HydrateClient, trpc } from "@/server/trpc/rsc";
+import { QueuePage } from "@/components/queue/queue-page";
+import { getQueryClient, trpc } from "@/server/trpc/rsc";
 import "@/components/queue/queue.css";
 
 export const dynamic = "force-dynamic";
@@ -10,16 +11,8 @@ export const metadata: Metadata = { title: "Topics · Sluice" };
 export default async function TopicsPage() {
   await getQueryClient().prefetchQuery(trpc.queue.overview.queryOptions());
   return (
-    <HydrateClient>
-      <div className="page">
-        <header className="page-header">
-          <div>
-            <h1>Topics</h1>
-            <p className="muted small">Pick a topic to see its partitions and messages.</p>
-          </div>
-        </header>
-        <Overview topicsOnly />
-      </div>
-    </HydrateClient>
+    <QueuePage title="Topics" description="Pick a topic to see its partitions and messages.">
+      <Overview topicsOnly />
+    </QueuePage>
   );
 }

@@ -6,6 +6,7 @@ import Link from "next/link";
 import { BuildStatusBadge } from "../build-status-badge";
 import { formatDuration } from "../format";
 import { RelativeTime } from "../relative-time";
+import { num, TableHead } from "../table-head";
 import { useTRPC } from "../trpc-provider";
 import { CancelBuild } from "./cancel-build";
 import { ChangeList } from "./change-list";
@@ -152,15 +153,7 @@ function BuildDetailBody({ detail, stale, refreshing }: { detail: BuildDetail; s
         <section className="panel" aria-labelledby="history">
           <h2 id="history">Status history</h2>
           <table className="table" data-testid="status-history">
-            <thead>
-              <tr>
-                <th scope="col">Status</th>
-                <th scope="col">At</th>
-                <th scope="col" className="num">
-                  After
-                </th>
-              </tr>
-            </thead>
+            <TableHead columns={["Status", "At", num("After")]} />
             <tbody>
               {history.map((h) => (
                 <tr key={h.id}>

@@ -4,6 +4,8 @@
 import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import type { BuildFilter } from "@/server/pipeline/build-request-schema";
+import { LoadMore } from "../load-more";
+import { RefreshFailed } from "../refresh-failed";
 import { useTRPC } from "../trpc-provider";
 import { BuildFilters } from "./build-filters";
 import { BuildsTable } from "./builds-table";
@@ -63,28 +65,13 @@ export function BuildsList({ filter, ignored }: { filter: BuildFilter; ignored: 
         </div>
       ) : (
         <>
-          {list.isError ? (
-            <p className="note note-warn" role="alert">
-              Live refresh failed ({list.error.message}); retrying.
-            </p>
-          ) : null}
+          <RefreshFailed error={list.isError ? list.error : null} />
           <BuildsTable items={items} />
           <div className="table-footer">
             <span className="muted small" data-testid="builds-count">
               {items.length} {items.length === 1 ? "build" : "builds"} shown
             </span>
-            {list.hasNextPage ? (
-              <button
-                type="button"
-                className="btn"
-                onClick={() => void list.fetchNextPage()}
-                disabled={list.isFetchingNextPage}
-              >
-                {list.isFetchingNextPage ? "Loading…" : "Load more"}
-              </button>
-            ) : (
-              <span className="muted small">End of the list</span>
-            )}
+            <LoadMore pages={list} />
           </div>
         </>
       )}

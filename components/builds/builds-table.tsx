@@ -3,6 +3,7 @@ import Link from "next/link";
 import { BuildStatusBadge } from "../build-status-badge";
 import { formatDuration } from "../format";
 import { RelativeTime } from "../relative-time";
+import { num, TableHead } from "../table-head";
 import { buildHref, buildsHref } from "./filter-params";
 import type { BuildListItem } from "./types";
 
@@ -10,19 +11,7 @@ export function BuildsTable({ items }: { items: BuildListItem[] }) {
   return (
     <div className="table-wrap">
       <table className="table" data-testid="builds-table">
-        <thead>
-          <tr>
-            <th scope="col">Build</th>
-            <th scope="col">Status</th>
-            <th scope="col">Queue</th>
-            <th scope="col">Runner</th>
-            <th scope="col">Created</th>
-            <th scope="col" className="num">
-              Duration
-            </th>
-            <th scope="col">Batch</th>
-          </tr>
-        </thead>
+        <TableHead columns={["Build", "Status", "Queue", "Runner", "Created", num("Duration"), "Batch"]} />
         <tbody>
           {items.map((b) => (
             <tr key={b.id} data-build-id={b.id}>

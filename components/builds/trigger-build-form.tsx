@@ -80,6 +80,12 @@ export function TriggerBuildForm() {
   }
 
   const errorsOf = (f: TriggerField) => [...(clientErrors[f] ?? []), ...(serverErrors[f] ?? [])];
+  const bind = (f: TriggerField): Bound => ({
+    name: f,
+    errors: errorsOf(f),
+    value: values[f],
+    onChange: (value) => change(f, value),
+  });
   const configured = queues.data?.queues ?? [];
   const defaultKind = queues.data?.defaultKind;
 
@@ -118,57 +124,24 @@ export function TriggerBuildForm() {
           </>
         )}
       </Field>
-      <Field
-        name="base"
+      <LinesField
+        {...bind("base")}
         label="Base changes"
-        errors={errorsOf("base")}
+        rows={3}
         hint={`Assumed good (earlier batches); may be empty. One change per line, its URIs separated by spaces, e.g. github://org/repo/pull/123/<sha>. At most ${L.changes} changes of ${L.urisPerChange} URIs.`}
-      >
-        {(a11y) => (
-          <textarea
-            {...a11y}
-            className="mono"
-            rows={3}
-            spellCheck={false}
-            value={values.base}
-            onChange={(e) => change("base", e.currentTarget.value)}
-          />
-        )}
-      </Field>
-      <Field
-        name="head"
+      />
+      <LinesField
+        {...bind("head")}
         label="Head changes"
-        errors={errorsOf("head")}
+        rows={4}
         hint="What this build verifies: at least one change. One per line, like the base."
-      >
-        {(a11y) => (
-          <textarea
-            {...a11y}
-            className="mono"
-            rows={4}
-            spellCheck={false}
-            value={values.head}
-            onChange={(e) => change("head", e.currentTarget.value)}
-          />
-        )}
-      </Field>
-      <Field
-        name="metadata"
+      />
+      <LinesField
+        {...bind("metadata")}
         label="Metadata"
-        errors={errorsOf("metadata")}
+        rows={3}
         hint={`Optional. key=value per line; at most ${L.metadataEntries} entries, keys up to ${L.metadataKey} characters, values up to ${L.metadataValue}.`}
-      >
-        {(a11y) => (
-          <textarea
-            {...a11y}
-            className="mono"
-            rows={3}
-            spellCheck={false}
-            value={values.metadata}
-            onChange={(e) => change("metadata", e.currentTarget.value)}
-          />
-        )}
-      </Field>
+      />
 
       {formErrors.length > 0 ? (
         <div className="note note-bad" role="alert" data-testid="form-error">
@@ -235,5 +208,39 @@ function Field({
         {hint}
       </p>
     </div>
+  );
+}
+
+/** A field's name with its current value, errors and change handler, as the form holds them. */
+interface Bound {
+  name: TriggerField;
+  errors: string[];
+  value: string;
+  onChange: (value: string) => void;
+}
+
+/** A Field whose control is a monospace textarea taking one entry per line. */
+function LinesField({
+  name,
+  errors,
+  value,
+  onChange,
+  label,
+  hint,
+  rows,
+}: Bound & { label: string; hint: string; rows: number }) {
+  return (
+    <Field name={name} label={label} hint={hint} errors={errors}>
+      {(a11y) => (
+        <textarea
+          {...a11y}
+          className="mono"
+          rows={rows}
+          spellCheck={false}
+          value={value}
+          onChange={(e) => onChange(e.currentTarget.value)}
+        />
+      )}
+    </Field>
   );
 }

@@ -6,12 +6,15 @@ import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tansta
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { type FormEvent, useEffect, useTransition } from "react";
+import { LoadMore } from "../load-more";
 import { RelativeTime } from "../relative-time";
+import { num, TableHead } from "../table-head";
 import { useTRPC } from "../trpc-provider";
 import { Countdown } from "./countdown";
 import { formatNumber, plural } from "./format";
 import { deferredHref, messageHref } from "./hrefs";
 import { LIVE_MS, live, PAGE_SIZE } from "./live";
+import { PickAllHeader, PickCell } from "./pick-cells";
 import { type Address, useSelection } from "./selection";
 
 const MAX_PICK = 500;
@@ -52,7 +55,6 @@ export function DeferredList({ topic }: { topic?: string }) {
   }
 
   const address = (r: Address): Address => ({ topic: r.topic, partitionKey: r.partitionKey, seq: r.seq });
-  const allPicked = rows.length > 0 && rows.every((r) => selection.has(r));
 
   return (
     <>
@@ -134,28 +136,12 @@ export function DeferredList({ topic }: { topic?: string }) {
         <>
           <div className="table-wrap">
             <table className="table" data-testid="deferred-table">
-              <thead>
-                <tr>
-                  <th scope="col" className="check">
-                    <input
-                      type="checkbox"
-                      aria-label="Select every row shown"
-                      checked={allPicked}
-                      onChange={(e) => selection.setAll(rows, e.currentTarget.checked)}
-                    />
-                  </th>
-                  <th scope="col">Time left</th>
-                  <th scope="col">Topic</th>
-                  <th scope="col">Partition</th>
-                  <th scope="col" className="num">
-                    Seq
-                  </th>
-                  <th scope="col">Message id</th>
-                  <th scope="col">Published</th>
-                  <th scope="col">Visible at</th>
-                  <th scope="col" />
-                </tr>
-              </thead>
+              <TableHead
+                columns={["Time left", "Topic", "Partition", num("Seq"), "Message id", "Published", "Visible at", ""]}
+                lead={
+                  <PickAllHeader rows={rows} isPicked={selection.has} onPickAll={(on) => selection.setAll(rows, on)} />
+                }
+              />
               <tbody>
                 {rows.map((r) => {
                   const picked = selection.has(r);
@@ -165,14 +151,7 @@ export function DeferredList({ topic }: { topic?: string }) {
                       data-message-id={r.id}
                       className={picked ? "selected" : undefined}
                     >
-                      <td className="check">
-                        <input
-                          type="checkbox"
-                          aria-label={`Select ${r.id}`}
-                          checked={picked}
-                          onChange={(e) => selection.toggle(address(r), e.currentTarget.checked)}
-                        />
-                      </td>
+                      <PickCell id={r.id} picked={picked} onPick={(on) => selection.toggle(address(r), on)} />
                       <td data-col="time-left">
                         <Countdown remainingMs={r.remainingMs} fetchedAt={fetchedAt} />
                       </td>
@@ -206,18 +185,7 @@ export function DeferredList({ topic }: { topic?: string }) {
           </div>
           <div className="table-footer">
             <span className="muted small">{plural(rows.length, "deferred message")} shown</span>
-            {q.hasNextPage ? (
-              <button
-                type="button"
-                className="btn"
-                onClick={() => void q.fetchNextPage()}
-                disabled={q.isFetchingNextPage}
-              >
-                {q.isFetchingNextPage ? "Loading…" : "Load more"}
-              </button>
-            ) : (
-              <span className="muted small">End of the list</span>
-            )}
+            <LoadMore pages={q} />
           </div>
         </>
       )}

@@ -7,9 +7,10 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { type FormEvent, useEffect, useState, useTransition } from "react";
+import { LoadMore } from "../load-more";
 import { useTRPC } from "../trpc-provider";
 import { DlqDetail } from "./dlq-detail";
-import { dlqFilterOf, describeFilter } from "./dlq-params";
+import { describeFilter, dlqFilterOf } from "./dlq-params";
 import { DlqTable } from "./dlq-table";
 import { FailureGroups } from "./failure-groups";
 import { formatNumber, plural } from "./format";
@@ -293,18 +294,7 @@ function DlqTopicView({
                   {matching !== undefined ? ` of ${plural(matching, "match", "matches")}` : ""} · newest first · live,
                   every {LIVE_MS / 1000} s
                 </span>
-                {list.hasNextPage ? (
-                  <button
-                    type="button"
-                    className="btn"
-                    onClick={() => void list.fetchNextPage()}
-                    disabled={list.isFetchingNextPage}
-                  >
-                    {list.isFetchingNextPage ? "Loading…" : "Load more"}
-                  </button>
-                ) : (
-                  <span className="muted small">End of the list</span>
-                )}
+                <LoadMore pages={list} />
               </div>
             </>
           )}

@@ -2,6 +2,8 @@
 // Dead letters newest first: reason, failures, when, where from; a checkbox
 // per row, Requeue per row, and the id opens the detail above the list.
 import { RelativeTime } from "../relative-time";
+import { num, TableHead } from "../table-head";
+import { PickAllHeader, PickCell } from "./pick-cells";
 import { type Address, addressKey } from "./selection";
 import type { DlqRowView } from "./types";
 
@@ -24,31 +26,14 @@ export function DlqTable({
   requeueing: Set<string>;
   open?: Address;
 }) {
-  const all = rows.length > 0 && rows.every(isPicked);
   const openKey = open ? addressKey(open) : undefined;
   return (
     <div className="table-wrap">
       <table className="table" data-testid="dlq-table">
-        <thead>
-          <tr>
-            <th scope="col" className="check">
-              <input
-                type="checkbox"
-                aria-label="Select every row shown"
-                checked={all}
-                onChange={(e) => onPickAll(e.currentTarget.checked)}
-              />
-            </th>
-            <th scope="col">Failed</th>
-            <th scope="col">Message</th>
-            <th scope="col">Reason</th>
-            <th scope="col" className="num">
-              Failures
-            </th>
-            <th scope="col">Failed in</th>
-            <th scope="col" />
-          </tr>
-        </thead>
+        <TableHead
+          columns={["Failed", "Message", "Reason", num("Failures"), "Failed in", ""]}
+          lead={<PickAllHeader rows={rows} isPicked={isPicked} onPickAll={onPickAll} />}
+        />
         <tbody>
           {rows.map((r) => {
             const a = { topic: r.topic, partitionKey: r.partitionKey, seq: r.seq };
@@ -60,14 +45,7 @@ export function DlqTable({
                 data-message-id={r.id}
                 className={key === openKey ? "active-row" : picked ? "selected" : undefined}
               >
-                <td className="check">
-                  <input
-                    type="checkbox"
-                    aria-label={`Select ${r.id}`}
-                    checked={picked}
-                    onChange={(e) => onPick(a, e.currentTarget.checked)}
-                  />
-                </td>
+                <PickCell id={r.id} picked={picked} onPick={(on) => onPick(a, on)} />
                 <td>
                   <RelativeTime ms={r.failedAt} />
                 </td>

@@ -3,12 +3,13 @@
 // group's view of it (state, attempts, last error).
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
+import { MetadataTable } from "../builds/metadata-table";
 import { formatAbsolute } from "../format";
 import { RelativeTime } from "../relative-time";
+import { num, TableHead } from "../table-head";
 import { useTRPC } from "../trpc-provider";
 import { dlqHref } from "./hrefs";
 import { live } from "./live";
-import { MetadataTable } from "../builds/metadata-table";
 import { PayloadBlock } from "./payload-block";
 import { StateBadge } from "./state-badge";
 
@@ -87,17 +88,7 @@ export function MessageDetail({ topic, partitionKey, seq }: { topic: string; par
           <p className="muted small">No consumer group reads this topic.</p>
         ) : (
           <table className="table" data-testid="message-groups">
-            <thead>
-              <tr>
-                <th scope="col">Group</th>
-                <th scope="col">State</th>
-                <th scope="col" className="num">
-                  Attempts
-                </th>
-                <th scope="col">First delivered</th>
-                <th scope="col">Last error</th>
-              </tr>
-            </thead>
+            <TableHead columns={["Group", "State", num("Attempts"), "First delivered", "Last error"]} />
             <tbody>
               {m.groups.map((g) => (
                 <tr key={g.group} data-group={g.group}>

@@ -4,7 +4,9 @@
 // server: a page can be short, or empty, while older messages remain.
 import { useInfiniteQuery } from "@tanstack/react-query";
 import Link from "next/link";
+import { LoadMore } from "../load-more";
 import { RelativeTime } from "../relative-time";
+import { num, TableHead } from "../table-head";
 import { useTRPC } from "../trpc-provider";
 import { formatNumber } from "./format";
 import { messageHref } from "./hrefs";
@@ -85,21 +87,9 @@ export function MessagesPanel({
           ) : (
             <div className="table-wrap">
               <table className="table" data-testid="messages-table">
-                <thead>
-                  <tr>
-                    <th scope="col">Partition</th>
-                    <th scope="col" className="num">
-                      Seq
-                    </th>
-                    <th scope="col">Message id</th>
-                    <th scope="col">State</th>
-                    <th scope="col" className="num">
-                      Attempts
-                    </th>
-                    <th scope="col">Published</th>
-                    <th scope="col">Visible</th>
-                  </tr>
-                </thead>
+                <TableHead
+                  columns={["Partition", num("Seq"), "Message id", "State", num("Attempts"), "Published", "Visible"]}
+                />
                 <tbody>
                   {rows.map((m) => (
                     <tr key={m.logId} data-message-id={m.id}>
@@ -135,18 +125,7 @@ export function MessagesPanel({
               {formatNumber(rows.length)} shown
               {state === "ready" || state === "done" ? ` · ${formatNumber(scanned)} newest messages looked at` : ""}
             </span>
-            {q.hasNextPage ? (
-              <button
-                type="button"
-                className="btn"
-                onClick={() => void q.fetchNextPage()}
-                disabled={q.isFetchingNextPage}
-              >
-                {q.isFetchingNextPage ? "Loading…" : "Load more"}
-              </button>
-            ) : (
-              <span className="muted small">End of the topic</span>
-            )}
+            <LoadMore pages={q} endLabel="End of the topic" />
           </div>
         </>
       )}

@@ -4,6 +4,7 @@ import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { BUILD_STATUSES } from "@/server/buildrunner/types";
 import { BuildStatusBadge } from "../build-status-badge";
+import { RefreshFailed } from "../refresh-failed";
 import { useTRPC } from "../trpc-provider";
 import { formatNumber } from "./format";
 import { LIVE_MS, live } from "./live";
@@ -29,11 +30,7 @@ export function Overview({ topicsOnly = false }: { topicsOnly?: boolean }) {
 
   return (
     <>
-      {q.isError ? (
-        <p className="note note-warn" role="alert">
-          Live refresh failed ({q.error.message}); retrying.
-        </p>
-      ) : null}
+      <RefreshFailed error={q.isError ? q.error : null} />
       {topicsOnly ? null : (
         <div className="cards">
           <div className="card" data-testid="workers-alive">

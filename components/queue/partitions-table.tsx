@@ -2,7 +2,9 @@
 // A topic's partitions by key, keyset-paged ("Load more"), with the chosen
 // group's watermark, lag and lease holder.
 import { useInfiniteQuery } from "@tanstack/react-query";
+import { LoadMore } from "../load-more";
 import { RelativeTime } from "../relative-time";
+import { num, TableHead } from "../table-head";
 import { useTRPC } from "../trpc-provider";
 import { formatNumber } from "./format";
 import { live } from "./live";
@@ -43,23 +45,17 @@ export function PartitionsTable({
         <>
           <div className="table-wrap">
             <table className="table" data-testid="partitions-table">
-              <thead>
-                <tr>
-                  <th scope="col">Partition key</th>
-                  <th scope="col" className="num">
-                    Head seq
-                  </th>
-                  <th scope="col">Last publish</th>
-                  <th scope="col" className="num">
-                    Watermark
-                  </th>
-                  <th scope="col" className="num">
-                    Lag
-                  </th>
-                  <th scope="col">Lease holder</th>
-                  <th scope="col">Lease expires</th>
-                </tr>
-              </thead>
+              <TableHead
+                columns={[
+                  "Partition key",
+                  num("Head seq"),
+                  "Last publish",
+                  num("Watermark"),
+                  num("Lag"),
+                  "Lease holder",
+                  "Lease expires",
+                ]}
+              />
               <tbody>
                 {rows.map((p) => {
                   const g = p.groups.find((x) => x.group === group);
@@ -102,18 +98,7 @@ export function PartitionsTable({
           </div>
           <div className="table-footer">
             <span className="muted small">{formatNumber(rows.length)} partitions shown</span>
-            {q.hasNextPage ? (
-              <button
-                type="button"
-                className="btn"
-                onClick={() => void q.fetchNextPage()}
-                disabled={q.isFetchingNextPage}
-              >
-                {q.isFetchingNextPage ? "Loading…" : "Load more partitions"}
-              </button>
-            ) : (
-              <span className="muted small">All partitions shown</span>
-            )}
+            <LoadMore pages={q} moreLabel="Load more partitions" endLabel="All partitions shown" />
           </div>
         </>
       )}

@@ -5,12 +5,14 @@ import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useTransition } from "react";
+import { RefreshFailed } from "../refresh-failed";
 import { RelativeTime } from "../relative-time";
+import { num, TableHead } from "../table-head";
 import { useTRPC } from "../trpc-provider";
 import { Age } from "./age";
 import { CountText } from "./count-cell";
 import { formatNumber } from "./format";
-import { deferredHref, dlqHref, type TopicView as View, topicHref } from "./hrefs";
+import { deferredHref, dlqHref, topicHref, type TopicView as View } from "./hrefs";
 import { live } from "./live";
 import { MessagesPanel, type StateTab } from "./messages-panel";
 import { PartitionsTable } from "./partitions-table";
@@ -37,11 +39,7 @@ export function TopicView({ topic, view }: { topic: string; view: View }) {
 
   return (
     <>
-      {q.isError ? (
-        <p className="note note-warn" role="alert">
-          Live refresh failed ({q.error.message}); retrying.
-        </p>
-      ) : null}
+      <RefreshFailed error={q.isError ? q.error : null} />
       <section className="panel" aria-label="Summary">
         <dl className="facts">
           <div>
@@ -83,21 +81,9 @@ export function TopicView({ topic, view }: { topic: string; view: View }) {
           <>
             <h3>Consumer groups</h3>
             <table className="table" data-testid="topic-groups">
-              <thead>
-                <tr>
-                  <th scope="col">Group</th>
-                  <th scope="col" className="num">
-                    Lag
-                  </th>
-                  <th scope="col" className="num">
-                    In flight
-                  </th>
-                  <th scope="col">Oldest pending</th>
-                  <th scope="col" className="num">
-                    Leased partitions
-                  </th>
-                </tr>
-              </thead>
+              <TableHead
+                columns={["Group", num("Lag"), num("In flight"), "Oldest pending", num("Leased partitions")]}
+              />
               <tbody>
                 {t.groups.map((g) => (
                   <tr key={g.group} className={g.group === group ? "active-row" : undefined}>

@@ -3,6 +3,7 @@
 // span its groups): lag, in flight and the oldest pending message per group.
 import Link from "next/link";
 import { RelativeTime } from "../relative-time";
+import { num, TableHead } from "../table-head";
 import { Age } from "./age";
 import { CountText } from "./count-cell";
 import { formatNumber } from "./format";
@@ -20,31 +21,19 @@ export function TopicsTable({ topics }: { topics: TopicRow[] }) {
   return (
     <div className="table-wrap">
       <table className="table" data-testid="topics-table">
-        <thead>
-          <tr>
-            <th scope="col">Topic</th>
-            <th scope="col" className="num">
-              Messages
-            </th>
-            <th scope="col" className="num">
-              Deferred
-            </th>
-            <th scope="col" className="num">
-              DLQ
-            </th>
-            <th scope="col">Consumer group</th>
-            <th scope="col" className="num">
-              Lag
-            </th>
-            <th scope="col" className="num">
-              In flight
-            </th>
-            <th scope="col">Oldest pending</th>
-            <th scope="col" className="num">
-              Leased
-            </th>
-          </tr>
-        </thead>
+        <TableHead
+          columns={[
+            "Topic",
+            num("Messages"),
+            num("Deferred"),
+            num("DLQ"),
+            "Consumer group",
+            num("Lag"),
+            num("In flight"),
+            "Oldest pending",
+            num("Leased"),
+          ]}
+        />
         <tbody>
           {topics.map((t) => {
             const span = Math.max(1, t.groups.length);

@@ -4,6 +4,7 @@
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { RelativeTime } from "../relative-time";
+import { num, TableHead } from "../table-head";
 import { useTRPC } from "../trpc-provider";
 import { formatNumber, plural } from "./format";
 import { topicHref } from "./hrefs";
@@ -46,21 +47,19 @@ export function WorkersList() {
       ) : (
         <div className="table-wrap">
           <table className="table" data-testid="workers-table">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Group</th>
-                <th scope="col">Topic</th>
-                <th scope="col">Host · pid</th>
-                <th scope="col">Started</th>
-                <th scope="col">Last heartbeat</th>
-                <th scope="col">Status</th>
-                <th scope="col" className="num">
-                  Leases
-                </th>
-                <th scope="col">Partitions held</th>
-              </tr>
-            </thead>
+            <TableHead
+              columns={[
+                "Name",
+                "Group",
+                "Topic",
+                "Host · pid",
+                "Started",
+                "Last heartbeat",
+                "Status",
+                num("Leases"),
+                "Partitions held",
+              ]}
+            />
             <tbody>
               {subs.map((s) => (
                 <tr key={s.instanceId} data-subscriber={s.name} title={`instance ${s.instanceId}`}>
