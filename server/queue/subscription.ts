@@ -20,6 +20,7 @@ import {
   unregister,
 } from "./leases";
 import type { SubscriptionOptions } from "./options";
+import { releaseLease } from "./partition-state";
 import type { Delivery, Subscription } from "./types";
 
 const MAX_ERROR_BACKOFF_MS = 5_000;
@@ -192,11 +193,7 @@ export class QueueSubscription implements Subscription {
   private async releaseIdle(count: number) {
     const idle = [...this.owned].filter(([, out]) => out.size === 0).slice(0, count);
     for (const [k] of idle) {
-      await this.db.execute(
-        `UPDATE queue_group_partitions SET lease_owner = NULL, lease_expires_at = NULL
-         WHERE consumer_group = ? AND topic = ? AND partition_key = ? AND lease_owner = ?`,
-        [this.id.group, this.id.topic, k, this.id.instanceId],
-      );
+      await releaseLease(this.db, { group: this.id.group, topic: this.id.topic, partitionKey: k }, this.id.instanceId);
       this.owned.delete(k);
     }
   }
