@@ -35,7 +35,7 @@ export const builds = mysqlTable(
     queue: varchar("queue", { length: 191 }).notNull(),
     status: varchar("status", { length: 16 }).notNull(),
     metadata: text("metadata").notNull(), // JSON, the runner's last answer
-    // The generation of the one live poll message; see server/pipeline/buildsignal.ts.
+    // The generation of the one live poll message; see buildsignalController in server/pipeline/controllers.ts.
     pollGeneration: int("poll_generation", { unsigned: true }).notNull().default(0),
     statusCalls: int("status_calls", { unsigned: true }).notNull().default(0),
     createdAt: ms("created_at").notNull(),

@@ -55,22 +55,26 @@ export async function buildsignalController(d: PipelineDeps, { id: buildId }: Id
   } catch (err) {
     throw new RetryableError(`status failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
-  const { build: stored, changed } = await d.store.recordStatus(buildId, answer.status, answer.metadata);
+  const genText = delivery.message.metadata[POLL_GENERATION];
+  const gen = genText === undefined ? Number.NaN : Number(genText);
+  const schedules = Number.isInteger(gen) && gen === build.pollGeneration && !isTerminal(answer.status);
+  if (schedules) {
+    const delay = answer.status === "accepted" ? d.config.pollDelayMs.accepted : d.config.pollDelayMs.running;
+    // Publish first, then record the status and move the generation in one
+    // transaction: a crash in between re-runs this message, whose publish of
+    // gen + 1 dedups.
+    await publishPoll(d, buildId, gen + 1, delay);
+  }
+  const { build: stored, changed } = await d.store.recordStatus(
+    buildId,
+    answer.status,
+    answer.metadata,
+    schedules ? gen : undefined,
+  );
   const status = stored.status as BuildStatus;
   // speculate cares about changes of status: an unchanged poll tells it nothing.
   if (changed) await publishSpeculate(d, stored.batchId, buildId, status);
-  if (isTerminal(status)) {
-    d.log.info("build finished", { buildId, status });
-    return;
-  }
-  const genText = delivery.message.metadata[POLL_GENERATION];
-  const gen = genText === undefined ? Number.NaN : Number(genText);
-  if (!Number.isInteger(gen) || gen !== stored.pollGeneration) return;
-  const delay = status === "accepted" ? d.config.pollDelayMs.accepted : d.config.pollDelayMs.running;
-  // Publish first, then move the generation: a crash in between re-runs this
-  // message, whose publish of gen + 1 dedups.
-  await publishPoll(d, buildId, gen + 1, delay);
-  await d.store.advancePollGeneration(buildId, gen);
+  if (isTerminal(status)) d.log.info("build finished", { buildId, status });
 }
 
 /** speculate: { id: batchId }. Records the batch's verdict once its build is terminal. */

@@ -195,6 +195,8 @@ export class PipelineStore {
     buildId: string,
     status: BuildStatus,
     metadata: BuildMetadata,
+    /** The live poll generation this answer came from: moved to the next one in the same transaction. */
+    advanceFrom?: number,
   ): Promise<{ build: BuildRow; changed: boolean }> {
     return this.db.transaction(async (tx) => {
       const [row] = await tx.select().from(builds).where(eq(builds.id, buildId)).for("update");
@@ -208,6 +210,11 @@ export class PipelineStore {
           status,
           metadata: meta,
           statusCalls: sql`${builds.statusCalls} + 1`,
+          ...(advanceFrom === undefined
+            ? {}
+            : {
+                pollGeneration: sql`IF(${builds.pollGeneration} = ${advanceFrom}, ${advanceFrom + 1}, ${builds.pollGeneration})`,
+              }),
           updatedAt: NOW_MS,
           ...(isTerminal(status) ? { finishedAt: NOW_MS } : {}),
         })
@@ -216,15 +223,6 @@ export class PipelineStore {
       const [after] = await tx.select().from(builds).where(eq(builds.id, buildId));
       return { build: after as BuildRow, changed };
     });
-  }
-
-  /** Moves the live poll from generation `gen` to `gen + 1`; false if `gen` is not the live one. */
-  async advancePollGeneration(buildId: string, gen: number): Promise<boolean> {
-    const [res] = await this.db
-      .update(builds)
-      .set({ pollGeneration: gen + 1 })
-      .where(and(eq(builds.id, buildId), eq(builds.pollGeneration, gen)));
-    return res.affectedRows === 1;
   }
 
   async finishBatch(batchId: string, verdict: "succeeded" | "failed" | "cancelled"): Promise<void> {
