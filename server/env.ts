@@ -161,6 +161,18 @@ export function parseEnv(source: Source = process.env): Env {
     throw new ConfigError([...new Set(problems)]);
   }
   const { DATABASE_URL, ...rest } = result.data;
+  const runners = rest.SLUICE_RUNNERS;
+  const buildkiteQueues = runners
+    ? Object.entries(runners.queues)
+        .filter(([, r]) => r.kind === "buildkite")
+        .map(([q]) => q)
+        .concat(runners.default?.kind === "buildkite" ? ["(default)"] : [])
+    : [];
+  if (buildkiteQueues.length > 0 && !rest.BUILDKITE_API_TOKEN) {
+    throw new ConfigError([
+      `BUILDKITE_API_TOKEN must be set: SLUICE_RUNNERS sends ${buildkiteQueues.join(", ")} to Buildkite`,
+    ]);
+  }
   return {
     ...rest,
     DATABASE_URL: DATABASE_URL ?? defaultDatabaseUrl(rest.SLUICE_DEFAULT_DB_PORT),

@@ -65,6 +65,22 @@ describe("configuration", () => {
     expect(line).not.toContain("hunter2");
   });
 
+  it("validates SLUICE_RUNNERS at start-up, naming the variable and the bad field", () => {
+    const ok = parseEnv({ SLUICE_RUNNERS: JSON.stringify({ queues: { main: { kind: "command", command: "make" } } }) });
+    expect(ok.SLUICE_RUNNERS?.queues.main).toEqual({ kind: "command", command: "make" });
+    expect(problemsOf({ SLUICE_RUNNERS: "{nope" })[0]).toMatch(/^Invalid configuration: SLUICE_RUNNERS must be JSON/);
+    expect(problemsOf({ SLUICE_RUNNERS: JSON.stringify({ queues: { main: { kind: "jenkins" } } }) })[0]).toMatch(
+      /^Invalid configuration: SLUICE_RUNNERS at queues\.main\.kind/,
+    );
+    const bk = JSON.stringify({
+      queues: { mobile: { kind: "buildkite", organization: "a", pipeline: "b", branch: "main" } },
+    });
+    expect(problemsOf({ SLUICE_RUNNERS: bk })).toEqual([
+      "Invalid configuration: BUILDKITE_API_TOKEN must be set: SLUICE_RUNNERS sends mobile to Buildkite",
+    ]);
+    expect(parseEnv({ SLUICE_RUNNERS: bk, BUILDKITE_API_TOKEN: "t" }).BUILDKITE_API_TOKEN).toBe("t");
+  });
+
   it("lists every bad variable at once", () => {
     const lines = problemsOf({ PORT: "x", WORKER_ENABLED: "maybe", SLUICE_EMBEDDED_DB: "sometimes" });
     expect(lines).toHaveLength(3);
