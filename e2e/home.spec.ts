@@ -33,6 +33,10 @@ test("the health route and the tRPC health.ping answer", async ({ request }) => 
   expect(health.status()).toBe(200);
   expect(await health.json()).toEqual({ ok: true });
 
+  const ready = await request.get("/api/ready");
+  expect(ready.status()).toBe(200);
+  expect(await ready.json()).toEqual({ ready: true });
+
   const ping = await request.get("/api/trpc/health.ping");
   expect(ping.status()).toBe(200);
   const body = await ping.json();

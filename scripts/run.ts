@@ -12,6 +12,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { databaseName, migrateDatabase } from "../db/migrate";
+import { warnIfNotDurable } from "../server/readiness";
 import { describeDatabaseError, isConnectionRefused, redactUrl } from "../server/db-errors";
 import { type Env, loadEnvOrExit } from "../server/env";
 import { type EmbeddedDatabase, findServerBinary, startEmbeddedDatabase } from "./lib/embedded-db";
@@ -126,6 +127,7 @@ async function main() {
     const started = Date.now();
     await migrateDatabase(url);
     log(`database ${databaseName(url)} is migrated (${Date.now() - started} ms)`);
+    await warnIfNotDurable(url, log);
   } catch (err) {
     console.error(`[sluice] ${describeDatabaseError(err, url)}`);
     return shutdown(1, "migration failed");

@@ -6,6 +6,7 @@
 import { migrateDatabase } from "../db/migrate";
 import { describeDatabaseError, redactUrl } from "../server/db-errors";
 import { loadEnvOrExit } from "../server/env";
+import { warnIfNotDurable } from "../server/readiness";
 import { createLogger } from "../server/log";
 import { openPipeline, pipelineConfigFromEnv, startPipelineWorker } from "../server/pipeline";
 
@@ -19,6 +20,7 @@ async function main() {
     console.error(`worker: ${describeDatabaseError(err, env.DATABASE_URL)}`);
     process.exit(1);
   }
+  await warnIfNotDurable(env.DATABASE_URL, (line) => console.error(`worker: ${line}`));
   const pipeline = openPipeline(env.DATABASE_URL, pipelineConfigFromEnv(env), createLogger({ pid: process.pid }));
   const worker = startPipelineWorker(pipeline.deps);
   log(`ready (pid ${process.pid}, database ${redactUrl(env.DATABASE_URL)}): consuming build, buildsignal, speculate`);
