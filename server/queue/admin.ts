@@ -2,8 +2,8 @@
 // purge, and garbage collection. The console and the CLI call these; they
 // never touch the tables themselves.
 import { type Executor, NOW_MS, type QueueDb } from "./db";
-import { parseMetadata } from "./fetch";
 import { invalid, QueueError } from "./errors";
+import { parseMetadata } from "./fetch";
 import { appendToLog } from "./log";
 import { checkText, checkTopic, PARTITION_KEY_MAX } from "./names";
 

@@ -5,6 +5,7 @@
 import { DeliveryState } from "../../db/schema";
 import { type Executor, NOW_MS, type QueueDb } from "./db";
 import { invalid, QueueError } from "./errors";
+import type { QueueEventListener, SettleOutcome } from "./events";
 import type { FetchedRow } from "./fetch";
 import {
   advanceWatermark,
@@ -23,6 +24,7 @@ export interface DeliveryHost {
   dlq: DlqSettings;
   /** Called once the delivery is settled or handed back. */
   onSettled(d: QueueDelivery): void;
+  emit: QueueEventListener;
 }
 
 const MAX_REQUEUE_DELAY_MS = 365 * 24 * 3600_000;
@@ -50,6 +52,8 @@ export class QueueDelivery implements Delivery {
    */
   expiresAtMono: number;
   private settled = false;
+  /** When the caller got it (this process's monotonic clock), for the processing-time metric. */
+  handedOutAt = 0;
 
   constructor(
     private readonly host: DeliveryHost,
@@ -81,13 +85,18 @@ export class QueueDelivery implements Delivery {
 
   /** Claims the single settle this delivery gets; released again if the database call fails. */
   /** `fn` resolves true when the row is finished for the group, so the watermark may move. */
-  private async settle(verb: string, fn: (c: Executor) => Promise<boolean>): Promise<void> {
+  private async settle(
+    verb: string,
+    outcome: (finished: boolean) => SettleOutcome,
+    fn: (c: Executor) => Promise<boolean>,
+  ): Promise<void> {
     if (this.settled) throw new QueueError("ALREADY_SETTLED", `${verb}: this delivery was already settled`);
     this.settled = true;
+    let finished = false;
     try {
       await this.host.db.tx(async (c) => {
         const gp = await lockGroupPartition(c, this.ref);
-        const finished = await fn(c);
+        finished = await fn(c);
         if (finished && gp) await advanceWatermark(c, this.ref, gp.watermark);
       });
     } catch (err) {
@@ -95,6 +104,13 @@ export class QueueDelivery implements Delivery {
       throw err;
     }
     this.host.onSettled(this);
+    this.host.emit({
+      type: "settled",
+      topic: this.ref.topic,
+      group: this.ref.group,
+      outcome: outcome(finished),
+      processingMs: this.handedOutAt ? performance.now() - this.handedOutAt : 0,
+    });
   }
 
   private async update(c: Executor, set: string, params: unknown[]): Promise<void> {
@@ -120,27 +136,39 @@ export class QueueDelivery implements Delivery {
   }
 
   ack(): Promise<void> {
-    return this.settle("ack", async (c) => {
-      await this.update(c, `state = ${DeliveryState.acked}, owner = NULL`, []);
-      return true;
-    });
+    return this.settle(
+      "ack",
+      () => "acked",
+      async (c) => {
+        await this.update(c, `state = ${DeliveryState.acked}, owner = NULL`, []);
+        return true;
+      },
+    );
   }
 
   async nack(options: { requeueAfterMs?: number; reason?: string } = {}): Promise<void> {
     const delay = options.requeueAfterMs === undefined ? 0 : checkMs(options.requeueAfterMs, "requeueAfterMs", 0);
     const reason = (options.reason ?? "nacked").slice(0, REASON_MAX);
-    return this.settle("nack", async (c) => {
-      if (this.attempt >= this.host.maxAttempts) return this.dead(c, reason);
-      await this.update(c, `visible_at = ${NOW_MS} + ?, last_error = ?, owner = NULL`, [delay, reason]);
-      return false;
-    });
+    return this.settle(
+      "nack",
+      (finished) => (finished ? "dead_lettered" : "nacked"),
+      async (c) => {
+        if (this.attempt >= this.host.maxAttempts) return this.dead(c, reason);
+        await this.update(c, `visible_at = ${NOW_MS} + ?, last_error = ?, owner = NULL`, [delay, reason]);
+        return false;
+      },
+    );
   }
 
   reject(reason: string): Promise<void> {
     if (typeof reason !== "string" || reason.length === 0) {
       return Promise.reject(invalid("reject needs a non-empty reason"));
     }
-    return this.settle("reject", (c) => this.dead(c, reason.slice(0, REASON_MAX)));
+    return this.settle(
+      "reject",
+      () => "dead_lettered",
+      (c) => this.dead(c, reason.slice(0, REASON_MAX)),
+    );
   }
 
   async extendVisibility(ms: number): Promise<void> {

@@ -24,6 +24,9 @@ export interface FetchedRow {
   payload: Buffer;
   metadata: Record<string, string>;
   publishedAt: number;
+  /** When the row became visible, and when it was fetched: the database's clock, ms. */
+  visibleSince: number;
+  fetchedAt: number;
   attempt: number;
   failure?: { reason: string; failureCount: number; failedAt: number; originalTopic: string; consumerGroup: string };
 }
@@ -37,6 +40,8 @@ type RawRow = {
   payload: Buffer;
   metadata: string | null;
   published_at: number;
+  visible_after: number;
+  now: number;
   failure_reason: string | null;
   failure_count: number | null;
   failed_at: number | null;
@@ -68,7 +73,7 @@ export async function fetchBatch(
     ]);
     const below = blocking?.seq != null ? Number(blocking.seq) : null;
     const raw = await c.query<RawRow>(
-      `SELECT m.log_id, m.seq, m.message_id, m.payload, m.metadata, m.published_at,
+      `SELECT m.log_id, m.seq, m.message_id, m.payload, m.metadata, m.published_at, m.visible_after, ${NOW_MS} AS now,
               m.failure_reason, m.failure_count, m.failed_at, m.original_topic, m.original_group,
               d.attempts, d.last_error
        ${READY_ROWS} ${below === null ? "" : "AND m.seq < ?"}
@@ -118,6 +123,8 @@ export async function fetchBatch(
         payload: r.payload,
         metadata,
         publishedAt: Number(r.published_at),
+        visibleSince: Math.max(Number(r.published_at), Number(r.visible_after)),
+        fetchedAt: Number(r.now),
         attempt: previous + 1,
         failure:
           r.failure_reason != null

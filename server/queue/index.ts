@@ -5,19 +5,24 @@
 import { collectGarbage, type DlqAddress, requeueDeadLetter, requeueDeadLetters } from "./admin";
 import { openDb } from "./db";
 import { QueueError } from "./errors";
+import { safeEmitter } from "./events";
 import { checkTopic } from "./names";
-import { parseQueueOptions, parseSubscriptionOptions, type QueueOptions } from "./options";
 import { deliverNow, listDeferred } from "./ops/deferred";
 import { countDlq, dlqFailureGroups, getDeadLetter, listDlq, listDlqTopics } from "./ops/dlq";
 import { cancelJob, claimableJobs, createJob, getJob, listJobs, runJob } from "./ops/jobs";
 import { getMessage, listMessages } from "./ops/messages";
+import { type OffsetReset, type ReleasedLease, releaseLease, resetOffset } from "./ops/offsets";
 import { listPartitions, listTopics } from "./ops/overview";
 import { listSubscribers } from "./ops/workers";
+import { parseQueueOptions, parseSubscriptionOptions, type QueueOptions } from "./options";
 import { createPublisher } from "./publisher";
 import { QueueSubscription } from "./subscription";
 import type { Publisher, Subscriber } from "./types";
 
 export type { DlqAddress } from "./admin";
+export { classifyMysqlError, QueueError, type QueueErrorCode } from "./errors";
+export type { QueueEvent, QueueEventListener, SettleOutcome } from "./events";
+export { occasionId, uniqueOccasionId } from "./ids";
 export type { Count } from "./ops/count";
 export type { DeferredCursor, DeferredRow, MessageAddress } from "./ops/deferred";
 export type { DlqDetail, DlqFilter, DlqRow, FailureGroupRow } from "./ops/dlq";
@@ -30,10 +35,9 @@ export {
   type MessageState,
   type StateFilter,
 } from "./ops/messages";
+export type { OffsetReset, ReleasedLease } from "./ops/offsets";
 export type { GroupLag, PartitionRow, TopicOverview } from "./ops/overview";
 export type { SubscriberRow } from "./ops/workers";
-export { classifyMysqlError, QueueError, type QueueErrorCode } from "./errors";
-export { occasionId, uniqueOccasionId } from "./ids";
 export type { QueueOptions, SubscriptionInput, SubscriptionOptions } from "./options";
 export type {
   DeliveredMessage,
@@ -59,6 +63,16 @@ export interface Queue {
     cancelJob(id: string): Promise<void>;
     claimableJobs(): Promise<string[]>;
     collectGarbage(opts?: { maxRowsPerPartition?: number }): Promise<number>;
+    /** Takes a partition's lease away from the group's subscriber holding it. */
+    releaseLease(group: string, topic: string, partitionKey: string): Promise<ReleasedLease>;
+    /** Moves a group's watermark in one partition; messages after it are delivered again. */
+    resetOffset(
+      group: string,
+      topic: string,
+      partitionKey: string,
+      toSeq: number,
+      opts?: { force?: boolean },
+    ): Promise<OffsetReset>;
   };
   /** Reads for the console and the CLI: every one bounded by a page size or a count cap. */
   inspect: {
@@ -86,6 +100,7 @@ export function createQueue(options: QueueOptions = {}): Queue {
   const opts = parseQueueOptions(options);
   const url = opts.url ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
   const db = openDb(url, opts.connectionLimit);
+  const emit = safeEmitter(opts.onEvent);
   const subscriptions = new Set<QueueSubscription>();
   let closed = false;
   const assertOpen = () => {
@@ -96,15 +111,18 @@ export function createQueue(options: QueueOptions = {}): Queue {
     // Subscribers in this process hear of a publish at once; others find it at their next poll.
     publisher: createPublisher(db, opts.maxPayloadBytes, {
       isClosed: () => closed,
-      published: (topic) => {
-        for (const s of subscriptions) if (s.id.topic === topic) s.wake();
+      published: (topic, count, visibleNow) => {
+        emit({ type: "published", topic, count });
+        if (visibleNow) for (const s of subscriptions) if (s.id.topic === topic) s.wake();
       },
     }),
     subscriber: {
       subscribe(topic, config) {
         assertOpen();
         checkTopic(topic);
-        const s = new QueueSubscription(db, topic, parseSubscriptionOptions(config), (x) => subscriptions.delete(x));
+        const s = new QueueSubscription(db, topic, parseSubscriptionOptions(config), emit, (x) =>
+          subscriptions.delete(x),
+        );
         subscriptions.add(s);
         return s;
       },
@@ -124,6 +142,8 @@ export function createQueue(options: QueueOptions = {}): Queue {
       runJob: (id, runner) => runJob(db, id, runner),
       cancelJob: (id) => cancelJob(db, id),
       claimableJobs: () => claimableJobs(db),
+      releaseLease: (group, topic, pk) => releaseLease(db, group, topic, pk),
+      resetOffset: (group, topic, pk, toSeq, o) => resetOffset(db, group, topic, pk, toSeq, o),
     },
     inspect: {
       listTopics: () => listTopics(db),

@@ -2,6 +2,7 @@
 // zod when `subscribe` is called; a bad value throws a QueueError naming it.
 import { z } from "zod";
 import { invalid } from "./errors";
+import type { QueueEventListener } from "./events";
 import { DLQ_SUFFIX_MAX, GROUP_MAX } from "./names";
 
 const ms = (min: number, max: number) => z.number().int().min(min).max(max);
@@ -71,6 +72,8 @@ export const queueOptionsSchema = z
       .optional(),
     /** Pool size. Default 10. */
     connectionLimit: z.number().int().min(1).max(500).default(10),
+    /** Called for each publish, delivery, settle and poll (metrics). Default: none. */
+    onEvent: z.custom<QueueEventListener>((v) => typeof v === "function", "must be a function").optional(),
     /** Largest payload accepted by publish, bytes. Default 1 MiB. */
     maxPayloadBytes: z
       .number()

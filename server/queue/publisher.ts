@@ -50,8 +50,8 @@ function toRow(topic: string, m: unknown, index: number, maxPayloadBytes: number
 
 export interface PublisherHooks {
   isClosed(): boolean;
-  /** After a commit of rows visible now: wakes this process's subscribers of the topic. */
-  published(topic: string): void;
+  /** After a commit: `visibleNow` false for publishAfter. */
+  published(topic: string, count: number, visibleNow: boolean): void;
 }
 
 export function createPublisher(db: QueueDb, maxPayloadBytes: number, hooks: PublisherHooks): Publisher {
@@ -66,7 +66,7 @@ export function createPublisher(db: QueueDb, maxPayloadBytes: number, hooks: Pub
     if (total > MAX_BATCH_BYTES)
       throw invalid(`a publish holds at most ${MAX_BATCH_BYTES} payload bytes; got ${total}`);
     await db.tx((c) => appendToLog(c, rows));
-    if (delayMs === 0) hooks.published(topic);
+    hooks.published(topic, rows.length, delayMs === 0);
   }
   return {
     publish(topic, messages) {

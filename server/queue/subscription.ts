@@ -9,6 +9,7 @@ import { hostname } from "node:os";
 import type { QueueDb } from "./db";
 import { type DeliveryHost, QueueDelivery } from "./delivery";
 import { isTransientError } from "./errors";
+import type { QueueEventListener } from "./events";
 import { fetchBatch } from "./fetch";
 import {
   claimPartitions,
@@ -50,6 +51,7 @@ export class QueueSubscription implements Subscription {
     private readonly db: QueueDb,
     topic: string,
     private readonly opts: SubscriptionOptions,
+    private readonly emit: QueueEventListener,
     private readonly onClosed: (s: QueueSubscription) => void,
   ) {
     this.id = { instanceId: randomUUID(), subscriberName: opts.subscriberName, group: opts.consumerGroup, topic };
@@ -58,6 +60,7 @@ export class QueueSubscription implements Subscription {
       maxAttempts: opts.maxAttempts,
       dlq: opts.dlq,
       onSettled: (d) => this.onDeliverySettled(d),
+      emit,
     };
   }
 
@@ -98,6 +101,7 @@ export class QueueSubscription implements Subscription {
           continue;
         }
         this.handedOut.add(d);
+        d.handedOutAt = performance.now();
         return { done: false, value: d };
       }
       try {
@@ -154,6 +158,7 @@ export class QueueSubscription implements Subscription {
 
   private async poll() {
     if (!this.registered) await this.register();
+    this.emit({ type: "poll", topic: this.id.topic, group: this.id.group });
     const ready = await scanReadyPartitions(this.db, this.id);
     const wanted = new Set(ready.map((p) => p.partitionKey));
     for (const k of this.owned.keys()) wanted.add(k);
@@ -186,6 +191,13 @@ export class QueueSubscription implements Subscription {
         const d = new QueueDelivery(this.deliveryHost, ref, row, started, this.opts.visibilityTimeoutMs);
         this.buffer.push(d);
         out.add(d);
+        this.emit({
+          type: "delivered",
+          topic: this.id.topic,
+          group: this.id.group,
+          attempt: row.attempt,
+          latencyMs: Math.max(0, row.fetchedAt - row.visibleSince),
+        });
       }
     }
   }
