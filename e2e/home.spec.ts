@@ -37,6 +37,11 @@ test("the health route and the tRPC health.ping answer", async ({ request }) => 
   expect(ready.status()).toBe(200);
   expect(await ready.json()).toEqual({ ready: true });
 
+  const metrics = await request.get("/api/metrics");
+  expect(metrics.status()).toBe(200);
+  expect(metrics.headers()["content-type"]).toContain("text/plain");
+  expect(await metrics.text()).toMatch(/^# HELP sluice_builds Builds by status\.$/m);
+
   const ping = await request.get("/api/trpc/health.ping");
   expect(ping.status()).toBe(200);
   const body = await ping.json();

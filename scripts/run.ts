@@ -12,9 +12,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { databaseName, migrateDatabase } from "../db/migrate";
-import { warnIfNotDurable } from "../server/readiness";
 import { describeDatabaseError, isConnectionRefused, redactUrl } from "../server/db-errors";
 import { type Env, loadEnvOrExit } from "../server/env";
+import { warnIfNotDurable } from "../server/readiness";
 import { type EmbeddedDatabase, findServerBinary, startEmbeddedDatabase } from "./lib/embedded-db";
 import { isPortFree, probeDatabaseServer } from "./lib/net";
 import { type Exit, type ManagedProcess, startProcess } from "./lib/processes";

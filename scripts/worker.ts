@@ -6,9 +6,10 @@
 import { migrateDatabase } from "../db/migrate";
 import { describeDatabaseError, redactUrl } from "../server/db-errors";
 import { loadEnvOrExit } from "../server/env";
-import { warnIfNotDurable } from "../server/readiness";
 import { createLogger } from "../server/log";
+import { getMetrics, serveMetrics } from "../server/metrics";
 import { openPipeline, pipelineConfigFromEnv, startPipelineWorker } from "../server/pipeline";
+import { warnIfNotDurable } from "../server/readiness";
 
 const log = (message: string) => console.log(`${new Date().toISOString()} worker: ${message}`);
 
@@ -21,7 +22,17 @@ async function main() {
     process.exit(1);
   }
   await warnIfNotDurable(env.DATABASE_URL, (line) => console.error(`worker: ${line}`));
-  const pipeline = openPipeline(env.DATABASE_URL, pipelineConfigFromEnv(env), createLogger({ pid: process.pid }));
+  const metrics = getMetrics();
+  const pipeline = openPipeline(
+    env.DATABASE_URL,
+    pipelineConfigFromEnv(env),
+    createLogger({ pid: process.pid }),
+    metrics,
+  );
+  const metricsServer =
+    env.SLUICE_METRICS_PORT === undefined
+      ? undefined
+      : serveMetrics(metrics, env.SLUICE_METRICS_HOST, env.SLUICE_METRICS_PORT, log);
   const worker = startPipelineWorker(pipeline.deps);
   log(`ready (pid ${process.pid}, database ${redactUrl(env.DATABASE_URL)}): consuming build, buildsignal, speculate`);
 
@@ -37,6 +48,7 @@ async function main() {
     stopped = true;
     clearInterval(timer);
     log(`${why}; stopping`);
+    metricsServer?.close();
     void worker
       .stop()
       .then(() => pipeline.close())

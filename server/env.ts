@@ -99,6 +99,10 @@ const envSchema = z.object({
   SLUICE_POLL_RUNNING_MS: delayMs.default(2_000),
   /** Where command builds keep their files (build.json, output.log, exit). */
   SLUICE_BUILD_DIR: z.string().min(1).default(".sluice/builds"),
+  /** `npm run worker` serves Prometheus metrics at http://SLUICE_METRICS_HOST:port/metrics when set. */
+  SLUICE_METRICS_PORT: port.optional(),
+  /** The address of the worker's metrics listener. */
+  SLUICE_METRICS_HOST: hostName.default("127.0.0.1"),
   /** API token for buildkite runners (secret). */
   BUILDKITE_API_TOKEN: z.string().min(1).optional(),
   /** The token Buildkite sends with webhooks (X-Buildkite-Token); unset: the webhook route refuses every call. */

@@ -1,10 +1,11 @@
 // The three consumers of SPEC §3.
-import type { Delivery } from "../queue";
+
 import { type BuildStatus, IDEMPOTENCY_KEY, isTerminal } from "../buildrunner/types";
+import type { Delivery } from "../queue";
 import { RetryableError } from "./consumer";
 import type { PipelineDeps } from "./deps";
 import { publishPoll, publishSpeculate } from "./signals";
-import { POLL_GENERATION, type IdPayload } from "./topics";
+import { type IdPayload, POLL_GENERATION } from "./topics";
 
 /**
  * build: { id: batchId }. Triggers the batch's build once (an idempotency key
@@ -28,6 +29,7 @@ export async function buildController(d: PipelineDeps, { id: batchId }: IdPayloa
       throw new RetryableError(`trigger failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
     build = await d.store.insertBuild({ id: buildId, batchId, runner: runner.kind, queue: batch.queue });
+    d.metrics?.buildStatus(runner.kind, "accepted");
     d.log.info("build triggered", { batchId, buildId: build.id, queue: batch.queue, runner: runner.kind });
   }
   // Generation 0 starts the loop; a retry of this message re-publishes the same occasion, which dedups.
@@ -73,7 +75,10 @@ export async function buildsignalController(d: PipelineDeps, { id: buildId }: Id
   );
   const status = stored.status as BuildStatus;
   // speculate cares about changes of status: an unchanged poll tells it nothing.
-  if (changed) await publishSpeculate(d, stored.batchId, buildId, status);
+  if (changed) {
+    d.metrics?.buildStatus(stored.runner, status);
+    await publishSpeculate(d, stored.batchId, buildId, status);
+  }
   if (isTerminal(status)) d.log.info("build finished", { buildId, status });
 }
 

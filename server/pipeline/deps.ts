@@ -1,4 +1,5 @@
 import type { Logger } from "../log";
+import type { SluiceMetrics } from "../metrics";
 import type { Queue } from "../queue";
 import type { PipelineConfig } from "./config";
 import type { RunnerRegistry } from "./runners";
@@ -11,4 +12,6 @@ export interface PipelineDeps {
   runners: RunnerRegistry;
   config: PipelineConfig;
   log: Logger;
+  /** This process's metrics, when it exposes them. */
+  metrics?: SluiceMetrics;
 }

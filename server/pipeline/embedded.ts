@@ -3,6 +3,7 @@
 // re-evaluated module (next dev) never starts a second one.
 import { getEnv } from "../env";
 import { createLogger } from "../log";
+import { getMetrics } from "../metrics";
 import { openPipeline, type Pipeline, type PipelineWorker, pipelineConfigFromEnv, startPipelineWorker } from ".";
 
 interface EmbeddedState {
@@ -26,6 +27,7 @@ export function startEmbeddedWorker(): { started: boolean } {
     env.DATABASE_URL,
     pipelineConfigFromEnv(env),
     createLogger({ pid: process.pid, in: "web" }),
+    getMetrics(),
   );
   const worker = startPipelineWorker(pipeline.deps, { name: `web-${process.pid}` });
   store.__sluiceEmbeddedWorker = { pipeline, worker, startedAt: Date.now() };

@@ -4,6 +4,7 @@ import mysql from "mysql2/promise";
 import { createDb } from "../../db/client";
 import type { Env } from "../env";
 import type { Logger } from "../log";
+import type { SluiceMetrics } from "../metrics";
 import { createQueue } from "../queue";
 import { DEFAULT_RUNNERS, type PipelineConfig } from "./config";
 import type { PipelineDeps } from "./deps";
@@ -30,8 +31,13 @@ export interface Pipeline {
 }
 
 /** Opens the queue and a pool for the pipeline's tables. The schema must be migrated already. */
-export function openPipeline(databaseUrl: string, config: PipelineConfig, log: Logger): Pipeline {
-  const queue = createQueue({ url: databaseUrl });
+export function openPipeline(
+  databaseUrl: string,
+  config: PipelineConfig,
+  log: Logger,
+  metrics?: SluiceMetrics,
+): Pipeline {
+  const queue = createQueue({ url: databaseUrl, onEvent: metrics?.onQueueEvent });
   const pool = mysql.createPool({ uri: databaseUrl, connectionLimit: 5, supportBigNumbers: true });
   pool.on("connection", (conn) => {
     const core = conn as unknown as { query(sql: string, cb: (err: unknown) => void): void };
@@ -44,7 +50,13 @@ export function openPipeline(databaseUrl: string, config: PipelineConfig, log: L
     runners: new RunnerRegistry(config, db),
     config,
     log,
+    metrics,
   };
+  metrics?.setGaugeSource({
+    topics: () => queue.inspect.listTopics(),
+    buildsByStatus: async () =>
+      Object.fromEntries((await deps.store.countBuildsByStatus()).map((r) => [r.status, r.count])),
+  });
   return {
     deps,
     async close() {

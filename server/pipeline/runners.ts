@@ -2,7 +2,7 @@
 // validated configuration.
 import type { Db } from "../../db/client";
 import { BuildkiteRunner } from "../buildrunner/buildkite";
-import { CommandRunner, type CommandQueueConfig } from "../buildrunner/command";
+import { type CommandQueueConfig, CommandRunner } from "../buildrunner/command";
 import { NoopRunner } from "../buildrunner/noop";
 import type { BuildRunner } from "../buildrunner/types";
 import type { PipelineConfig, RunnerConfig } from "./config";

@@ -2,8 +2,9 @@
 // (see occasionId): a poll is "poll <build> <generation>", so re-publishing
 // the poll loop is never swallowed by dedup, while a retried publish of the
 // same occasion still is.
-import { occasionId } from "../queue";
+
 import type { BuildStatus } from "../buildrunner/types";
+import { occasionId } from "../queue";
 import type { PipelineDeps } from "./deps";
 import { POLL_GENERATION, TOPICS } from "./topics";
 

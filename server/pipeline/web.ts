@@ -3,6 +3,7 @@
 // kept on globalThis, so next dev's module reloads never open a second pool.
 import { getEnv } from "../env";
 import { createLogger } from "../log";
+import { getMetrics } from "../metrics";
 import { openPipeline, type Pipeline, pipelineConfigFromEnv } from ".";
 
 const store = globalThis as typeof globalThis & { __sluiceWebPipeline?: Pipeline };
@@ -14,6 +15,7 @@ export function getWebPipeline(): Pipeline {
       env.DATABASE_URL,
       pipelineConfigFromEnv(env),
       createLogger({ pid: process.pid, in: "web" }),
+      getMetrics(),
     );
   }
   return store.__sluiceWebPipeline;

@@ -3,7 +3,7 @@
 // process (start several for scale); the web server can run one in-process.
 import { hostname } from "node:os";
 import { errorMessage } from "../log";
-import { runConsumer, type RunningConsumer } from "./consumer";
+import { type RunningConsumer, runConsumer } from "./consumer";
 import { buildController, buildsignalController, speculateController } from "./controllers";
 import type { PipelineDeps } from "./deps";
 import { publishBuild, publishPoll } from "./signals";
