@@ -6,6 +6,7 @@ import path from "node:path";
 import { drizzle } from "drizzle-orm/mysql2";
 import { migrate } from "drizzle-orm/mysql2/migrator";
 import mysql from "mysql2/promise";
+import { redactUrl as redact } from "./url";
 
 export const MIGRATIONS_FOLDER = path.join(__dirname, "migrations");
 const LOCK_NAME = "sluice:migrate";
@@ -17,17 +18,6 @@ export function databaseName(url: string): string {
     throw new Error(`the database name in ${redact(url)} must be 1-64 letters, digits, _ $ or -`);
   }
   return name;
-}
-
-/** The URL with its password hidden, for messages. */
-export function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString();
-  } catch {
-    return "(unparseable URL)";
-  }
 }
 
 export async function createDatabaseIfMissing(url: string): Promise<void> {

@@ -1,16 +1,9 @@
 // Turns a mysql2 / network error into one sentence an operator can act on.
 // Used by the scripts (migrate, run, worker) and the health check.
 
-/** The URL with its password hidden. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString();
-  } catch {
-    return "(unparseable URL)";
-  }
-}
+import { redactUrl } from "../db/url";
+
+export { redactUrl };
 
 interface ErrorLike {
   code?: string;
