@@ -2,6 +2,7 @@
 // end and on Ctrl-C), a few query and statistics helpers, and the plain-text
 // table their reports are printed as.
 import mysql from "mysql2/promise";
+import { openUtcPool } from "../db/client";
 import { migrateDatabase } from "../db/migrate";
 
 // ---------------------------------------------------------------- database
@@ -39,11 +40,7 @@ export async function createBenchDatabase(
     await dropDatabase(server, name);
     throw err;
   }
-  const raw = mysql.createPool({ uri: url, connectionLimit, supportBigNumbers: true });
-  // UTC like the queue's sessions, so UNIX_TIMESTAMP(NOW(3)) reads the same clock.
-  raw.on("connection", (conn) => {
-    (conn as unknown as { query(sql: string, cb: () => void): void }).query("SET time_zone = '+00:00'", () => {});
-  });
+  const raw = openUtcPool(url, { connectionLimit });
   return {
     name,
     url,

@@ -1,8 +1,33 @@
 // The Drizzle client over a mysql2 pool. Server code gets one from
 // server/db.ts (getDb); pages and components never import db/.
+import { sql } from "drizzle-orm";
 import { drizzle, type MySql2Database } from "drizzle-orm/mysql2";
-import type { Pool } from "mysql2/promise";
+import mysql, { type Pool } from "mysql2/promise";
+import { NOW_MS_SQL } from "./clock";
 import * as schema from "./schema";
+
+/** The database clock in ms, for Drizzle queries and inserted values. */
+export const NOW_MS = sql.raw(NOW_MS_SQL);
+
+/**
+ * A pool whose sessions run in UTC, so NOW_MS reads the same clock as the
+ * queue's own sessions. (The queue library keeps a pool of its own, which
+ * also sets READ COMMITTED.)
+ */
+export function openUtcPool(url: string, opts: { connectionLimit: number; connectTimeout?: number }): Pool {
+  const pool = mysql.createPool({
+    uri: url,
+    connectionLimit: opts.connectionLimit,
+    connectTimeout: opts.connectTimeout,
+    supportBigNumbers: true,
+    enableKeepAlive: true,
+  });
+  pool.on("connection", (conn) => {
+    const core = conn as unknown as { query(sql: string, cb: (err: unknown) => void): void };
+    core.query("SET time_zone = '+00:00'", () => {});
+  });
+  return pool;
+}
 
 export type Db = MySql2Database<typeof schema>;
 

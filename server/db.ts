@@ -2,8 +2,8 @@
 // made on first use from the validated configuration (so `next build`, which
 // renders nothing dynamic, never connects). The queue library keeps a pool of
 // its own; this one serves the console's reads.
-import mysql from "mysql2/promise";
-import { createDb, type Db } from "../db/client";
+import type mysql from "mysql2/promise";
+import { createDb, type Db, openUtcPool } from "../db/client";
 import { describeDatabaseError } from "./db-errors";
 import { getEnv } from "./env";
 
@@ -11,21 +11,7 @@ import { getEnv } from "./env";
 const store = globalThis as typeof globalThis & { __sluicePool?: mysql.Pool; __sluiceDb?: Db };
 
 export function getPool(): mysql.Pool {
-  if (!store.__sluicePool) {
-    const pool = mysql.createPool({
-      uri: getEnv().DATABASE_URL,
-      connectionLimit: 5,
-      supportBigNumbers: true,
-      connectTimeout: 5_000,
-      enableKeepAlive: true,
-    });
-    // The same clock as the queue's sessions: UTC.
-    pool.on("connection", (conn) => {
-      const core = conn as unknown as { query(sql: string, cb: (err: unknown) => void): void };
-      core.query("SET time_zone = '+00:00'", () => {});
-    });
-    store.__sluicePool = pool;
-  }
+  store.__sluicePool ??= openUtcPool(getEnv().DATABASE_URL, { connectionLimit: 5, connectTimeout: 5_000 });
   return store.__sluicePool;
 }
 

@@ -15,7 +15,7 @@ import { mkdir, open, readFile, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
 import { and, eq, inArray, isNull, sql } from "drizzle-orm";
-import type { Db } from "../../db/client";
+import { type Db, NOW_MS } from "../../db/client";
 import { commandBuilds } from "../../db/schema";
 import { isSameProcessAlive, processStartTime, signalGroup } from "./process-info";
 import {
@@ -28,8 +28,6 @@ import {
   isTerminal,
   UnknownBuildError,
 } from "./types";
-
-const NOW_MS = sql`CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS UNSIGNED)`;
 
 export interface CommandQueueConfig {
   /** Run with /bin/sh -c. */

@@ -1,7 +1,6 @@
 // Building the pipeline's dependencies from the validated configuration.
 import path from "node:path";
-import mysql from "mysql2/promise";
-import { createDb } from "../../db/client";
+import { createDb, openUtcPool } from "../../db/client";
 import type { Env } from "../env";
 import type { Logger } from "../log";
 import type { SluiceMetrics } from "../metrics";
@@ -38,11 +37,7 @@ export function openPipeline(
   metrics?: SluiceMetrics,
 ): Pipeline {
   const queue = createQueue({ url: databaseUrl, onEvent: metrics?.onQueueEvent });
-  const pool = mysql.createPool({ uri: databaseUrl, connectionLimit: 5, supportBigNumbers: true });
-  pool.on("connection", (conn) => {
-    const core = conn as unknown as { query(sql: string, cb: (err: unknown) => void): void };
-    core.query("SET time_zone = '+00:00'", () => {});
-  });
+  const pool = openUtcPool(databaseUrl, { connectionLimit: 5 });
   const db = createDb(pool);
   const deps: PipelineDeps = {
     queue,

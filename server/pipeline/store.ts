@@ -2,12 +2,10 @@
 // ms on the database's clock.
 import { randomUUID } from "node:crypto";
 import { and, desc, eq, inArray, lt, lte, or, type SQL, sql } from "drizzle-orm";
-import type { Db } from "../../db/client";
+import { type Db, NOW_MS } from "../../db/client";
 import { batches, buildStatusHistory, builds } from "../../db/schema";
 import { type BuildMetadata, type BuildStatus, type Change, isTerminal } from "../buildrunner/types";
 import { classifyMysqlError } from "../queue";
-
-const NOW_MS = sql`CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS UNSIGNED)`;
 
 export type BatchRow = typeof batches.$inferSelect;
 export type BuildRow = typeof builds.$inferSelect;

@@ -2,10 +2,11 @@
 // READ COMMITTED, a counter of statements sent (the idle-cost benchmark and
 // tests read it), and a transaction runner that retries deadlocks.
 import mysql from "mysql2/promise";
+import { NOW_MS_SQL } from "../../db/clock";
 import { isRetryableTransactionError } from "./errors";
 
 /** The database clock in milliseconds. Every time the queue compares is this one. */
-export const NOW_MS = "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS UNSIGNED)";
+export const NOW_MS = NOW_MS_SQL;
 
 export type Row = Record<string, unknown>;
 

@@ -2,6 +2,7 @@
 // never see each other's rows or anything an earlier run left behind.
 import { randomBytes } from "node:crypto";
 import mysql from "mysql2/promise";
+import { openUtcPool } from "../../db/client";
 import { migrateDatabase } from "../../db/migrate";
 
 const SERVER = process.env.TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/";
@@ -18,10 +19,7 @@ export async function freshDatabase(label = "t"): Promise<TestDatabase> {
   const name = `sluice_${label}_${process.pid}_${randomBytes(4).toString("hex")}`;
   const url = new URL(name, SERVER).toString();
   await migrateDatabase(url);
-  const pool = mysql.createPool({ uri: url, connectionLimit: 4, supportBigNumbers: true });
-  pool.on("connection", (conn) => {
-    (conn as unknown as { query(sql: string, cb: () => void): void }).query("SET time_zone = '+00:00'", () => {});
-  });
+  const pool = openUtcPool(url, { connectionLimit: 4 });
   return {
     url,
     name,
