@@ -2,41 +2,31 @@
 // order across concurrent publishers, and a watermark that passes a lower
 // offset not yet committed loses that message. Sluice's partition sequence is
 // handed out under the partition row's lock, so a later publisher waits.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createQueue, type Queue } from "../../server/queue";
-import { openDb, type QueueDb } from "../../server/queue/db";
+import { describe, expect, it } from "vitest";
+import { createQueue } from "../../server/queue";
 import { appendToLog } from "../../server/queue/log";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
+import { queueSuite } from "../helpers/queue-suite";
 import { nextDelivery, signal, take, until } from "../helpers/wait";
 
-let db: TestDatabase;
-let queue: Queue;
-let raw: QueueDb;
-
-beforeAll(async () => {
-  db = await freshDatabase("commit");
-  queue = createQueue({ url: db.url });
-  raw = openDb(db.url, 2);
-});
-afterAll(async () => {
-  await queue.close();
-  await raw.end();
-  await db.drop();
-});
+const suite = queueSuite("commit");
 
 describe("commit order", () => {
   it("never lets the watermark pass a message whose publish has not committed yet", async () => {
     const topic = "co.hold";
-    const sub = queue.subscriber.subscribe(topic, { subscriberName: "s", consumerGroup: "g", pollIntervalMs: 10 });
+    const sub = suite.queue.subscriber.subscribe(topic, {
+      subscriberName: "s",
+      consumerGroup: "g",
+      pollIntervalMs: 10,
+    });
     const it = sub[Symbol.asyncIterator]();
-    await queue.publisher.publish(topic, { id: "first", partitionKey: "P", payload: "0" });
+    await suite.queue.publisher.publish(topic, { id: "first", partitionKey: "P", payload: "0" });
     const first = await nextDelivery(it, "the first message");
     await first.ack();
 
     // Publisher A takes its sequence number and stays uncommitted.
     const entered = signal();
     const release = signal();
-    const holding = raw.tx(async (c) => {
+    const holding = suite.raw.tx(async (c) => {
       await appendToLog(c, [
         {
           topic,
@@ -55,15 +45,15 @@ describe("commit order", () => {
 
     // Publisher B starts later; with AUTO_INCREMENT offsets it would commit first.
     let bDone = false;
-    const b = queue.publisher.publish(topic, { id: "B", partitionKey: "P", payload: "B" }).then(() => {
+    const b = suite.queue.publisher.publish(topic, { id: "B", partitionKey: "P", payload: "B" }).then(() => {
       bDone = true;
     });
     // B's statement stays in the server's process list, blocked on the partition row A holds.
     await until(async () => {
-      const rows = await db.sql<{ n: number }>(
+      const rows = await suite.db.sql<{ n: number }>(
         `SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST
          WHERE DB = ? AND COMMAND = 'Query' AND INFO LIKE 'INSERT INTO queue_partitions%'`,
-        [db.name],
+        [suite.db.name],
       );
       return Number(rows[0]?.n) >= 1;
     }, "publisher B to wait for A's partition lock");
@@ -83,7 +73,7 @@ describe("commit order", () => {
     await bDelivery.ack();
     await sub.close();
 
-    const [gp] = await db.sql<{ watermark: number }>(
+    const [gp] = await suite.db.sql<{ watermark: number }>(
       "SELECT watermark FROM queue_group_partitions WHERE consumer_group = 'g' AND topic = ? AND partition_key = 'P'",
       [topic],
     );
@@ -94,13 +84,13 @@ describe("commit order", () => {
     const topic = "co.stress";
     const publishers = 8;
     const perPublisher = 40;
-    const sub = queue.subscriber.subscribe(topic, { subscriberName: "s", consumerGroup: "g", pollIntervalMs: 5 });
+    const sub = suite.queue.subscriber.subscribe(topic, { subscriberName: "s", consumerGroup: "g", pollIntervalMs: 5 });
     const consumed = take(sub, publishers * perPublisher, (d) => d.ack(), 30_000);
     // A second queue instance (its own pool) so publishes really run side by side.
-    const other = createQueue({ url: db.url });
+    const other = createQueue({ url: suite.db.url });
     await Promise.all(
       Array.from({ length: publishers }, async (_, p) => {
-        const q = p % 2 === 0 ? queue : other;
+        const q = p % 2 === 0 ? suite.queue : other;
         for (let i = 0; i < perPublisher; i++) {
           await q.publisher.publish(topic, { id: `p${p}-${i}`, partitionKey: "hot", payload: `${p}:${i}` });
         }
@@ -115,7 +105,7 @@ describe("commit order", () => {
       const mine = got.filter((d) => d.message.id.startsWith(`p${p}-`)).map((d) => Number(d.message.id.split("-")[1]));
       expect(mine).toEqual([...mine].sort((x, y) => x - y));
     }
-    const seqs = await db.sql<{ seq: number }>(
+    const seqs = await suite.db.sql<{ seq: number }>(
       "SELECT seq FROM queue_messages WHERE topic = ? AND partition_key = 'hot' ORDER BY seq",
       [topic],
     );

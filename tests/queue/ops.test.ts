@@ -1,33 +1,23 @@
 // The console's reads and operator actions on the real database.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createQueue, type Queue } from "../../server/queue";
-import { openDb, type QueueDb } from "../../server/queue/db";
+import { describe, expect, it } from "vitest";
 import { failureGroup } from "../../server/queue/failure-group";
 import { runJob } from "../../server/queue/ops/jobs";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
+import { queueSuite } from "../helpers/queue-suite";
 import { nextDelivery, take, until } from "../helpers/wait";
 
-let db: TestDatabase;
-let queue: Queue;
-let raw: QueueDb;
-
-beforeAll(async () => {
-  db = await freshDatabase("ops");
-  queue = createQueue({ url: db.url });
-  raw = openDb(db.url, 2);
-});
-afterAll(async () => {
-  await queue.close();
-  await raw.end();
-  await db.drop();
-});
+const suite = queueSuite("ops");
 
 const sub = (topic: string, extra: Record<string, unknown> = {}) =>
-  queue.subscriber.subscribe(topic, { subscriberName: "ops-test", consumerGroup: "g", pollIntervalMs: 10, ...extra });
+  suite.queue.subscriber.subscribe(topic, {
+    subscriberName: "ops-test",
+    consumerGroup: "g",
+    pollIntervalMs: 10,
+    ...extra,
+  });
 
 /** Publishes `n` messages and dead-letters them all with `reason(i)`. */
 async function deadLetter(topic: string, n: number, reason: (i: number) => string) {
-  await queue.publisher.publish(
+  await suite.queue.publisher.publish(
     topic,
     Array.from({ length: n }, (_, i) => ({ id: `m${i}`, partitionKey: `p${i % 7}`, payload: JSON.stringify({ i }) })),
   );
@@ -46,15 +36,15 @@ describe("normalised failures", () => {
 
 describe("overview and topic", () => {
   it("counts messages, deferred rows and DLQ rows per topic, and each group's lag", async () => {
-    await queue.publisher.publish(
+    await suite.queue.publisher.publish(
       "ov.t",
       Array.from({ length: 12 }, (_, i) => ({ id: `m${i}`, partitionKey: `p${i % 3}`, payload: "x" })),
     );
-    await queue.publisher.publishAfter("ov.t", { id: "later", partitionKey: "p0", payload: "x" }, 60_000);
+    await suite.queue.publisher.publishAfter("ov.t", { id: "later", partitionKey: "p0", payload: "x" }, 60_000);
     const s = sub("ov.t");
     await take(s, 5, (d) => (d.message.id === "m0" ? d.reject("bad") : d.ack()));
     await s.close();
-    const topics = await queue.inspect.listTopics();
+    const topics = await suite.queue.inspect.listTopics();
     const t = topics.find((x) => x.topic === "ov.t");
     expect(t?.partitions).toBe(3);
     expect(t?.messages).toEqual({ value: 13, capped: false });
@@ -66,10 +56,10 @@ describe("overview and topic", () => {
     expect(g?.oldestPendingAt).toBeGreaterThan(0);
     expect(topics.find((x) => x.topic === "ov.t_dlq")?.isDlq).toBe(true);
 
-    const parts = await queue.inspect.listPartitions("ov.t", { limit: 2 });
+    const parts = await suite.queue.inspect.listPartitions("ov.t", { limit: 2 });
     expect(parts.partitions.map((p) => p.partitionKey)).toEqual(["p0", "p1"]);
     expect(parts.next).toBe("p1");
-    const rest = await queue.inspect.listPartitions("ov.t", { after: "p1", limit: 2 });
+    const rest = await suite.queue.inspect.listPartitions("ov.t", { after: "p1", limit: 2 });
     expect(rest.partitions.map((p) => p.partitionKey)).toEqual(["p2"]);
     expect(rest.next).toBeNull();
   });
@@ -77,17 +67,17 @@ describe("overview and topic", () => {
   it("caps counts at 10,000 instead of counting a big topic", async () => {
     const big = Array.from({ length: 1000 }, (_, i) => ({ id: `b${i}`, partitionKey: `k${i % 50}`, payload: "x" }));
     for (let b = 0; b < 11; b++) {
-      await queue.publisher.publish(
+      await suite.queue.publisher.publish(
         "ov.big",
         big.map((m) => ({ ...m, id: `${m.id}-${b}` })),
       );
     }
-    const t = (await queue.inspect.listTopics()).find((x) => x.topic === "ov.big");
+    const t = (await suite.queue.inspect.listTopics()).find((x) => x.topic === "ov.big");
     expect(t?.messages).toEqual({ value: 10_000, capped: true });
   });
 
   it("lists a topic's messages newest first by state, keyset-paged, with a detail view", async () => {
-    await queue.publisher.publish(
+    await suite.queue.publisher.publish(
       "msg.t",
       Array.from({ length: 6 }, (_, i) => ({
         id: `m${i}`,
@@ -101,9 +91,9 @@ describe("overview and topic", () => {
     const first = await nextDelivery(it);
     await first.ack();
     const held = await nextDelivery(it); // stays in flight
-    const all = await queue.inspect.listMessages("msg.t", { group: "g", state: "all", limit: 4 });
+    const all = await suite.queue.inspect.listMessages("msg.t", { group: "g", state: "all", limit: 4 });
     expect(all.messages.map((m) => m.id)).toEqual(["m5", "m4", "m3", "m2"]);
-    const more = await queue.inspect.listMessages("msg.t", {
+    const more = await suite.queue.inspect.listMessages("msg.t", {
       group: "g",
       state: "all",
       before: all.next ?? 0,
@@ -114,9 +104,14 @@ describe("overview and topic", () => {
       ["m0", "done"],
     ]);
     expect(more.next).toBeNull();
-    const p1 = await queue.inspect.listMessages("msg.t", { group: "g", state: "all", partitionKey: "P", limit: 4 });
+    const p1 = await suite.queue.inspect.listMessages("msg.t", {
+      group: "g",
+      state: "all",
+      partitionKey: "P",
+      limit: 4,
+    });
     expect(p1.messages.map((m) => m.id)).toEqual(["m5", "m4", "m3", "m2"]);
-    const p2 = await queue.inspect.listMessages("msg.t", {
+    const p2 = await suite.queue.inspect.listMessages("msg.t", {
       group: "g",
       state: "done",
       partitionKey: "P",
@@ -124,13 +119,13 @@ describe("overview and topic", () => {
       limit: 4,
     });
     expect(p2.messages.map((m) => m.id)).toEqual(["m0"]);
-    const inFlight = await queue.inspect.listMessages("msg.t", { group: "g", state: "in_flight", limit: 10 });
+    const inFlight = await suite.queue.inspect.listMessages("msg.t", { group: "g", state: "in_flight", limit: 10 });
     // The rest of the batch was fetched with m1: all in flight to this subscriber.
     expect(inFlight.messages.map((m) => m.id).sort()).toEqual(["m1", "m2", "m3", "m4", "m5"]);
-    const done = await queue.inspect.listMessages("msg.t", { group: "g", state: "done", limit: 10 });
+    const done = await suite.queue.inspect.listMessages("msg.t", { group: "g", state: "done", limit: 10 });
     expect(done.messages.map((m) => m.id)).toEqual(["m0"]);
 
-    const detail = await queue.inspect.getMessage("msg.t", "P", 2);
+    const detail = await suite.queue.inspect.getMessage("msg.t", "P", 2);
     expect(detail?.id).toBe("m1");
     expect(detail?.payload.toString()).toBe('{"n":1}');
     expect(detail?.metadata).toEqual({ k: "v" });
@@ -142,25 +137,29 @@ describe("overview and topic", () => {
 
 describe("deferred", () => {
   it("lists deferred messages soonest first with time left, and delivers chosen ones now", async () => {
-    await queue.publisher.publishAfter("def.t", { id: "late", partitionKey: "P", payload: "x" }, 120_000);
-    await queue.publisher.publishAfter("def.t", { id: "soon", partitionKey: "Q", payload: "x" }, 60_000);
-    const page = await queue.inspect.listDeferred({ topic: "def.t", limit: 10 });
+    await suite.queue.publisher.publishAfter("def.t", { id: "late", partitionKey: "P", payload: "x" }, 120_000);
+    await suite.queue.publisher.publishAfter("def.t", { id: "soon", partitionKey: "Q", payload: "x" }, 60_000);
+    const page = await suite.queue.inspect.listDeferred({ topic: "def.t", limit: 10 });
     expect(page.rows.map((r) => r.id)).toEqual(["soon", "late"]);
     expect(page.rows[0]?.remainingMs).toBeGreaterThan(50_000);
     expect(page.rows[0]?.remainingMs).toBeLessThanOrEqual(60_000);
-    const everywhere = await queue.inspect.listDeferred({ limit: 1 });
+    const everywhere = await suite.queue.inspect.listDeferred({ limit: 1 });
     expect(everywhere.next).not.toBeNull();
 
     const s = sub("def.t");
     const it = s[Symbol.asyncIterator]();
     const soon = page.rows[0];
     if (!soon) throw new Error("no row");
-    expect(await queue.admin.deliverNow([{ topic: "def.t", partitionKey: soon.partitionKey, seq: soon.seq }])).toBe(1);
+    expect(
+      await suite.queue.admin.deliverNow([{ topic: "def.t", partitionKey: soon.partitionKey, seq: soon.seq }]),
+    ).toBe(1);
     const d = await nextDelivery(it, "the message delivered now");
     expect(d.message.id).toBe("soon");
     await d.ack();
     await s.close();
-    expect((await queue.inspect.listDeferred({ topic: "def.t", limit: 10 })).rows.map((r) => r.id)).toEqual(["late"]);
+    expect((await suite.queue.inspect.listDeferred({ topic: "def.t", limit: 10 })).rows.map((r) => r.id)).toEqual([
+      "late",
+    ]);
   });
 });
 
@@ -168,23 +167,29 @@ describe("DLQ", () => {
   it("searches by error text, id and partition key, and groups failures", async () => {
     await deadLetter("dq.search", 30, (i) => (i < 20 ? `order ${1000 + i} not found` : `timeout after ${i} ms`));
     const topic = "dq.search_dlq";
-    expect(await queue.inspect.listDlqTopics()).toContain(topic);
-    const found = await queue.inspect.listDlq({ topic, search: "TIMEOUT" }, { limit: 50 });
+    expect(await suite.queue.inspect.listDlqTopics()).toContain(topic);
+    const found = await suite.queue.inspect.listDlq({ topic, search: "TIMEOUT" }, { limit: 50 });
     expect(found.rows).toHaveLength(10);
-    expect((await queue.inspect.listDlq({ topic, search: "m7" }, { limit: 50 })).rows.map((r) => r.id)).toEqual(["m7"]);
-    expect((await queue.inspect.listDlq({ topic, search: "p3" }, { limit: 50 })).rows).toHaveLength(4);
-    const groups = await queue.inspect.dlqFailureGroups(topic);
+    expect((await suite.queue.inspect.listDlq({ topic, search: "m7" }, { limit: 50 })).rows.map((r) => r.id)).toEqual([
+      "m7",
+    ]);
+    expect((await suite.queue.inspect.listDlq({ topic, search: "p3" }, { limit: 50 })).rows).toHaveLength(4);
+    const groups = await suite.queue.inspect.dlqFailureGroups(topic);
     expect(groups.map((g) => [g.failureGroup, g.count])).toEqual([
       ["order <n> not found", 20],
       ["timeout after <n> ms", 10],
     ]);
-    const byGroup = await queue.inspect.countDlq({ topic, failureGroup: "timeout after <n> ms" });
+    const byGroup = await suite.queue.inspect.countDlq({ topic, failureGroup: "timeout after <n> ms" });
     expect(byGroup).toBe(10);
-    const page1 = await queue.inspect.listDlq({ topic }, { limit: 25 });
-    const page2 = await queue.inspect.listDlq({ topic }, { before: page1.next ?? 0, limit: 25 });
+    const page1 = await suite.queue.inspect.listDlq({ topic }, { limit: 25 });
+    const page2 = await suite.queue.inspect.listDlq({ topic }, { before: page1.next ?? 0, limit: 25 });
     expect(page1.rows.length + page2.rows.length).toBe(30);
     expect(page2.next).toBeNull();
-    const detail = await queue.inspect.getDeadLetter(topic, page1.rows[0]?.partitionKey ?? "", page1.rows[0]?.seq ?? 0);
+    const detail = await suite.queue.inspect.getDeadLetter(
+      topic,
+      page1.rows[0]?.partitionKey ?? "",
+      page1.rows[0]?.seq ?? 0,
+    );
     expect(detail?.payload.toString()).toMatch(/^\{"i":\d+\}$/);
   });
 
@@ -192,17 +197,17 @@ describe("DLQ", () => {
     await deadLetter("dq.job", 55, (i) => (i < 50 ? `flaky dependency (${i})` : "bad input"));
     const topic = "dq.job_dlq";
     const filter = { topic, failureGroup: "flaky dependency (<n>)" };
-    const job = await queue.admin.createJob({ kind: "requeue", filter, ratePerSecond: 20, createdBy: "test" });
+    const job = await suite.queue.admin.createJob({ kind: "requeue", filter, ratePerSecond: 20, createdBy: "test" });
     expect([job.state, job.total]).toEqual(["running", 50]);
     const waits: number[] = [];
-    const done = await runJob(raw, job.id, "runner-1", async (ms) => {
+    const done = await runJob(suite.raw, job.id, "runner-1", async (ms) => {
       waits.push(ms);
     });
     expect([done?.state, done?.processed]).toEqual(["done", 50]);
     // 20 per batch at 20/s: about a second between batches.
     expect(waits.length).toBeGreaterThanOrEqual(2);
     expect(Math.max(...waits)).toBeGreaterThan(800);
-    expect(await queue.inspect.countDlq({ topic })).toBe(5);
+    expect(await suite.queue.inspect.countDlq({ topic })).toBe(5);
     // The requeued 50 come back to group g.
     const s = sub("dq.job");
     const again = await take(s, 50);
@@ -212,65 +217,65 @@ describe("DLQ", () => {
 
   it("cancels a job between batches", async () => {
     await deadLetter("dq.cancel", 30, () => "nope");
-    const job = await queue.admin.createJob({
+    const job = await suite.queue.admin.createJob({
       kind: "requeue",
       filter: { topic: "dq.cancel_dlq" },
       ratePerSecond: 10,
       createdBy: "t",
     });
-    const done = await runJob(raw, job.id, "runner-1", async () => {
-      await queue.admin.cancelJob(job.id);
+    const done = await runJob(suite.raw, job.id, "runner-1", async () => {
+      await suite.queue.admin.cancelJob(job.id);
     });
     expect(done?.state).toBe("cancelled");
     expect(done?.processed).toBe(10);
-    expect(await queue.inspect.countDlq({ topic: "dq.cancel_dlq" })).toBe(20);
+    expect(await suite.queue.inspect.countDlq({ topic: "dq.cancel_dlq" })).toBe(20);
   });
 
   it("purges only with the confirmed count", async () => {
     await deadLetter("dq.purge", 12, (i) => (i < 10 ? "gone" : "keep"));
     const filter = { topic: "dq.purge_dlq", search: "gone" };
-    const count = await queue.inspect.countDlq(filter);
+    const count = await suite.queue.inspect.countDlq(filter);
     expect(count).toBe(10);
     await expect(
-      queue.admin.createJob({ kind: "purge", filter, ratePerSecond: 1000, createdBy: "t", expectedCount: 9 }),
+      suite.queue.admin.createJob({ kind: "purge", filter, ratePerSecond: 1000, createdBy: "t", expectedCount: 9 }),
     ).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
-    expect(await queue.inspect.countDlq(filter)).toBe(10);
-    const job = await queue.admin.createJob({
+    expect(await suite.queue.inspect.countDlq(filter)).toBe(10);
+    const job = await suite.queue.admin.createJob({
       kind: "purge",
       filter,
       ratePerSecond: 1000,
       createdBy: "t",
       expectedCount: count,
     });
-    const done = await queue.admin.runJob(job.id, "r");
+    const done = await suite.queue.admin.runJob(job.id, "r");
     expect([done?.state, done?.processed]).toEqual(["done", 10]);
-    expect(await queue.inspect.countDlq({ topic: "dq.purge_dlq" })).toBe(2);
+    expect(await suite.queue.inspect.countDlq({ topic: "dq.purge_dlq" })).toBe(2);
   });
 
   it("requeues selected rows and resumes a job whose runner died", async () => {
     await deadLetter("dq.sel", 6, () => "x");
-    const rows = (await queue.inspect.listDlq({ topic: "dq.sel_dlq" }, { limit: 10 })).rows;
+    const rows = (await suite.queue.inspect.listDlq({ topic: "dq.sel_dlq" }, { limit: 10 })).rows;
     const picked = rows.slice(0, 2).map((r) => ({ topic: r.topic, partitionKey: r.partitionKey, seq: r.seq }));
-    expect(await queue.admin.requeueDeadLetters(picked)).toBe(2);
-    expect(await queue.admin.requeueDeadLetters(picked)).toBe(0);
+    expect(await suite.queue.admin.requeueDeadLetters(picked)).toBe(2);
+    expect(await suite.queue.admin.requeueDeadLetters(picked)).toBe(0);
 
-    const job = await queue.admin.createJob({
+    const job = await suite.queue.admin.createJob({
       kind: "purge",
       filter: { topic: "dq.sel_dlq" },
       ratePerSecond: 100,
       createdBy: "t",
     });
     // A runner that claimed it and died: its heartbeat is old.
-    await db.sql("UPDATE queue_jobs SET runner = 'dead', heartbeat_at = 0 WHERE id = ?", [job.id]);
-    expect(await queue.admin.claimableJobs()).toContain(job.id);
-    const done = await queue.admin.runJob(job.id, "heir");
+    await suite.db.sql("UPDATE queue_jobs SET runner = 'dead', heartbeat_at = 0 WHERE id = ?", [job.id]);
+    expect(await suite.queue.admin.claimableJobs()).toContain(job.id);
+    const done = await suite.queue.admin.runJob(job.id, "heir");
     expect([done?.state, done?.processed]).toEqual(["done", 4]);
   });
 });
 
 describe("workers", () => {
   it("lists subscribers with their heartbeat and leases", async () => {
-    await queue.publisher.publish("wk.t", [
+    await suite.queue.publisher.publish("wk.t", [
       { id: "a", partitionKey: "A", payload: "x" },
       { id: "b", partitionKey: "B", payload: "x" },
     ]);
@@ -278,13 +283,13 @@ describe("workers", () => {
     const it = s[Symbol.asyncIterator]();
     const d = await nextDelivery(it);
     const rows = await until(async () => {
-      const list = (await queue.inspect.listSubscribers()).filter((r) => r.topic === "wk.t");
+      const list = (await suite.queue.inspect.listSubscribers()).filter((r) => r.topic === "wk.t");
       return list.length === 1 && list[0]?.leaseCount ? list : undefined;
     }, "the subscriber with its leases");
     expect(rows[0]).toMatchObject({ name: "lister", group: "g", alive: true, pid: process.pid });
     expect(rows[0]?.leases).toContain(d.message.partitionKey);
     await d.ack();
     await s.close();
-    expect((await queue.inspect.listSubscribers()).filter((r) => r.topic === "wk.t")).toHaveLength(0);
+    expect((await suite.queue.inspect.listSubscribers()).filter((r) => r.topic === "wk.t")).toHaveLength(0);
   });
 });
