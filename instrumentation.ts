@@ -5,7 +5,6 @@ export async function register() {
   if (process.env.NEXT_RUNTIME !== "nodejs") return;
   const { getEnv } = await import("./server/env");
   if (!getEnv().SLUICE_IN_PROCESS_WORKER) return;
-  const { startEmbeddedWorker, stopEmbeddedWorker } = await import("./server/pipeline/embedded");
+  const { startEmbeddedWorker } = await import("./server/pipeline/embedded");
   startEmbeddedWorker();
-  process.once("SIGTERM", () => void stopEmbeddedWorker());
 }

@@ -9,6 +9,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { defineConfig, devices } from "@playwright/test";
+import { storageStatePath } from "./e2e/env";
 
 // The config is evaluated again in each worker process: pin the generated values in the environment.
 process.env.SLUICE_E2E_DB ??= `sluice_e2e_${process.pid}_${randomBytes(3).toString("hex")}`;
@@ -44,6 +45,8 @@ export default defineConfig({
   globalTeardown: "./e2e/global-teardown.ts",
   use: {
     baseURL: BASE_URL,
+    // Signed in as the e2e operator (global-setup); e2e/auth.spec.ts also plays the viewer and nobody.
+    storageState: storageStatePath("operator"),
     trace: "retain-on-failure",
     screenshot: "only-on-failure",
   },

@@ -105,7 +105,11 @@ const trigger: Command = {
       const issue = parsed.error.issues[0];
       throw new UsageError(`trigger: ${issue?.path.length ? `${issue.path.join(".")}: ` : ""}${issue?.message}`);
     }
-    const batchId = await requestBuild(ctx.pipeline().deps, { ...parsed.data, requester: ctx.actor });
+    const batchId = await requestBuild(
+      ctx.pipeline().deps,
+      { ...parsed.data, requester: ctx.actor },
+      { within: ctx.auditTx("build.trigger", { queue: parsed.data.queue }) },
+    );
     if (args.json) return printJson({ batchId, queue: parsed.data.queue, requester: ctx.actor });
     line(`Requested batch ${batchId} on ${parsed.data.queue}.`);
   },
@@ -120,7 +124,7 @@ const cancel: Command = {
   async run(ctx, args) {
     const id = req(args, "buildId");
     await confirm(`Cancel build ${id}?`, args.yes, "cancel");
-    const result = await cancelBuild(ctx.pipeline().deps, id);
+    const result = await cancelBuild(ctx.pipeline().deps, id, { within: ctx.auditTx("build.cancel", { build: id }) });
     if (args.json) return printJson({ buildId: id, result });
     line(result === "requested" ? `Cancel of build ${id} requested.` : `Build ${id} had already finished.`);
   },

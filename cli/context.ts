@@ -1,6 +1,8 @@
 // What commands run against: the queue and the pipeline, opened on first use
 // (help and argument errors need no database), and closed once at the end.
 import os from "node:os";
+import { type AuditAction, auditWithin, writeAuditTx } from "../server/auth/audit";
+import type { Actor } from "../server/auth/roles";
 import { getEnv } from "../server/env";
 import { silentLogger } from "../server/log";
 import { openPipeline, type Pipeline, pipelineConfigFromEnv } from "../server/pipeline";
@@ -11,6 +13,12 @@ export interface Ctx {
   pipeline(): Pipeline;
   /** Who is acting, for requester / createdBy fields: cli:<os user>. */
   actor: string;
+  /** The same, as the audit log records it: the CLI acts with database access, as an operator would. */
+  auditActor: Actor;
+  /** The queue library's in-transaction hook that writes this action's audit row. */
+  audit(action: AuditAction, target: unknown): ReturnType<typeof auditWithin>;
+  /** The same for pipeline actions (a Drizzle transaction); the count is 1. */
+  auditTx(action: AuditAction, target: unknown): (tx: Parameters<typeof writeAuditTx>[0]) => Promise<void>;
   close(): Promise<void>;
 }
 
@@ -25,8 +33,13 @@ function osUser(): string {
 export function createCtx(): Ctx {
   let queue: Queue | undefined;
   let pipeline: Pipeline | undefined;
+  const actor = `cli:${osUser()}`;
+  const auditActor: Actor = { name: actor, role: "operator", address: `cli@${os.hostname()}`.slice(0, 64) };
   return {
-    actor: `cli:${osUser()}`,
+    actor,
+    auditActor,
+    audit: (action, target) => auditWithin(auditActor, action, target),
+    auditTx: (action, target) => (tx) => writeAuditTx(tx, auditActor, { action, target, count: 1 }),
     queue() {
       // The pipeline has a queue of its own: reuse it rather than open a second pool.
       queue ??= pipeline?.deps.queue ?? createQueue({ url: getEnv().DATABASE_URL, connectionLimit: 4 });

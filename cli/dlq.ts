@@ -94,7 +94,7 @@ const requeue: Command = {
       partitionKey: req(args, "partitionKey"),
       seq: int(req(args, "seq"), "<seq>", 1) ?? 1,
     };
-    await ctx.queue().admin.requeueDeadLetter(address);
+    await ctx.queue().admin.requeueDeadLetter(address, { within: ctx.audit("dlq.requeue", [address]) });
     if (args.json) return printJson({ requeued: 1, ...address });
     line(`Requeued ${address.partitionKey}/${address.seq} from ${address.topic}.`);
   },
@@ -109,14 +109,17 @@ async function runBulk(ctx: Ctx, args: Args, kind: JobKind, rate: number): Promi
   const name = kind === "purge" ? "purge" : "requeue-all";
   await confirm(`${verb} ${n} messages?`, args.yes, name);
   // The confirmed count: if the filter matches another number by now, the job is refused.
-  const job = await q.admin.createJob({ kind, filter, ratePerSecond: rate, createdBy: ctx.actor, expectedCount: n });
+  const job = await q.admin.createJob(
+    { kind, filter, ratePerSecond: rate, createdBy: ctx.actor, expectedCount: n },
+    { within: ctx.audit(kind === "purge" ? "dlq.purge" : "dlq.requeue-matching", filter) },
+  );
   const progress = (j: Job) => process.stderr.write(`${j.kind} ${j.id}: ${j.processed}/${j.total} ${j.state}\n`);
   let cancelling = false;
   const onSigint = () => {
     if (cancelling) return;
     cancelling = true;
     process.stderr.write("cancelling...\n");
-    void q.admin.cancelJob(job.id).catch(() => {});
+    void q.admin.cancelJob(job.id, { within: ctx.audit("dlq.cancel-job", { job: job.id }) }).catch(() => {});
   };
   process.on("SIGINT", onSigint);
   const ticker = setInterval(() => {

@@ -2,6 +2,7 @@
 // as the console (server/queue's inspect/admin, server/pipeline's actions),
 // with the database from DATABASE_URL. Exit codes: 0 done, 1 the action
 // failed or was declined, 2 the command line was wrong.
+import { AuthError } from "../server/auth/errors";
 import { UnknownBuildError } from "../server/buildrunner/types";
 import { describeDatabaseError } from "../server/db-errors";
 import { ConfigError, getEnv } from "../server/env";
@@ -14,8 +15,16 @@ import { dlqCommands } from "./dlq";
 import { messageCommands } from "./messages";
 import { offsetCommands } from "./offsets";
 import { topicCommands } from "./topics";
+import { userCommands } from "./users";
 
-const COMMANDS: Command[] = [...topicCommands, ...messageCommands, ...offsetCommands, ...dlqCommands, ...buildCommands];
+const COMMANDS: Command[] = [
+  ...topicCommands,
+  ...messageCommands,
+  ...offsetCommands,
+  ...dlqCommands,
+  ...buildCommands,
+  ...userCommands,
+];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -31,7 +40,8 @@ function overview(): string {
 
 /** Errors that are the operator's to fix: their message is the whole story. */
 function userMessage(err: unknown): string | undefined {
-  if (err instanceof QueueError || err instanceof Declined || err instanceof ConfigError) return err.message;
+  if (err instanceof QueueError || err instanceof Declined || err instanceof ConfigError || err instanceof AuthError)
+    return err.message;
   if (err instanceof UnknownBuildError || err instanceof UnknownBatchError || err instanceof NoRunnerError) {
     return err.message;
   }

@@ -71,7 +71,9 @@ const releaseLease: Command = {
   async run(ctx, args) {
     const [group, topic, pk] = [req(args, "group"), req(args, "topic"), req(args, "partitionKey")];
     await confirm(`Release the lease of group ${group} on ${topic} partition ${pk}?`, args.yes, "release-lease");
-    const r = await ctx.queue().admin.releaseLease(group, topic, pk);
+    const r = await ctx.queue().admin.releaseLease(group, topic, pk, {
+      within: ctx.audit("queue.release-lease", { group, topic, partitionKey: pk }),
+    });
     if (args.json) return printJson({ group, topic, partitionKey: pk, ...r });
     line(r.previousOwner ? `Released the lease held by ${r.previousOwner}.` : "No live lease was held; cleared.");
   },
@@ -96,7 +98,10 @@ const resetOffset: Command = {
       args.yes,
       "reset-offset",
     );
-    const r = await ctx.queue().admin.resetOffset(group, topic, pk, to, { force: args.values.force === true });
+    const r = await ctx.queue().admin.resetOffset(group, topic, pk, to, {
+      force: args.values.force === true,
+      within: ctx.audit("queue.reset-offset", { group, topic, partitionKey: pk, toSeq: to }),
+    });
     if (args.json) return printJson({ group, topic, partitionKey: pk, ...r });
     line(
       `Watermark ${r.previousWatermark} → ${r.watermark} (head ${r.headSeq}); ${r.clearedDeliveries} delivery rows cleared.`,

@@ -2,6 +2,7 @@
 // The console's left navigation: one entry per area, the current one marked.
 import Link from "next/link";
 import { usePathname } from "next/navigation";
+import { UserBox } from "./auth/user-box";
 import { DatabaseStatus } from "./database-status";
 
 const ENTRIES = [
@@ -11,6 +12,7 @@ const ENTRIES = [
   { href: "/dlq", label: "DLQ" },
   { href: "/builds", label: "Builds" },
   { href: "/workers", label: "Workers" },
+  { href: "/audit", label: "Audit" },
 ] as const;
 
 function isCurrent(pathname: string, href: string): boolean {
@@ -42,6 +44,7 @@ export function ConsoleNav() {
         })}
       </ul>
       <div className="nav-footer">
+        <UserBox />
         <DatabaseStatus />
       </div>
     </nav>

@@ -13,12 +13,18 @@ export const { TRPCProvider, useTRPC, useTRPCClient } = createTRPCContext<AppRou
 
 let browserQueryClient: ReturnType<typeof makeQueryClient> | undefined;
 
+/** To the sign-in page, coming back here afterwards. */
+function toSignIn() {
+  const here = window.location.pathname + window.location.search;
+  if (window.location.pathname !== "/signin") window.location.assign(`/signin?next=${encodeURIComponent(here)}`);
+}
+
 function getQueryClient() {
   // On the server, a client per request (never share one user's cache with another's).
   if (typeof window === "undefined") return makeQueryClient();
   // In the browser, one for the page's life: React may throw away state made
   // during a suspended first render, and the cache must outlive that.
-  browserQueryClient ??= makeQueryClient();
+  browserQueryClient ??= makeQueryClient(toSignIn);
   return browserQueryClient;
 }
 

@@ -173,3 +173,4 @@ export const queueSubscribers = mysqlTable(
   (t) => [index("queue_subscribers_group").on(t.consumerGroup, t.topic, t.heartbeatAt)],
 );
 export * from "./pipeline-schema";
+export * from "./auth-schema";

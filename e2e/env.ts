@@ -19,7 +19,7 @@ export function e2eQueueDir(): string {
 }
 
 /** The topics the test consumer reads, as consumer group CONSUMER_GROUP. */
-export const CONSUMED_TOPICS = ["e2e.deferred", "e2e.failing", "e2e.bulk", "e2e.purge"] as const;
+export const CONSUMED_TOPICS = ["e2e.deferred", "e2e.failing", "e2e.bulk", "e2e.purge", "e2e.auth"] as const;
 export const CONSUMER_GROUP = "e2e";
 
 /**
@@ -42,4 +42,16 @@ export interface ConsumedEntry {
   partitionKey: string;
   id: string;
   attempt: number;
+}
+
+/** The users global-setup creates, and where it keeps each one's signed-in browser state. */
+export const E2E_USERS = {
+  operator: { username: "e2e-operator", password: "e2e-operator-password", role: "operator" },
+  viewer: { username: "e2e-viewer", password: "e2e-viewer-password", role: "viewer" },
+} as const;
+
+export function storageStatePath(who: keyof typeof E2E_USERS): string {
+  const db = process.env.SLUICE_E2E_DB;
+  if (!db) throw new Error("SLUICE_E2E_DB is not set: run the e2e tests through playwright.config.ts");
+  return path.join(tmpdir(), `${db}-auth`, `${who}.json`);
 }

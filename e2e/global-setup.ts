@@ -1,8 +1,15 @@
 // Creates and migrates the e2e database (idempotent: the web server's own
-// migrate step may have created it already) and makes sure Chromium is there.
+// migrate step may have created it already), makes sure Chromium is there,
+// adds the e2e operator and viewer, and signs each in once through the real
+// sign-in route, keeping the browser state the specs start from.
 import fs from "node:fs";
+import path from "node:path";
+import { request } from "@playwright/test";
+import { createDb, openUtcPool } from "../db/client";
 import { migrateDatabase } from "../db/migrate";
+import { addUser, findUser } from "../server/auth/users";
 import { describeDatabaseError } from "../server/db-errors";
+import { E2E_USERS, storageStatePath } from "./env";
 
 export default async function globalSetup() {
   const url = process.env.SLUICE_E2E_DATABASE_URL;
@@ -17,5 +24,26 @@ export default async function globalSetup() {
     await migrateDatabase(url);
   } catch (err) {
     throw new Error(describeDatabaseError(err, url));
+  }
+  const pool = openUtcPool(url, { connectionLimit: 1 });
+  try {
+    const db = createDb(pool);
+    for (const u of Object.values(E2E_USERS)) {
+      if (!(await findUser(db, u.username))) {
+        await addUser(db, { name: "e2e-setup", role: "operator", address: "local" }, u);
+      }
+    }
+  } finally {
+    await pool.end();
+  }
+  const baseURL = `http://127.0.0.1:${process.env.SLUICE_E2E_PORT}`;
+  for (const who of ["operator", "viewer"] as const) {
+    const { username, password } = E2E_USERS[who];
+    const ctx = await request.newContext({ baseURL, extraHTTPHeaders: { origin: baseURL } });
+    const res = await ctx.post("/api/auth/signin", { data: { username, password } });
+    if (!res.ok()) throw new Error(`signing in ${username} failed: HTTP ${res.status()} ${await res.text()}`);
+    fs.mkdirSync(path.dirname(storageStatePath(who)), { recursive: true });
+    await ctx.storageState({ path: storageStatePath(who) });
+    await ctx.dispose();
   }
 }

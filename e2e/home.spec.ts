@@ -14,6 +14,7 @@ test("the console shell: every area in the navigation, the current one marked, t
     "DLQ",
     "Builds",
     "Workers",
+    "Audit",
   ]);
   await expect(nav.getByRole("link", { name: "Overview" })).toHaveAttribute("aria-current", "page");
   // The status pill is checked from the browser, and says so once the answer is in.

@@ -17,6 +17,7 @@ import { type Env, loadEnvOrExit } from "../server/env";
 import { warnIfNotDurable } from "../server/readiness";
 import { type EmbeddedDatabase, findServerBinary, startEmbeddedDatabase } from "./lib/embedded-db";
 import { isPortFree, probeDatabaseServer } from "./lib/net";
+import { ensureFirstOperator, type FirstOperator } from "./lib/first-operator";
 import { type Exit, type ManagedProcess, startProcess } from "./lib/processes";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -123,15 +124,18 @@ async function main() {
   }
 
   const url = await resolveDatabase(env);
+  let first: FirstOperator | undefined;
   try {
     const started = Date.now();
     await migrateDatabase(url);
     log(`database ${databaseName(url)} is migrated (${Date.now() - started} ms)`);
     await warnIfNotDurable(url, log);
+    first = await ensureFirstOperator(url, env.HOST);
   } catch (err) {
     console.error(`[sluice] ${describeDatabaseError(err, url)}`);
     return shutdown(1, "migration failed");
   }
+  if (first?.kind === "refused") return die(first.message);
 
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
@@ -180,6 +184,12 @@ async function main() {
   const base = `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${env.PORT}`;
   if (await waitForHttp(`${base}/api/health`, web)) {
     log(`Sluice is running at ${base} (Ctrl-C stops it)`);
+    if (first?.kind === "created") {
+      log(`No users existed, so operator "${first.username}" was created. Its password, shown once: ${first.password}`);
+      log(
+        "Add users with `npx sluice add-user <name> --role viewer|operator`; change this password with `npx sluice reset-password admin`.",
+      );
+    }
   }
 }
 

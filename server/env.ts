@@ -103,6 +103,33 @@ const envSchema = z.object({
   SLUICE_METRICS_PORT: port.optional(),
   /** The address of the worker's metrics listener. */
   SLUICE_METRICS_HOST: hostName.default("127.0.0.1"),
+  /** How long a console sign-in lasts before the user must sign in again, hours. */
+  SLUICE_SESSION_HOURS: z.coerce
+    .number({ error: "must be a number of hours" })
+    .min(0.01, "must be at least 0.01 hours")
+    .max(24 * 30, "must be at most 720 hours (30 days)")
+    .default(12),
+  /**
+   * Origins (scheme://host[:port], comma-separated) besides the server's own
+   * from which the console may change anything: set it when a proxy serves
+   * the console under another name. Unset: the server's own origin only.
+   */
+  SLUICE_ALLOWED_ORIGINS: z
+    .string()
+    .transform((v) =>
+      v
+        .split(",")
+        .map((o) => o.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z
+          .url({ error: "must be a comma-separated list of origins like https://sluice.example.com" })
+          .transform((u) => new URL(u).origin),
+      ),
+    )
+    .default([]),
   /** API token for buildkite runners (secret). */
   BUILDKITE_API_TOKEN: z.string().min(1).optional(),
   /** The token Buildkite sends with webhooks (X-Buildkite-Token); unset: the webhook route refuses every call. */

@@ -1,10 +1,12 @@
 "use client";
 // Cancel with a confirm step: the first click asks, the second cancels.
+import { OPERATORS_ONLY, useCanAct } from "@/components/auth/session-user";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTRPC } from "../trpc-provider";
 
 export function CancelBuild({ id }: { id: string }) {
+  const canAct = useCanAct();
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const [confirming, setConfirming] = useState(false);
@@ -30,7 +32,13 @@ export function CancelBuild({ id }: { id: string }) {
   }
   if (!confirming) {
     return (
-      <button type="button" className="btn btn-danger" onClick={() => setConfirming(true)}>
+      <button
+        type="button"
+        className="btn btn-danger"
+        disabled={!canAct}
+        title={canAct ? undefined : OPERATORS_ONLY}
+        onClick={() => setConfirming(true)}
+      >
         Cancel build
       </button>
     );

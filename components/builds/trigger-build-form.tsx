@@ -2,6 +2,7 @@
 // Trigger a build: checked in the browser with the server's own schemas before
 // anything is sent; what the server still refuses (a queue no runner builds)
 // is shown the same way, beside the field it is about when it names one.
+import { OPERATORS_ONLY, useCanAct } from "@/components/auth/session-user";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
@@ -21,6 +22,7 @@ const EMPTY: TriggerFormValues = { queue: "", base: "", head: "", metadata: "" }
 const L = BUILD_REQUEST_LIMITS;
 
 export function TriggerBuildForm() {
+  const canAct = useCanAct();
   const trpc = useTRPC();
   const router = useRouter();
   const queryClient = useQueryClient();
@@ -152,7 +154,12 @@ export function TriggerBuildForm() {
       ) : null}
 
       <div className="form-actions">
-        <button type="submit" className="btn btn-primary" disabled={trigger.isPending || trigger.isSuccess}>
+        <button
+          type="submit"
+          className="btn btn-primary"
+          disabled={!canAct || trigger.isPending || trigger.isSuccess}
+          title={canAct ? undefined : OPERATORS_ONLY}
+        >
           {trigger.isPending || trigger.isSuccess ? "Triggering…" : "Trigger build"}
         </button>
         <Link href="/builds" className="btn btn-link">

@@ -2,6 +2,7 @@
 // Deferred messages (published with a delay, not yet visible), soonest
 // first, with the time left counting down; deliver one, or the picked ones,
 // now. The topic filter lives in the URL.
+import { OPERATORS_ONLY, useCanAct } from "@/components/auth/session-user";
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
@@ -20,6 +21,7 @@ import { type Address, useSelection } from "./selection";
 const MAX_PICK = 500;
 
 export function DeferredList({ topic }: { topic?: string }) {
+  const canAct = useCanAct();
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const router = useRouter();
@@ -97,7 +99,8 @@ export function DeferredList({ topic }: { topic?: string }) {
         <button
           type="button"
           className="btn btn-primary"
-          disabled={selection.size === 0 || deliver.isPending}
+          disabled={!canAct || selection.size === 0 || deliver.isPending}
+          title={canAct ? undefined : OPERATORS_ONLY}
           onClick={() => deliver.mutate({ addresses: selection.list().slice(0, MAX_PICK) })}
         >
           Deliver selected now{selection.size > 0 ? ` (${formatNumber(selection.size)})` : ""}
@@ -171,7 +174,8 @@ export function DeferredList({ topic }: { topic?: string }) {
                         <button
                           type="button"
                           className="btn btn-sm"
-                          disabled={deliver.isPending}
+                          disabled={!canAct || deliver.isPending}
+                          title={canAct ? undefined : OPERATORS_ONLY}
                           onClick={() => deliver.mutate({ addresses: [address(r)] })}
                         >
                           Deliver now

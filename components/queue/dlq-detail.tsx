@@ -1,6 +1,7 @@
 "use client";
 // One dead letter beside the list: its failure, where it came from, its
 // metadata and payload, and a Requeue button.
+import { OPERATORS_ONLY, useCanAct } from "@/components/auth/session-user";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { formatAbsolute } from "../format";
@@ -21,6 +22,7 @@ export function DlqDetail({
   seq: number;
   onClose: () => void;
 }) {
+  const canAct = useCanAct();
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   // Not live: a dead letter does not change; it only goes away (requeue, purge).
@@ -42,7 +44,8 @@ export function DlqDetail({
           <button
             type="button"
             className="btn btn-primary btn-sm"
-            disabled={requeue.isPending}
+            disabled={!canAct || requeue.isPending}
+            title={canAct ? undefined : OPERATORS_ONLY}
             onClick={() => requeue.mutate({ topic, partitionKey, seq })}
           >
             {requeue.isPending ? "Requeueing…" : "Requeue"}

@@ -4,6 +4,7 @@
 // the picked ones, or everything that matches (a paced job with progress);
 // purge what matches after confirming its exact count. The view lives in the
 // URL, so it can be linked.
+import { OPERATORS_ONLY, useCanAct } from "@/components/auth/session-user";
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { type FormEvent, useEffect, useState, useTransition } from "react";
@@ -66,6 +67,7 @@ function DlqTopicView({
   view: DlqView;
   ignored: string[];
 }) {
+  const canAct = useCanAct();
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const router = useRouter();
@@ -208,7 +210,8 @@ function DlqTopicView({
             <button
               type="button"
               className="btn"
-              disabled={selection.size === 0 || selection.size > MAX_PICK || requeueSelected.isPending}
+              disabled={!canAct || selection.size === 0 || selection.size > MAX_PICK || requeueSelected.isPending}
+              title={canAct ? undefined : OPERATORS_ONLY}
               onClick={() => requeueSelected.mutate({ addresses: selection.list() })}
             >
               Requeue selected{selection.size > 0 ? ` (${formatNumber(selection.size)})` : ""}
@@ -216,8 +219,12 @@ function DlqTopicView({
             <button
               type="button"
               className="btn btn-primary"
-              disabled={!matching || requeueMatching.isPending}
-              title={`Requeue every dead letter in ${topic}${described ? ` ${described}` : ""}, ${rate} per second`}
+              disabled={!canAct || !matching || requeueMatching.isPending}
+              title={
+                canAct
+                  ? `Requeue every dead letter in ${topic}${described ? ` ${described}` : ""}, ${rate} per second`
+                  : OPERATORS_ONLY
+              }
               onClick={() => requeueMatching.mutate({ filter, ratePerSecond: rate })}
             >
               Requeue all matching ({matching === undefined ? "…" : formatNumber(matching)})
@@ -233,7 +240,13 @@ function DlqTopicView({
               </select>
             </label>
             <span className="spacer" />
-            <button type="button" className="btn btn-danger" disabled={!matching} onClick={() => setPurging(true)}>
+            <button
+              type="button"
+              className="btn btn-danger"
+              disabled={!canAct || !matching}
+              title={canAct ? undefined : OPERATORS_ONLY}
+              onClick={() => setPurging(true)}
+            >
               Purge matching…
             </button>
           </div>

@@ -1,6 +1,7 @@
 "use client";
 // Dead letters newest first: reason, failures, when, where from; a checkbox
 // per row, Requeue per row, and the id opens the detail above the list.
+import { OPERATORS_ONLY, useCanAct } from "@/components/auth/session-user";
 import { RelativeTime } from "../relative-time";
 import { num, TableHead } from "../table-head";
 import { PickAllHeader, PickCell } from "./pick-cells";
@@ -26,6 +27,7 @@ export function DlqTable({
   requeueing: Set<string>;
   open?: Address;
 }) {
+  const canAct = useCanAct();
   const openKey = open ? addressKey(open) : undefined;
   return (
     <div className="table-wrap">
@@ -77,7 +79,8 @@ export function DlqTable({
                     <button
                       type="button"
                       className="btn btn-sm"
-                      disabled={requeueing.has(key)}
+                      disabled={!canAct || requeueing.has(key)}
+                      title={canAct ? undefined : OPERATORS_ONLY}
                       onClick={() => onRequeue(r)}
                     >
                       Requeue

@@ -1,5 +1,6 @@
 "use client";
 // A requeue or purge job's progress, polled while it runs, with Cancel.
+import { OPERATORS_ONLY, useCanAct } from "@/components/auth/session-user";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef } from "react";
 import { useTRPC } from "../trpc-provider";
@@ -8,6 +9,7 @@ import { formatNumber } from "./format";
 const JOB_POLL_MS = 1_000;
 
 export function JobProgress({ id, onDismiss }: { id: string; onDismiss: () => void }) {
+  const canAct = useCanAct();
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const q = useQuery(
@@ -69,7 +71,8 @@ export function JobProgress({ id, onDismiss }: { id: string; onDismiss: () => vo
           <button
             type="button"
             className="btn btn-sm btn-danger"
-            disabled={cancel.isPending}
+            disabled={!canAct || cancel.isPending}
+            title={canAct ? undefined : OPERATORS_ONLY}
             onClick={() => cancel.mutate({ id })}
           >
             {cancel.isPending ? "Cancelling…" : "Cancel"}

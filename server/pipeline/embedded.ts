@@ -31,6 +31,8 @@ export function startEmbeddedWorker(): { started: boolean } {
   );
   const worker = startPipelineWorker(pipeline.deps, { name: `web-${process.pid}` });
   store.__sluiceEmbeddedWorker = { pipeline, worker, startedAt: Date.now() };
+  // Here rather than in instrumentation.ts, which Next.js also compiles for the Edge runtime (no process.once).
+  process.once("SIGTERM", () => void stopEmbeddedWorker());
   return { started: true };
 }
 

@@ -52,29 +52,49 @@ export interface BuildListRow {
   duration: number;
 }
 
+/** A Drizzle transaction. */
+export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+/** Runs in the transaction of a change (an audit row): commits or rolls back with it. */
+export type TxHook = (tx: Tx) => Promise<void>;
+
 export class PipelineStore {
   constructor(readonly db: Db) {}
 
-  async createBatch(input: {
-    queue: string;
-    base: Change[];
-    head: Change[];
-    metadata: BuildMetadata;
-    requester: string;
-  }): Promise<string> {
+  async createBatch(
+    input: {
+      queue: string;
+      base: Change[];
+      head: Change[];
+      metadata: BuildMetadata;
+      requester: string;
+    },
+    within?: TxHook,
+  ): Promise<string> {
     const id = randomUUID();
-    await this.db.insert(batches).values({
-      id,
-      queue: input.queue,
-      base: JSON.stringify(input.base),
-      head: JSON.stringify(input.head),
-      metadata: JSON.stringify(input.metadata),
-      requester: input.requester,
-      state: "pending",
-      createdAt: NOW_MS,
-      updatedAt: NOW_MS,
+    await this.db.transaction(async (tx) => {
+      await tx.insert(batches).values({
+        id,
+        queue: input.queue,
+        base: JSON.stringify(input.base),
+        head: JSON.stringify(input.head),
+        metadata: JSON.stringify(input.metadata),
+        requester: input.requester,
+        state: "pending",
+        createdAt: NOW_MS,
+        updatedAt: NOW_MS,
+      });
+      await within?.(tx);
     });
     return id;
+  }
+
+  /** Runs `fn` in one transaction with `within`, so that what `within` writes commits only if `fn` succeeds. */
+  async withHook<T>(within: TxHook | undefined, fn: () => Promise<T>): Promise<T> {
+    if (!within) return fn();
+    return this.db.transaction(async (tx) => {
+      await within(tx);
+      return fn();
+    });
   }
 
   async getBatch(id: string): Promise<Batch | undefined> {

@@ -2,6 +2,8 @@
 // this host's builds, and periodic maintenance. `npm run worker` runs one per
 // process (start several for scale); the web server can run one in-process.
 import { hostname } from "node:os";
+import { deleteExpiredSessions } from "../auth/sessions";
+import { deleteOldSigninFailures } from "../auth/signin";
 import { errorMessage } from "../log";
 import { type RunningConsumer, runConsumer } from "./consumer";
 import { buildController, buildsignalController, speculateController } from "./controllers";
@@ -103,6 +105,9 @@ async function maintain(d: PipelineDeps) {
     await publishPoll(d, build.id, build.pollGeneration, 0, "revive");
   }
   await d.queue.admin.collectGarbage();
+  // Expired sessions and sign-in failures no rate-limit window counts any more.
+  await deleteExpiredSessions(d.store.db);
+  await deleteOldSigninFailures(d.store.db);
   // DLQ requeue/purge jobs whose runner (a web server, another worker) stopped: carry them on.
   for (const id of await d.queue.admin.claimableJobs()) {
     void d.queue.admin

@@ -1,7 +1,7 @@
 // Operations on the log that are not publish or consume: DLQ requeue and
 // purge, and garbage collection. The console and the CLI call these; they
 // never touch the tables themselves.
-import { type Executor, NOW_MS, type QueueDb } from "./db";
+import { type AdminOptions, type Executor, NOW_MS, type QueueDb } from "./db";
 import { invalid, QueueError } from "./errors";
 import { parseMetadata } from "./fetch";
 import { appendToLog } from "./log";
@@ -63,16 +63,25 @@ export async function requeueRows(c: Executor, logIds: number[]): Promise<number
 }
 
 /** Requeues one DLQ row, addressed exactly. */
-export async function requeueDeadLetter(db: QueueDb, address: DlqAddress): Promise<void> {
-  const n = await requeueDeadLetters(db, [address]);
-  if (n === 0) {
-    const a = address;
-    throw new QueueError("NOT_FOUND", `no dead letter at ${a.topic}/${a.partitionKey}#${a.seq}`);
-  }
+export async function requeueDeadLetter(db: QueueDb, address: DlqAddress, opts: AdminOptions = {}): Promise<void> {
+  await requeueDeadLetters(db, [address], {
+    // Inside the transaction, so a caller's audit row is never written for a row that was not there.
+    within: async (c, n) => {
+      if (n === 0) {
+        const a = address;
+        throw new QueueError("NOT_FOUND", `no dead letter at ${a.topic}/${a.partitionKey}#${a.seq}`);
+      }
+      await opts.within?.(c, n);
+    },
+  });
 }
 
 /** Requeues the addressed DLQ rows in one transaction; rows already gone are skipped. Returns how many moved. */
-export async function requeueDeadLetters(db: QueueDb, addresses: DlqAddress[]): Promise<number> {
+export async function requeueDeadLetters(
+  db: QueueDb,
+  addresses: DlqAddress[],
+  opts: AdminOptions = {},
+): Promise<number> {
   const checked = addresses.map(checkAddress);
   if (checked.length === 0) return 0;
   return db.tx(async (c) => {
@@ -80,10 +89,12 @@ export async function requeueDeadLetters(db: QueueDb, addresses: DlqAddress[]): 
       `SELECT log_id FROM queue_messages WHERE (topic, partition_key, seq) IN (${checked.map(() => "(?, ?, ?)").join(", ")})`,
       checked.flatMap((a) => [a.topic, a.partitionKey, a.seq]),
     );
-    return requeueRows(
+    const n = await requeueRows(
       c,
       ids.map((r) => Number(r.log_id)),
     );
+    await opts.within?.(c, n);
+    return n;
   });
 }
 

@@ -23,6 +23,18 @@ export interface QueueDb extends Executor {
   end(): Promise<void>;
 }
 
+/**
+ * Runs inside an admin operation's transaction, after its change, with the
+ * number of rows it changed. Whatever it writes (an audit row) commits or
+ * rolls back with the change; if it throws, the change rolls back.
+ */
+export type Within = (c: Executor, count: number) => Promise<void>;
+
+/** Options every admin operation takes. */
+export interface AdminOptions {
+  within?: Within;
+}
+
 type Queryable = Pick<mysql.Pool, "query">;
 
 const MAX_TX_TRIES = 8;
@@ -39,9 +51,16 @@ export function openDb(url: string, connectionLimit: number): QueueDb {
   // One clock and one isolation level for every session: UTC makes
   // UNIX_TIMESTAMP(NOW(3)) exact, and READ COMMITTED lets a statement see rows
   // committed by others since the transaction began (the watermark needs that).
+  // Two statements: MariaDB rejects the isolation level inside a multi-variable
+  // SET, and that error, ignored, once left every session in the server's time
+  // zone and REPEATABLE READ. A session that could not be set up is not used.
   pool.on("connection", (conn) => {
-    const core = conn as unknown as { query(sql: string, cb: (err: unknown) => void): void };
-    core.query("SET time_zone = '+00:00', SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", () => {});
+    const core = conn as unknown as { query(sql: string, cb: (err: unknown) => void): void; destroy(): void };
+    const check = (err: unknown) => {
+      if (err) core.destroy();
+    };
+    core.query("SET time_zone = '+00:00'", check);
+    core.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", check);
   });
   let count = 0;
 

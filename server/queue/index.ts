@@ -3,7 +3,7 @@
 // React. The schema comes from the project's migrations (npm run db:migrate);
 // createQueue never creates tables.
 import { collectGarbage, type DlqAddress, requeueDeadLetter, requeueDeadLetters } from "./admin";
-import { openDb } from "./db";
+import { type AdminOptions, openDb } from "./db";
 import { QueueError } from "./errors";
 import { safeEmitter } from "./events";
 import { checkTopic } from "./names";
@@ -20,6 +20,7 @@ import { QueueSubscription } from "./subscription";
 import type { Publisher, Subscriber } from "./types";
 
 export type { DlqAddress } from "./admin";
+export type { AdminOptions, Executor, Within } from "./db";
 export { classifyMysqlError, QueueError, type QueueErrorCode } from "./errors";
 export type { QueueEvent, QueueEventListener, SettleOutcome } from "./events";
 export { occasionId, uniqueOccasionId } from "./ids";
@@ -54,24 +55,25 @@ export const DEFAULT_DATABASE_URL = "mysql://root@127.0.0.1:3306/sluice";
 export interface Queue {
   publisher: Publisher;
   subscriber: Subscriber;
+  /** Changes. Each takes `opts.within`, run in its transaction (see Within): the console's audit rows. */
   admin: {
-    requeueDeadLetter(address: DlqAddress): Promise<void>;
-    requeueDeadLetters(addresses: DlqAddress[]): Promise<number>;
-    deliverNow(addresses: DlqAddress[]): Promise<number>;
-    createJob(input: Parameters<typeof createJob>[1]): ReturnType<typeof createJob>;
+    requeueDeadLetter(address: DlqAddress, opts?: AdminOptions): Promise<void>;
+    requeueDeadLetters(addresses: DlqAddress[], opts?: AdminOptions): Promise<number>;
+    deliverNow(addresses: DlqAddress[], opts?: AdminOptions): Promise<number>;
+    createJob(input: Parameters<typeof createJob>[1], opts?: AdminOptions): ReturnType<typeof createJob>;
     runJob(id: string, runner: string): ReturnType<typeof runJob>;
-    cancelJob(id: string): Promise<void>;
+    cancelJob(id: string, opts?: AdminOptions): Promise<void>;
     claimableJobs(): Promise<string[]>;
     collectGarbage(opts?: { maxRowsPerPartition?: number }): Promise<number>;
     /** Takes a partition's lease away from the group's subscriber holding it. */
-    releaseLease(group: string, topic: string, partitionKey: string): Promise<ReleasedLease>;
+    releaseLease(group: string, topic: string, partitionKey: string, opts?: AdminOptions): Promise<ReleasedLease>;
     /** Moves a group's watermark in one partition; messages after it are delivered again. */
     resetOffset(
       group: string,
       topic: string,
       partitionKey: string,
       toSeq: number,
-      opts?: { force?: boolean },
+      opts?: { force?: boolean } & AdminOptions,
     ): Promise<OffsetReset>;
   };
   /** Reads for the console and the CLI: every one bounded by a page size or a count cap. */
@@ -128,21 +130,21 @@ export function createQueue(options: QueueOptions = {}): Queue {
       },
     },
     admin: {
-      async requeueDeadLetter(a) {
+      async requeueDeadLetter(a, o) {
         assertOpen();
-        return requeueDeadLetter(db, a);
+        return requeueDeadLetter(db, a, o);
       },
       async collectGarbage(o) {
         assertOpen();
         return collectGarbage(db, o);
       },
-      requeueDeadLetters: (a) => requeueDeadLetters(db, a),
-      deliverNow: (a) => deliverNow(db, a),
-      createJob: (input) => createJob(db, input),
+      requeueDeadLetters: (a, o) => requeueDeadLetters(db, a, o),
+      deliverNow: (a, o) => deliverNow(db, a, o),
+      createJob: (input, o) => createJob(db, input, o),
       runJob: (id, runner) => runJob(db, id, runner),
-      cancelJob: (id) => cancelJob(db, id),
+      cancelJob: (id, o) => cancelJob(db, id, o),
       claimableJobs: () => claimableJobs(db),
-      releaseLease: (group, topic, pk) => releaseLease(db, group, topic, pk),
+      releaseLease: (group, topic, pk, o) => releaseLease(db, group, topic, pk, o),
       resetOffset: (group, topic, pk, toSeq, o) => resetOffset(db, group, topic, pk, toSeq, o),
     },
     inspect: {

@@ -1,4 +1,5 @@
-// What every procedure gets. Sign-in (operators and viewers) will add the user here.
+// What every procedure gets: the pipeline it acts on, and who is calling.
+import type { SessionUser } from "../auth/roles";
 import type { Logger } from "../log";
 import type { PipelineDeps } from "../pipeline/deps";
 import { getWebPipeline } from "../pipeline/web";
@@ -12,6 +13,10 @@ export interface Context {
    * build renders nothing dynamic); tests hand in a pipeline of their own.
    */
   pipeline: () => PipelineDeps;
+  /** The signed-in user (server/trpc/session.ts reads it from the session cookie), or null. */
+  user: SessionUser | null;
+  /** The caller's network address, for the audit log. */
+  address: string;
   /** Where procedure failures are logged (server/trpc/errors.ts). Default: JSON lines on stderr. */
   log?: Logger;
 }
@@ -20,5 +25,5 @@ export async function createContext(
   source: Context["source"],
   overrides: Partial<Omit<Context, "source">> = {},
 ): Promise<Context> {
-  return { source, pipeline: () => getWebPipeline().deps, ...overrides };
+  return { source, pipeline: () => getWebPipeline().deps, user: null, address: "unknown", ...overrides };
 }

@@ -6,6 +6,7 @@
 // never to the browser: it may name tables, hosts or file paths).
 import { TRPCError } from "@trpc/server";
 import { createLogger, errorMessage, type Logger } from "../log";
+import type { AuthError, AuthErrorCode } from "../auth/errors";
 import type { QueueError, QueueErrorCode } from "../queue";
 
 export const INTERNAL_ERROR_MESSAGE = "Something went wrong on the server; the details are in its log.";
@@ -21,7 +22,7 @@ const QUEUE_CODES: Record<QueueErrorCode, Code> = {
 };
 
 // UnknownBuildError (buildrunner/types), UnknownBatchError and NoRunnerError
-// (pipeline/errors) and QueueError (queue/errors) are recognised by the `name`
+// (pipeline/errors), QueueError (queue/errors) and AuthError (auth/errors) are recognised by the `name`
 // each class sets, not by instanceof: Next.js bundles a module into each route
 // that imports it, and the pipeline kept on globalThis may have been opened by
 // another route than the one catching its error (another copy of the class).
@@ -30,6 +31,13 @@ const NAMED_CODES: Record<string, Code> = {
   UnknownBuildError: "NOT_FOUND",
   UnknownBatchError: "NOT_FOUND",
   NoRunnerError: "BAD_REQUEST",
+};
+const AUTH_CODES: Record<AuthErrorCode, Code> = {
+  INVALID_ARGUMENT: "BAD_REQUEST",
+  NOT_FOUND: "NOT_FOUND",
+  CONFLICT: "CONFLICT",
+  UNAUTHORIZED: "UNAUTHORIZED",
+  TOO_MANY_REQUESTS: "TOO_MANY_REQUESTS",
 };
 const QUEUE_ERROR = "QueueError";
 
@@ -40,6 +48,7 @@ export function libraryErrorCode(err: unknown): Code | undefined {
     const code = (err as QueueError).code;
     return Object.hasOwn(QUEUE_CODES, code) ? QUEUE_CODES[code] : undefined;
   }
+  if (err.name === "AuthError") return AUTH_CODES[(err as AuthError).code];
   return Object.hasOwn(NAMED_CODES, err.name) ? NAMED_CODES[err.name] : undefined;
 }
 

@@ -2,17 +2,30 @@
 // and server components (rsc.tsx): pure, no server-only imports. superjson
 // (de)serializes what a server component prefetched, so a Date or BigInt in it
 // reaches the browser as itself.
-import { defaultShouldDehydrateQuery, QueryClient } from "@tanstack/react-query";
+import { defaultShouldDehydrateQuery, MutationCache, QueryCache, QueryClient } from "@tanstack/react-query";
 import superjson from "superjson";
 
 /** 4xx: asking again gives the same answer. */
 function isClientError(error: unknown): boolean {
-  const status = (error as { data?: { httpStatus?: number } } | null)?.data?.httpStatus;
+  const status = httpStatus(error);
   return typeof status === "number" && status >= 400 && status < 500;
 }
 
-export function makeQueryClient() {
+function httpStatus(error: unknown): number | undefined {
+  return (error as { data?: { httpStatus?: number } } | null)?.data?.httpStatus;
+}
+
+/**
+ * `onSignedOut` runs when the server answers 401 (the session expired or was
+ * ended elsewhere): the browser sends the user to the sign-in page.
+ */
+export function makeQueryClient(onSignedOut?: () => void) {
+  const onError = (error: unknown) => {
+    if (httpStatus(error) === 401) onSignedOut?.();
+  };
   return new QueryClient({
+    queryCache: new QueryCache({ onError }),
+    mutationCache: new MutationCache({ onError }),
     defaultOptions: {
       queries: {
         // What a server component prefetched is not fetched again at once on hydration.

@@ -1,5 +1,6 @@
 // The API of the console. Each area gets a router of its own under routers/.
 import { createCallerFactory, router } from "./init";
+import { auditRouter } from "./routers/audit";
 import { buildsRouter } from "./routers/builds";
 import { deferredRouter } from "./routers/deferred";
 import { dlqRouter } from "./routers/dlq";
@@ -14,6 +15,7 @@ export const appRouter = router({
   deferred: deferredRouter,
   dlq: dlqRouter,
   workers: workersRouter,
+  audit: auditRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -9,13 +9,14 @@ import { createTRPCOptionsProxy } from "@trpc/tanstack-react-query";
 import { cache, type ReactNode } from "react";
 import { createContext } from "./context";
 import { makeQueryClient } from "./query-client";
+import { currentIdentity } from "./session";
 import { appRouter } from "./router";
 
 /** The request's QueryClient (React's cache() scopes it to one server render). */
 export const getQueryClient = cache(makeQueryClient);
 
 export const trpc = createTRPCOptionsProxy({
-  ctx: () => createContext("server"),
+  ctx: async () => createContext("server", await currentIdentity()),
   router: appRouter,
   queryClient: getQueryClient,
 });

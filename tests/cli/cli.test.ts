@@ -1,18 +1,16 @@
 // The `sluice` command run as a child process against a real database: each
 // command's --json output is parsed and checked against what the library
 // stored; destructive commands refuse without --yes when there is no TTY.
-import { execFile } from "node:child_process";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Pipeline, PipelineWorker } from "../../server/pipeline";
 import { startPipelineWorker } from "../../server/pipeline";
 import type { RunnersConfig } from "../../server/pipeline/config";
 import { createQueue, type Queue } from "../../server/queue";
+import { type CliRun, runSluice } from "../helpers/cli";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
 import { take, until } from "../helpers/wait";
 import { open, pipelineConfig } from "../pipeline/helpers";
 
-const ROOT = path.resolve(__dirname, "../..");
 const RUNNERS: RunnersConfig = {
   default: { kind: "noop" },
   queues: { slow: { kind: "command", command: "sleep 30" } },
@@ -24,35 +22,9 @@ let pipeline: Pipeline;
 let worker: PipelineWorker;
 let buildDir: string;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `sluice …` as the bin does (node + tsx), with stdin not a terminal. */
-function sluice(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      process.execPath,
-      ["--import", "tsx", path.join(ROOT, "cli/main.ts"), ...args],
-      {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          DATABASE_URL: db.url,
-          SLUICE_RUNNERS: JSON.stringify(RUNNERS),
-          SLUICE_BUILD_DIR: buildDir,
-        },
-        timeout: 30_000,
-      },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-    child.stdin?.end();
-  });
+/** Runs `sluice …` with this file's database, with stdin not a terminal. */
+function sluice(...args: string[]): Promise<CliRun> {
+  return runSluice({ DATABASE_URL: db.url, SLUICE_RUNNERS: JSON.stringify(RUNNERS), SLUICE_BUILD_DIR: buildDir }, args);
 }
 
 /** Runs a command that must succeed and returns its parsed --json output. */
@@ -240,5 +212,21 @@ describe("sluice CLI", () => {
     const badTrigger = await sluice("trigger", "app", "--head", "not a uri");
     expect(badTrigger.code).toBe(2);
     expect(badTrigger.stderr).toMatch(/is not a URI/);
+  });
+
+  it("left an audit row, as cli:<os user>, for every change it made", async () => {
+    const rows = await db.sql<{ actor: string; action: string }>("SELECT actor, action FROM audit_log ORDER BY id");
+    expect(new Set(rows.map((r) => r.action))).toEqual(
+      new Set([
+        "dlq.requeue",
+        "dlq.requeue-matching",
+        "dlq.purge",
+        "queue.reset-offset",
+        "queue.release-lease",
+        "build.trigger",
+        "build.cancel",
+      ]),
+    );
+    expect(rows.every((r) => r.actor.startsWith("cli:"))).toBe(true);
   });
 });

@@ -12,6 +12,7 @@ import type { PipelineDeps } from "../../server/pipeline/deps";
 import type { Context } from "../../server/trpc/context";
 import { INTERNAL_ERROR_MESSAGE, isReported } from "../../server/trpc/errors";
 import { appRouter } from "../../server/trpc/router";
+import { contextAs, OPERATOR } from "../helpers/actors";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
 import { until } from "../helpers/wait";
 import { open, pipelineConfig } from "../pipeline/helpers";
@@ -46,7 +47,7 @@ afterAll(async () => {
 });
 
 function caller(pipeline: () => PipelineDeps = () => p.deps) {
-  return appRouter.createCaller({ source: "server", pipeline });
+  return appRouter.createCaller(contextAs(pipeline));
 }
 
 const change = (n: number) => ({ uris: [`github://acme/app/pull/${n}/abc${n}`] });
@@ -107,7 +108,7 @@ describe("builds.trigger and builds.get", () => {
     expect(detail.history.map((h) => h.status)).toEqual(["accepted", "running", "succeeded"]);
     expect(detail.batch).toMatchObject({
       id: batchId,
-      requester: "console",
+      requester: OPERATOR.username,
       base: [change(1)],
       head: [change(2), { uris: ["github://acme/app/pull/3/abc3", "github://acme/lib/pull/9/def9"] }],
       metadata: { ticket: "OPS-1" },
@@ -252,7 +253,7 @@ describe("over HTTP", () => {
         body: JSON.stringify(superjson.serialize(input)),
       }),
       router: appRouter,
-      createContext: async (): Promise<Context> => ({ source: "http", pipeline: () => p.deps, ...ctx }),
+      createContext: async (): Promise<Context> => ({ ...contextAs(() => p.deps, OPERATOR, "http"), ...ctx }),
       // What the route handler's onError sees: whether the middleware logged it already.
       onError: ({ error }) => reported.push(isReported(error)),
     });

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Pipeline } from "../../server/pipeline";
 import type { Delivery } from "../../server/queue";
 import { appRouter } from "../../server/trpc/router";
+import { contextAs } from "../helpers/actors";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
 import { take, until } from "../helpers/wait";
 import { open, pipelineConfig } from "../pipeline/helpers";
@@ -23,7 +24,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const caller = () => appRouter.createCaller({ source: "server", pipeline: () => p.deps });
+const caller = () => appRouter.createCaller(contextAs(() => p.deps));
 
 async function rejection(promise: Promise<unknown>): Promise<TRPCError> {
   const err = await promise.then(

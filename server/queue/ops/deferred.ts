@@ -1,5 +1,5 @@
 // Deferred messages (publishAfter, not yet visible) and "deliver now".
-import { NOW_MS, type QueueDb } from "../db";
+import { type AdminOptions, NOW_MS, type QueueDb } from "../db";
 
 export interface DeferredRow {
   topic: string;
@@ -79,7 +79,7 @@ export interface MessageAddress {
 }
 
 /** Makes deferred messages visible now. Returns how many were still deferred. */
-export async function deliverNow(db: QueueDb, addresses: MessageAddress[]): Promise<number> {
+export async function deliverNow(db: QueueDb, addresses: MessageAddress[], opts: AdminOptions = {}): Promise<number> {
   if (addresses.length === 0) return 0;
   return db.tx(async (c) => {
     let n = 0;
@@ -91,6 +91,7 @@ export async function deliverNow(db: QueueDb, addresses: MessageAddress[]): Prom
       );
       n += affectedRows;
     }
+    await opts.within?.(c, n);
     return n;
   });
 }

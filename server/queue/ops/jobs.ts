@@ -6,7 +6,7 @@
 // failures that arrive later are not swept up.
 import { randomUUID } from "node:crypto";
 import { requeueRows } from "../admin";
-import { NOW_MS, type QueueDb } from "../db";
+import { type AdminOptions, NOW_MS, type QueueDb } from "../db";
 import { invalid, QueueError } from "../errors";
 import { countDlq, type DlqFilter, dlqSource, dlqWhere } from "./dlq";
 
@@ -77,6 +77,7 @@ function toJob(r: RawJob): Job {
 export async function createJob(
   db: QueueDb,
   input: { kind: JobKind; filter: DlqFilter; ratePerSecond: number; createdBy: string; expectedCount?: number },
+  opts: AdminOptions = {},
 ): Promise<Job> {
   if (!Number.isInteger(input.ratePerSecond) || input.ratePerSecond < 1 || input.ratePerSecond > MAX_RATE) {
     throw invalid(`ratePerSecond must be an integer from 1 to ${MAX_RATE}`);
@@ -94,21 +95,25 @@ export async function createJob(
     );
   }
   const id = randomUUID();
-  await db.execute(
-    `INSERT INTO queue_jobs (id, kind, topic, filter, max_log_id, rate_per_second, state, total, created_by, created_at)
+  // The hook's count is the rows the job will cover (its total), known now.
+  await db.tx(async (c) => {
+    await c.execute(
+      `INSERT INTO queue_jobs (id, kind, topic, filter, max_log_id, rate_per_second, state, total, created_by, created_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ${NOW_MS})`,
-    [
-      id,
-      input.kind,
-      input.filter.topic,
-      JSON.stringify(input.filter),
-      maxLogId,
-      input.ratePerSecond,
-      total === 0 ? "done" : "running",
-      total,
-      input.createdBy,
-    ],
-  );
+      [
+        id,
+        input.kind,
+        input.filter.topic,
+        JSON.stringify(input.filter),
+        maxLogId,
+        input.ratePerSecond,
+        total === 0 ? "done" : "running",
+        total,
+        input.createdBy,
+      ],
+    );
+    await opts.within?.(c, total);
+  });
   const job = await getJob(db, id);
   if (!job) throw new Error(`job ${id} vanished`);
   return job;
@@ -124,9 +129,12 @@ export async function listJobs(db: QueueDb, limit = 20): Promise<Job[]> {
   return rows.map(toJob);
 }
 
-export async function cancelJob(db: QueueDb, id: string): Promise<void> {
-  const { affectedRows } = await db.execute("UPDATE queue_jobs SET cancel_requested = 1 WHERE id = ?", [id]);
-  if (affectedRows === 0) throw new QueueError("NOT_FOUND", `no job ${id}`);
+export async function cancelJob(db: QueueDb, id: string, opts: AdminOptions = {}): Promise<void> {
+  await db.tx(async (c) => {
+    const { affectedRows } = await c.execute("UPDATE queue_jobs SET cancel_requested = 1 WHERE id = ?", [id]);
+    if (affectedRows === 0) throw new QueueError("NOT_FOUND", `no job ${id}`);
+    await opts.within?.(c, affectedRows);
+  });
 }
 
 /** Ids of running jobs nobody is working on (new, or whose runner died). */

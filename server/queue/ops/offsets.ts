@@ -3,7 +3,7 @@
 // skip). Both lock the group-partition row FOR UPDATE, like every change to a
 // partition's delivery state (partition-state.ts), so they never interleave
 // with a subscriber's fetch or settle of that partition.
-import { type Executor, NOW_MS, type QueueDb } from "../db";
+import { type AdminOptions, type Executor, NOW_MS, type QueueDb } from "../db";
 import { invalid, QueueError } from "../errors";
 import { checkText, checkTopic, GROUP_MAX, PARTITION_KEY_MAX } from "../names";
 import { lockGroupPartition, type PartitionRef } from "../partition-state";
@@ -33,6 +33,7 @@ export async function releaseLease(
   group: string,
   topic: string,
   partitionKey: string,
+  opts: AdminOptions = {},
 ): Promise<ReleasedLease> {
   const ref = checkRef(group, topic, partitionKey);
   return db.tx(async (c) => {
@@ -43,7 +44,9 @@ export async function releaseLease(
        WHERE consumer_group = ? AND topic = ? AND partition_key = ?`,
       [ref.group, ref.topic, ref.partitionKey],
     );
-    return { previousOwner: row.leaseValid ? row.leaseOwner : null };
+    const previousOwner = row.leaseValid ? row.leaseOwner : null;
+    await opts.within?.(c, previousOwner === null ? 0 : 1);
+    return { previousOwner };
   });
 }
 
@@ -71,7 +74,7 @@ export async function resetOffset(
   topic: string,
   partitionKey: string,
   toSeq: number,
-  opts: { force?: boolean } = {},
+  opts: { force?: boolean } & AdminOptions = {},
 ): Promise<OffsetReset> {
   const ref = checkRef(group, topic, partitionKey);
   if (!Number.isSafeInteger(toSeq) || toSeq < 0) throw invalid("toSeq must be an integer of 0 or more");
@@ -111,6 +114,7 @@ export async function resetOffset(
       "DELETE FROM queue_deliveries WHERE consumer_group = ? AND topic = ? AND partition_key = ? AND seq > ?",
       [ref.group, ref.topic, ref.partitionKey, toSeq],
     );
+    await opts.within?.(c, affectedRows);
     return {
       previousWatermark: row.watermark,
       watermark: toSeq,

@@ -1,9 +1,9 @@
 import { pingDatabase } from "../../db";
-import { publicProcedure, router } from "../init";
+import { viewerProcedure, router } from "../init";
 
 export const healthRouter = router({
   /** Is the web server up, and does the database answer a `SELECT 1`? */
-  ping: publicProcedure.query(async () => {
+  ping: viewerProcedure.query(async () => {
     const database = await pingDatabase();
     return { ok: database.reachable, database, time: new Date() };
   }),

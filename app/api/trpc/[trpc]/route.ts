@@ -1,17 +1,26 @@
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
+import { csrfRefusal } from "@/server/auth/csrf";
+import { getEnv } from "@/server/env";
 import { createContext } from "@/server/trpc/context";
 import { isReported } from "@/server/trpc/errors";
 import { appRouter } from "@/server/trpc/router";
+import { requestIdentity } from "@/server/trpc/session";
 
 export const runtime = "nodejs";
 export const dynamic = "force-dynamic";
 
-function handler(req: Request) {
+async function handler(req: Request) {
+  // Mutations come as POST (tRPC never runs one from a GET): same-origin JSON only.
+  if (req.method !== "GET") {
+    const refusal = csrfRefusal(req, getEnv().SLUICE_ALLOWED_ORIGINS);
+    if (refusal) return Response.json({ error: { message: refusal, code: "FORBIDDEN" } }, { status: 403 });
+  }
+  const identity = await requestIdentity(req.headers);
   return fetchRequestHandler({
     endpoint: "/api/trpc",
     req,
     router: appRouter,
-    createContext: () => createContext("http"),
+    createContext: () => createContext("http", identity),
     onError({ path, error }) {
       // Procedures' failures are logged by the error middleware (server/trpc/errors.ts); this catches the rest.
       if (error.code === "INTERNAL_SERVER_ERROR" && !isReported(error))

@@ -1,10 +1,10 @@
 import { z } from "zod";
 import { getBuildDetail } from "../../../pipeline/reads";
-import { publicProcedure } from "../../init";
+import { viewerProcedure } from "../../init";
 
 export const buildIdSchema = z.string().min(1).max(191);
 
 /** One build with its batch (changes, requester, verdict), status history and the runner's metadata. */
-export const get = publicProcedure
+export const get = viewerProcedure
   .input(z.object({ id: buildIdSchema }).strict())
   .query(({ ctx, input }) => getBuildDetail(ctx.pipeline(), input.id));

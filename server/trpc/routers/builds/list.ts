@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { buildFilterSchema, pageSizeSchema } from "../../../pipeline/build-request-schema";
 import { listBuilds } from "../../../pipeline/reads";
-import { publicProcedure } from "../../init";
+import { viewerProcedure } from "../../init";
 
 /** Where the next page starts: the last row of this one. */
 export const buildCursorSchema = z
@@ -12,7 +12,7 @@ export const buildCursorSchema = z
  * Builds newest first, filtered by status and queue, keyset-paged: pass the
  * previous page's `nextCursor` as `cursor` (null when there is no more).
  */
-export const list = publicProcedure
+export const list = viewerProcedure
   // Not strict: useInfiniteQuery adds a `direction` of its own, dropped here.
   .input(buildFilterSchema.extend({ cursor: buildCursorSchema.nullish(), limit: pageSizeSchema.default(50) }))
   .query(async ({ ctx, input }) => {

@@ -1,5 +1,5 @@
 import { configuredQueues } from "../../../pipeline/reads";
-import { publicProcedure } from "../../init";
+import { viewerProcedure } from "../../init";
 
 /** The queues the runner configuration names, with their runner kind, and the default runner's kind. */
-export const queues = publicProcedure.query(({ ctx }) => configuredQueues(ctx.pipeline()));
+export const queues = viewerProcedure.query(({ ctx }) => configuredQueues(ctx.pipeline()));

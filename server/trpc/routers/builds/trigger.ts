@@ -1,12 +1,15 @@
+import { writeAuditTx } from "../../../auth/audit";
 import { requestBuild } from "../../../pipeline/actions";
 import { buildRequestSchema } from "../../../pipeline/build-request-schema";
-import { publicProcedure } from "../../init";
-
-/** Until operators sign in, every build the console requests is the console's. */
-const REQUESTER = "console";
+import { actorOf, operatorProcedure } from "../../init";
 
 /** Stores a batch and asks the pipeline to build it; the build appears once a worker handles it. */
-export const trigger = publicProcedure.input(buildRequestSchema).mutation(async ({ ctx, input }) => {
-  const batchId = await requestBuild(ctx.pipeline(), { ...input, requester: REQUESTER });
+export const trigger = operatorProcedure.input(buildRequestSchema).mutation(async ({ ctx, input }) => {
+  const actor = actorOf(ctx);
+  const batchId = await requestBuild(
+    ctx.pipeline(),
+    { ...input, requester: actor.name },
+    { within: (tx) => writeAuditTx(tx, actor, { action: "build.trigger", target: { queue: input.queue }, count: 1 }) },
+  );
   return { batchId };
 });

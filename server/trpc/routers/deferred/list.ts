@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { consoleDeps } from "../../console-deps";
-import { publicProcedure } from "../../init";
+import { viewerProcedure } from "../../init";
 import { pageSize, positiveInt, topicName } from "../../queue-inputs";
 
 /**
@@ -10,7 +10,7 @@ import { pageSize, positiveInt, topicName } from "../../queue-inputs";
  * clock does not matter.
  */
 // Not strict: useInfiniteQuery adds a `direction` of its own, dropped here.
-export const list = publicProcedure
+export const list = viewerProcedure
   .input(
     z.object({
       topic: topicName.optional(),

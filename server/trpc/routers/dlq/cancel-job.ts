@@ -1,11 +1,12 @@
 import { z } from "zod";
+import { auditWithin } from "../../../auth/audit";
 import { consoleDeps } from "../../console-deps";
-import { publicProcedure } from "../../init";
+import { actorOf, operatorProcedure } from "../../init";
 import { jobId } from "../../queue-inputs";
 
 /** Asks a job to stop after its current batch; rows already handled stay handled. */
-export const cancelJob = publicProcedure.input(z.object({ id: jobId })).mutation(async ({ ctx, input }) => {
+export const cancelJob = operatorProcedure.input(z.object({ id: jobId })).mutation(async ({ ctx, input }) => {
   const { queue } = consoleDeps(ctx);
-  await queue.admin.cancelJob(input.id);
+  await queue.admin.cancelJob(input.id, { within: auditWithin(actorOf(ctx), "dlq.cancel-job", { job: input.id }) });
   return queue.inspect.getJob(input.id);
 });

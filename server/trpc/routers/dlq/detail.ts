@@ -1,11 +1,11 @@
 import { TRPCError } from "@trpc/server";
 import { consoleDeps } from "../../console-deps";
-import { publicProcedure } from "../../init";
+import { viewerProcedure } from "../../init";
 import { viewPayload } from "../../payload-view";
 import { messageAddress } from "../../queue-inputs";
 
 /** One dead letter: its failure, metadata and payload (base64 and a decoded view). */
-export const detail = publicProcedure.input(messageAddress).query(async ({ ctx, input }) => {
+export const detail = viewerProcedure.input(messageAddress).query(async ({ ctx, input }) => {
   const { queue } = consoleDeps(ctx);
   const d = await queue.inspect.getDeadLetter(input.topic, input.partitionKey, input.seq);
   if (!d) {

@@ -1,11 +1,11 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { consoleDeps } from "../../console-deps";
-import { publicProcedure } from "../../init";
+import { viewerProcedure } from "../../init";
 import { jobId } from "../../queue-inputs";
 
 /** A requeue or purge job's state and progress. */
-export const job = publicProcedure.input(z.object({ id: jobId })).query(async ({ ctx, input }) => {
+export const job = viewerProcedure.input(z.object({ id: jobId })).query(async ({ ctx, input }) => {
   const { queue } = consoleDeps(ctx);
   const found = await queue.inspect.getJob(input.id);
   if (!found) throw new TRPCError({ code: "NOT_FOUND", message: `There is no job ${input.id}.` });

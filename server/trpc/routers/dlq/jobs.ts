@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { consoleDeps } from "../../console-deps";
-import { publicProcedure } from "../../init";
+import { viewerProcedure } from "../../init";
 
 /** The most recent requeue and purge jobs, newest first. */
-export const jobs = publicProcedure
+export const jobs = viewerProcedure
   .input(z.object({ limit: z.number().int().min(1).max(50).default(10) }).default({ limit: 10 }))
   .query(async ({ ctx, input }) => {
     const { queue } = consoleDeps(ctx);

@@ -1,11 +1,11 @@
 import { consoleDeps } from "../../console-deps";
-import { publicProcedure } from "../../init";
+import { viewerProcedure } from "../../init";
 import { toDlqFilter } from "../../queue-filter";
 import { dlqFilter, pageSize, positiveInt } from "../../queue-inputs";
 
 /** Failed messages newest first, filtered, keyset-paged on log id (`cursor` is the previous page's `next`). */
 // Not strict: useInfiniteQuery adds a `direction` of its own, dropped here.
-export const list = publicProcedure
+export const list = viewerProcedure
   .input(dlqFilter.extend({ cursor: positiveInt.nullish(), limit: pageSize }))
   .query(async ({ ctx, input }) => {
     const { queue } = consoleDeps(ctx);

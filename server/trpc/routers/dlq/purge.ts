@@ -1,6 +1,7 @@
 import { z } from "zod";
+import { auditWithin } from "../../../auth/audit";
 import { consoleDeps } from "../../console-deps";
-import { publicProcedure } from "../../init";
+import { actorOf, operatorProcedure } from "../../init";
 import { toDlqFilter } from "../../queue-filter";
 import { dlqFilter, ratePerSecond } from "../../queue-inputs";
 import { startJob } from "../../start-job";
@@ -10,7 +11,7 @@ import { startJob } from "../../start-job";
  * count the operator confirmed: if the filter now matches a different
  * number, nothing is deleted and the error says so.
  */
-export const purge = publicProcedure
+export const purge = operatorProcedure
   .input(
     z.object({
       filter: dlqFilter,
@@ -20,13 +21,16 @@ export const purge = publicProcedure
   )
   .mutation(async ({ ctx, input }) => {
     const deps = consoleDeps(ctx);
-    const job = await deps.queue.admin.createJob({
-      kind: "purge",
-      filter: toDlqFilter(input.filter),
-      ratePerSecond: input.ratePerSecond,
-      createdBy: "console",
-      expectedCount: input.expectedCount,
-    });
+    const job = await deps.queue.admin.createJob(
+      {
+        kind: "purge",
+        filter: toDlqFilter(input.filter),
+        ratePerSecond: input.ratePerSecond,
+        createdBy: ctx.user.username,
+        expectedCount: input.expectedCount,
+      },
+      { within: auditWithin(actorOf(ctx), "dlq.purge", input.filter) },
+    );
     startJob(deps, job);
     return job;
   });

@@ -1,13 +1,16 @@
 import { z } from "zod";
+import { auditWithin } from "../../../auth/audit";
 import { consoleDeps } from "../../console-deps";
-import { publicProcedure } from "../../init";
+import { actorOf, operatorProcedure } from "../../init";
 import { addressList } from "../../queue-inputs";
 
 /** Requeues up to 500 picked dead letters in one transaction; rows already gone are skipped. */
-export const requeueSelected = publicProcedure
+export const requeueSelected = operatorProcedure
   .input(z.object({ addresses: addressList }))
   .mutation(async ({ ctx, input }) => {
     const { queue } = consoleDeps(ctx);
-    const requeued = await queue.admin.requeueDeadLetters(input.addresses);
+    const requeued = await queue.admin.requeueDeadLetters(input.addresses, {
+      within: auditWithin(actorOf(ctx), "dlq.requeue", input.addresses),
+    });
     return { requeued, requested: input.addresses.length };
   });

@@ -1,8 +1,8 @@
 import { consoleDeps } from "../../console-deps";
-import { publicProcedure } from "../../init";
+import { viewerProcedure } from "../../init";
 
 /** The DLQ topics (names ending in _dlq), for the topic picker. */
-export const topics = publicProcedure.query(async ({ ctx }) => {
+export const topics = viewerProcedure.query(async ({ ctx }) => {
   const { queue } = consoleDeps(ctx);
   return queue.inspect.listDlqTopics();
 });

@@ -1,11 +1,11 @@
 import { TRPCError } from "@trpc/server";
 import { consoleDeps } from "../../console-deps";
-import { publicProcedure } from "../../init";
+import { viewerProcedure } from "../../init";
 import { viewPayload } from "../../payload-view";
 import { messageAddress } from "../../queue-inputs";
 
 /** One message with its payload (base64 and a decoded view), metadata and each group's state. */
-export const message = publicProcedure.input(messageAddress).query(async ({ ctx, input }) => {
+export const message = viewerProcedure.input(messageAddress).query(async ({ ctx, input }) => {
   const { queue } = consoleDeps(ctx);
   const m = await queue.inspect.getMessage(input.topic, input.partitionKey, input.seq);
   if (!m) {

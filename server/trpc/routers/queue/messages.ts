@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { consoleDeps } from "../../console-deps";
-import { publicProcedure } from "../../init";
+import { viewerProcedure } from "../../init";
 import { groupName, pageSize, partitionKey, positiveInt, topicName } from "../../queue-inputs";
 
 export const STATE_FILTERS = ["all", "ready", "in_flight", "retrying", "deferred", "done"] as const;
@@ -12,7 +12,7 @@ export const STATE_FILTERS = ["all", "ready", "in_flight", "retrying", "deferred
  * empty, while `next` still points on.
  */
 // Not strict: useInfiniteQuery adds a `direction` of its own, dropped here.
-export const messages = publicProcedure
+export const messages = viewerProcedure
   .input(
     z.object({
       topic: topicName,

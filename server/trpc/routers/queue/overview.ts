@@ -2,9 +2,9 @@
 // workers and builds by status. Each part is bounded (counts stop at 10,000;
 // the rest follow the number of partitions, groups and subscribers).
 import { consoleDeps } from "../../console-deps";
-import { publicProcedure } from "../../init";
+import { viewerProcedure } from "../../init";
 
-export const overview = publicProcedure.query(async ({ ctx }) => {
+export const overview = viewerProcedure.query(async ({ ctx }) => {
   const { queue, store } = consoleDeps(ctx);
   const [topics, subscribers, builds] = await Promise.all([
     queue.inspect.listTopics(),

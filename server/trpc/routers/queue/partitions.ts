@@ -1,11 +1,11 @@
 import { z } from "zod";
 import { consoleDeps } from "../../console-deps";
-import { publicProcedure } from "../../init";
+import { viewerProcedure } from "../../init";
 import { pageSize, partitionKey, topicName } from "../../queue-inputs";
 
 /** A topic's partitions by key, keyset-paged: `cursor` is the previous page's `next` (its last key). */
 // Not strict: useInfiniteQuery adds a `direction` of its own, dropped here.
-export const partitions = publicProcedure
+export const partitions = viewerProcedure
   .input(z.object({ topic: topicName, cursor: partitionKey.nullish(), limit: pageSize }))
   .query(async ({ ctx, input }) => {
     const { queue } = consoleDeps(ctx);

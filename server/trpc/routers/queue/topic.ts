@@ -1,11 +1,11 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { consoleDeps } from "../../console-deps";
-import { publicProcedure } from "../../init";
+import { viewerProcedure } from "../../init";
 import { topicName } from "../../queue-inputs";
 
 /** One topic's counts and groups (the header of the topic page). */
-export const topic = publicProcedure.input(z.object({ topic: topicName })).query(async ({ ctx, input }) => {
+export const topic = viewerProcedure.input(z.object({ topic: topicName })).query(async ({ ctx, input }) => {
   const { queue } = consoleDeps(ctx);
   const found = (await queue.inspect.listTopics()).find((t) => t.topic === input.topic);
   if (!found) throw new TRPCError({ code: "NOT_FOUND", message: `There is no topic "${input.topic}".` });

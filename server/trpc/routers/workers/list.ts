@@ -1,8 +1,8 @@
 import { consoleDeps } from "../../console-deps";
-import { publicProcedure } from "../../init";
+import { viewerProcedure } from "../../init";
 
 /** Subscribers with their heartbeats and the leases they hold (up to 20 listed each). */
-export const list = publicProcedure.query(async ({ ctx }) => {
+export const list = viewerProcedure.query(async ({ ctx }) => {
   const { queue } = consoleDeps(ctx);
   return { subscribers: await queue.inspect.listSubscribers(), serverNow: Date.now() };
 });

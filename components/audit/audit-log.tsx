@@ -1,0 +1,116 @@
+"use client";
+// The audit log: newest first, filtered by user and action, live every 5 s.
+import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
+import { useRouter } from "next/navigation";
+import { LoadMore } from "../load-more";
+import { RefreshFailed } from "../refresh-failed";
+import { RelativeTime } from "../relative-time";
+import { useTRPC } from "../trpc-provider";
+import { type AuditView, auditHref } from "./audit-filters";
+
+const LIVE_MS = 5_000;
+
+export function AuditLog({ view }: { view: AuditView }) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const choices = useQuery(trpc.audit.actors.queryOptions());
+  const action = choices.data?.actions.find((a) => a === view.action);
+  const log = useInfiniteQuery(
+    trpc.audit.list.infiniteQueryOptions(
+      { actor: view.actor, action, limit: 50 },
+      { getNextPageParam: (p) => p.nextCursor, refetchInterval: LIVE_MS, refetchIntervalInBackground: false },
+    ),
+  );
+  const items = log.data?.pages.flatMap((p) => p.items) ?? [];
+  const go = (next: AuditView) => router.push(auditHref(next));
+
+  return (
+    <div className="page">
+      <header className="page-header">
+        <div>
+          <h1>Audit log</h1>
+          <p className="muted small">Every change made from the console or the CLI, newest first.</p>
+        </div>
+      </header>
+      <div className="filters">
+        <label className="filter">
+          User
+          <select
+            aria-label="User"
+            value={view.actor ?? ""}
+            onChange={(e) => go({ ...view, actor: e.target.value || undefined })}
+          >
+            <option value="">Everyone</option>
+            {(choices.data?.actors ?? []).map((a) => (
+              <option key={a} value={a}>
+                {a}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="filter">
+          Action
+          <select
+            aria-label="Action"
+            value={view.action ?? ""}
+            onChange={(e) => go({ ...view, action: e.target.value || undefined })}
+          >
+            <option value="">Any</option>
+            {(choices.data?.actions ?? []).map((a) => (
+              <option key={a} value={a}>
+                {a}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      {log.isPending ? (
+        <p className="muted">Loading the audit log…</p>
+      ) : log.isError && items.length === 0 ? (
+        <p className="note note-bad" role="alert">
+          Could not load the audit log: {log.error.message}
+        </p>
+      ) : items.length === 0 ? (
+        <div className="empty">
+          <p>{view.actor || view.action ? "Nothing matches these filters." : "Nobody has changed anything yet."}</p>
+        </div>
+      ) : (
+        <>
+          <RefreshFailed error={log.isError ? log.error : null} />
+          <table className="table" data-testid="audit-table">
+            <thead>
+              <tr>
+                <th>When</th>
+                <th>User</th>
+                <th>Action</th>
+                <th>Target</th>
+                <th className="num">Rows</th>
+                <th>From</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((r) => (
+                <tr key={r.id}>
+                  <td>
+                    <RelativeTime ms={r.at} />
+                  </td>
+                  <td>{r.actor}</td>
+                  <td>
+                    <code>{r.action}</code>
+                  </td>
+                  <td className="mono audit-target">{r.target}</td>
+                  <td className="num">{r.count}</td>
+                  <td className="mono">{r.address}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <div className="table-footer">
+            <span className="muted small">{items.length} shown</span>
+            <LoadMore pages={log} />
+          </div>
+        </>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,6 @@
+// audit.*: what operators did, read-only.
+import { router } from "../../init";
+import { actors } from "./actors";
+import { list } from "./list";
+
+export const auditRouter = router({ list, actors });
