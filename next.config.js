@@ -1,8 +1,8 @@
 // @ts-check
 /** @type {import("next").NextConfig} */
 const nextConfig = {
-  // mysql2 stays a plain Node require on the server instead of being bundled.
-  serverExternalPackages: ["mysql2"],
+  // mysql2 and pino stay plain Node requires on the server instead of being bundled.
+  serverExternalPackages: ["mysql2", "pino"],
   typedRoutes: false,
 };
 
