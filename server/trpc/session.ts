@@ -1,8 +1,10 @@
 // Who sent a request: the session cookie's user and the client's address.
+import { csrfRefusal } from "../auth/csrf";
 import { clientAddress, sessionToken } from "../auth/request";
 import type { SessionUser } from "../auth/roles";
 import { sessionUser } from "../auth/sessions";
 import { getDb } from "../db";
+import { getEnv } from "../env";
 
 export async function requestIdentity(headers: Headers): Promise<{ user: SessionUser | null; address: string }> {
   return { user: await sessionUser(getDb(), sessionToken(headers)), address: clientAddress(headers) };
@@ -12,4 +14,18 @@ export async function requestIdentity(headers: Headers): Promise<{ user: Session
 export async function currentIdentity(): Promise<{ user: SessionUser | null; address: string }> {
   const { headers } = await import("next/headers");
   return requestIdentity(await headers());
+}
+
+/**
+ * For route handlers outside tRPC that change something: the same rules as a
+ * mutation (same-origin JSON, an operator's session). A Response to send back
+ * when refused, null when allowed.
+ */
+export async function refuseUnlessOperator(req: Request): Promise<Response | null> {
+  const csrf = csrfRefusal(req, getEnv().SLUICE_ALLOWED_ORIGINS);
+  if (csrf) return Response.json({ error: csrf }, { status: 403 });
+  const { user } = await requestIdentity(req.headers);
+  if (!user) return Response.json({ error: "sign in first" }, { status: 401 });
+  if (user.role !== "operator") return Response.json({ error: "only operators may do this" }, { status: 403 });
+  return null;
 }

@@ -17,6 +17,7 @@ let routes: {
   trpc: (req: Request) => Promise<Response>;
   signIn: (req: Request) => Promise<Response>;
   signOut: (req: Request) => Promise<Response>;
+  worker: (req: Request) => Promise<Response>;
 };
 const ORIGIN = "http://sluice.test:3000";
 const cookies: Record<string, string> = {};
@@ -77,6 +78,7 @@ beforeAll(async () => {
     trpc: (await import("../../app/api/trpc/[trpc]/route")).POST,
     signIn: (await import("../../app/api/auth/signin/route")).POST,
     signOut: (await import("../../app/api/auth/signout/route")).POST,
+    worker: (await import("../../app/api/worker/route")).POST,
   };
   for (const [name, password] of [
     ["op", "operator-pass-1"],
@@ -150,6 +152,22 @@ describe("roles over HTTP", () => {
       "SELECT actor, action, address FROM audit_log WHERE action LIKE 'dlq.%'",
     );
     expect(row).toEqual({ actor: "op", action: "dlq.requeue", address: "192.0.2.7" });
+  });
+});
+
+describe("other routes that change something", () => {
+  it("refuses to start the in-process worker for anyone but an operator, same-origin", async () => {
+    const post = (headers: Record<string, string>) =>
+      routes.worker(
+        new Request(`${ORIGIN}/api/worker`, {
+          method: "POST",
+          headers: { host: "sluice.test:3000", "content-type": "application/json", ...headers },
+          body: "{}",
+        }),
+      );
+    expect((await post({ origin: ORIGIN })).status).toBe(401);
+    expect((await post({ origin: ORIGIN, cookie: cookies.vi ?? "" })).status).toBe(403);
+    expect((await post({ origin: "http://evil.example", cookie: cookies.op ?? "" })).status).toBe(403);
   });
 });
 

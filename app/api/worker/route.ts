@@ -2,6 +2,7 @@
 // running. POST: start it (idempotent). SLUICE_IN_PROCESS_WORKER=true starts it
 // with the server (instrumentation.ts).
 import { embeddedWorkerState, startEmbeddedWorker } from "@/server/pipeline/embedded";
+import { refuseUnlessOperator } from "@/server/trpc/session";
 
 export const runtime = "nodejs";
 export const dynamic = "force-dynamic";
@@ -10,11 +11,10 @@ export function GET() {
   return Response.json(embeddedWorkerState());
 }
 
-export function POST(request: Request) {
-  // Same-origin JSON only: a form on another site cannot start it.
-  if (!request.headers.get("content-type")?.startsWith("application/json")) {
-    return Response.json({ error: "send Content-Type: application/json" }, { status: 415 });
-  }
+export async function POST(request: Request) {
+  // Like any change: same-origin JSON from a signed-in operator.
+  const refused = await refuseUnlessOperator(request);
+  if (refused) return refused;
   const { started } = startEmbeddedWorker();
   return Response.json({ ...embeddedWorkerState(), started });
 }
