@@ -1,5 +1,6 @@
 // sluice leases / release-lease / reset-offset: who holds which partition,
 // and moving a group's position by hand.
+import { QueueError } from "../server/queue";
 import { type Command, int, req, str, UsageError } from "./args";
 import { confirm, line, printJson, table, when } from "./output";
 import { allPartitions } from "./topics";
@@ -15,7 +16,9 @@ const leases: Command = {
     const limit = int(str(args, "limit"), "--limit", 1, 100_000) ?? 1000;
     const topic = args.pos.topic;
     const subs = (await ctx.queue().inspect.listSubscribers()).filter((s) => topic === undefined || s.topic === topic);
-    const topics = topic === undefined ? (await ctx.queue().inspect.listTopics()).map((t) => t.topic) : [topic];
+    const known = (await ctx.queue().inspect.listTopics()).map((t) => t.topic);
+    if (topic !== undefined && !known.includes(topic)) throw new QueueError("NOT_FOUND", `no topic ${topic}`);
+    const topics = topic === undefined ? known : [topic];
     const held = [];
     for (const t of topics) {
       for (const p of await allPartitions(ctx, t, limit)) {

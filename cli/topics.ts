@@ -1,5 +1,5 @@
 // sluice topics / sluice lag: the overview the console's queue page shows.
-import type { PartitionRow, TopicOverview } from "../server/queue";
+import { type PartitionRow, QueueError, type TopicOverview } from "../server/queue";
 import { type Command, int, str } from "./args";
 import type { Ctx } from "./context";
 import { count, line, printJson, table, when } from "./output";
@@ -56,6 +56,7 @@ const lag: Command = {
     const topic = args.pos.topic;
     const all = await ctx.queue().inspect.listTopics();
     const chosen: TopicOverview[] = topic === undefined ? all : all.filter((t) => t.topic === topic);
+    if (topic !== undefined && chosen.length === 0) throw new QueueError("NOT_FOUND", `no topic ${topic}`);
     if (!args.values.partitions) {
       const rows = chosen.flatMap((t) => t.groups.map((g) => ({ topic: t.topic, ...g })));
       if (args.json) return printJson(rows);

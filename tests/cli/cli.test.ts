@@ -209,6 +209,11 @@ describe("sluice CLI", () => {
       expect(r.stderr.trim().split("\n")).toHaveLength(1);
       expect(r.stdout).toBe("");
     }
+    for (const args of [["lag", "no-such-topic"], ["leases", "no-such-topic"]]) {
+      const r = await sluice(...args);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/no topic no-such-topic/);
+    }
     const badTrigger = await sluice("trigger", "app", "--head", "not a uri");
     expect(badTrigger.code).toBe(2);
     expect(badTrigger.stderr).toMatch(/is not a URI/);
