@@ -33,36 +33,20 @@ export function AuditLog({ view }: { view: AuditView }) {
         </div>
       </header>
       <div className="filters">
-        <label className="filter">
-          User
-          <select
-            aria-label="User"
-            value={view.actor ?? ""}
-            onChange={(e) => go({ ...view, actor: e.target.value || undefined })}
-          >
-            <option value="">Everyone</option>
-            {(choices.data?.actors ?? []).map((a) => (
-              <option key={a} value={a}>
-                {a}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="filter">
-          Action
-          <select
-            aria-label="Action"
-            value={view.action ?? ""}
-            onChange={(e) => go({ ...view, action: e.target.value || undefined })}
-          >
-            <option value="">Any</option>
-            {(choices.data?.actions ?? []).map((a) => (
-              <option key={a} value={a}>
-                {a}
-              </option>
-            ))}
-          </select>
-        </label>
+        <FilterSelect
+          label="User"
+          anyLabel="Everyone"
+          value={view.actor}
+          options={choices.data?.actors ?? []}
+          onChange={(actor) => go({ ...view, actor })}
+        />
+        <FilterSelect
+          label="Action"
+          anyLabel="Any"
+          value={view.action}
+          options={choices.data?.actions ?? []}
+          onChange={(a) => go({ ...view, action: a })}
+        />
       </div>
       {log.isPending ? (
         <p className="muted">Loading the audit log…</p>
@@ -112,5 +96,31 @@ export function AuditLog({ view }: { view: AuditView }) {
         </>
       )}
     </div>
+  );
+}
+
+function FilterSelect(props: {
+  label: string;
+  anyLabel: string;
+  value: string | undefined;
+  options: string[];
+  onChange: (value: string | undefined) => void;
+}) {
+  return (
+    <label className="filter">
+      {props.label}
+      <select
+        aria-label={props.label}
+        value={props.value ?? ""}
+        onChange={(e) => props.onChange(e.target.value || undefined)}
+      >
+        <option value="">{props.anyLabel}</option>
+        {props.options.map((o) => (
+          <option key={o} value={o}>
+            {o}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }

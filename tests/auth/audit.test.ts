@@ -10,6 +10,7 @@ import type { PipelineDeps } from "../../server/pipeline/deps";
 import type { Delivery } from "../../server/queue";
 import { appRouter } from "../../server/trpc/router";
 import { contextAs, OPERATOR } from "../helpers/actors";
+import { rejectionOf } from "../helpers/errors";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
 import { take } from "../helpers/wait";
 import { open, pipelineConfig } from "../pipeline/helpers";
@@ -37,13 +38,7 @@ interface AuditRow {
 }
 const auditRows = () => db.sql<AuditRow>("SELECT actor, action, target, count, address FROM audit_log ORDER BY id");
 
-async function code(promise: Promise<unknown>): Promise<string> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  return err instanceof TRPCError ? err.code : `not a TRPCError: ${String(err)}`;
-}
+const code = async (promise: Promise<unknown>) => (await rejectionOf(promise, TRPCError)).code;
 
 /** `n` dead letters in `topic`, rejected by group g. Returns their addresses. */
 async function deadLetters(topic: string, n: number) {

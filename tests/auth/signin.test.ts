@@ -7,6 +7,7 @@ import type { Actor } from "../../server/auth/roles";
 import { createSession, endSession, sessionUser } from "../../server/auth/sessions";
 import { signIn } from "../../server/auth/signin";
 import { addUser, removeUser, resetPassword, setRole } from "../../server/auth/users";
+import { rejectionOf } from "../helpers/errors";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
 import { until } from "../helpers/wait";
 
@@ -29,14 +30,7 @@ afterAll(async () => {
   await tdb?.drop();
 });
 
-async function refusal(p: Promise<unknown>): Promise<AuthError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(AuthError);
-  return err as AuthError;
-}
+const refusal = (p: Promise<unknown>) => rejectionOf(p, AuthError);
 
 const attempt = (username: string, password: string, address = "198.51.100.1") =>
   signIn(db, { username, password, address, ttlMs: HOUR }, LIMITS);

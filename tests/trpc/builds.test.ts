@@ -13,6 +13,7 @@ import type { Context } from "../../server/trpc/context";
 import { INTERNAL_ERROR_MESSAGE, isReported } from "../../server/trpc/errors";
 import { appRouter } from "../../server/trpc/router";
 import { contextAs, OPERATOR } from "../helpers/actors";
+import { rejectionOf } from "../helpers/errors";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
 import { until } from "../helpers/wait";
 import { open, pipelineConfig } from "../pipeline/helpers";
@@ -69,14 +70,7 @@ async function finished(id: string) {
   }, `build ${id} to finish`);
 }
 
-async function rejection(promise: Promise<unknown>): Promise<TRPCError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TRPCError);
-  return err as TRPCError;
-}
+const rejection = (promise: Promise<unknown>) => rejectionOf(promise, TRPCError);
 
 describe("builds.queues", () => {
   it("lists the configured queues with their runner kind", async () => {

@@ -8,6 +8,7 @@ import type { Pipeline } from "../../server/pipeline";
 import type { Delivery } from "../../server/queue";
 import { appRouter } from "../../server/trpc/router";
 import { contextAs } from "../helpers/actors";
+import { rejectionOf } from "../helpers/errors";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
 import { take, until } from "../helpers/wait";
 import { open, pipelineConfig } from "../pipeline/helpers";
@@ -26,14 +27,7 @@ afterAll(async () => {
 
 const caller = () => appRouter.createCaller(contextAs(() => p.deps));
 
-async function rejection(promise: Promise<unknown>): Promise<TRPCError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TRPCError);
-  return err as TRPCError;
-}
+const rejection = (promise: Promise<unknown>) => rejectionOf(promise, TRPCError);
 
 /** Publishes `n` messages to `topic` and lets group g reject each with `reason(i)`. */
 async function deadLetter(topic: string, n: number, reason: (i: number) => string) {
