@@ -100,7 +100,10 @@ export class QueueDelivery implements Delivery {
         if (finished && gp) await advanceWatermark(c, this.ref, gp.watermark);
       });
     } catch (err) {
-      if (!(err instanceof QueueError && err.code === "DELIVERY_EXPIRED")) this.settled = false;
+      if (err instanceof QueueError && err.code === "DELIVERY_EXPIRED") {
+        // Nothing of ours is out any more: let the partition be fetched again now, not when our own timer runs out.
+        this.host.onSettled(this);
+      } else this.settled = false;
       throw err;
     }
     this.host.onSettled(this);

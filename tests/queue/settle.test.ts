@@ -457,3 +457,22 @@ describe("a delivery that expired and went to another subscriber", () => {
     expect(await dlqRows(topic)).toHaveLength(0);
   });
 });
+
+describe("a delivery whose row was taken away while it was out", () => {
+  it("frees its partition at once when its ack fails with DELIVERY_EXPIRED, not after its own visibility timeout", async () => {
+    const topic = "st.expired.free";
+    await suite.queue.publisher.publish(topic, [
+      { id: "m1", partitionKey: "p", payload: "x" },
+      { id: "m2", partitionKey: "p", payload: "x" },
+    ]);
+    const s = subscribe(topic, { visibilityTimeoutMs: 60_000 });
+    const first = await nextDelivery(s.it, "m1");
+    // What an offset reset does to the group's delivery rows: m1 counts as never delivered.
+    await suite.db.sql("DELETE FROM queue_deliveries WHERE topic = ? AND partition_key = 'p'", [topic]);
+    await expectCode(first.ack(), "DELIVERY_EXPIRED");
+    // The partition is fetched again well within m1's 60 s visibility timeout.
+    const again = await nextDelivery(s.it, "m1 again after the failed ack", 5_000);
+    expect(again.message.id).toBe("m1");
+    await again.ack();
+  });
+});
