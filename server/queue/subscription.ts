@@ -38,6 +38,8 @@ export class QueueSubscription implements Subscription {
   /** Partitions whose lease we hold, with their deliveries not yet settled. */
   private readonly owned = new Map<string, Set<QueueDelivery>>();
   private renewTimer?: NodeJS.Timeout;
+  /** The renewal in flight, if any: close waits for it, or it would re-register the subscriber after unregister. */
+  private renewing?: Promise<void>;
   private sleeper?: { timer: NodeJS.Timeout; resolve: () => void };
   private chain: Promise<unknown> = Promise.resolve();
   private iterator?: AsyncIterator<Delivery>;
@@ -141,7 +143,11 @@ export class QueueSubscription implements Subscription {
     await registerSubscriber(this.db, this.id, this.host, process.pid);
     this.live = await countLive(this.db, this.id, this.opts.leaseDurationMs);
     this.registered = true;
-    this.renewTimer = setInterval(() => void this.renew(), this.opts.leaseRenewalIntervalMs);
+    this.renewTimer = setInterval(() => {
+      this.renewing ??= this.renew().finally(() => {
+        this.renewing = undefined;
+      });
+    }, this.opts.leaseRenewalIntervalMs);
     this.renewTimer.unref();
   }
 
@@ -254,6 +260,9 @@ export class QueueSubscription implements Subscription {
           };
         });
       }
+      // Renewals go on while handlers finish (their leases must hold); they stop before unregister.
+      if (this.renewTimer) clearInterval(this.renewTimer);
+      await this.renewing;
       if (this.registered) await unregister(this.db, this.id);
     } finally {
       this.state = "closed";

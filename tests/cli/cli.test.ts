@@ -209,7 +209,10 @@ describe("sluice CLI", () => {
       expect(r.stderr.trim().split("\n")).toHaveLength(1);
       expect(r.stdout).toBe("");
     }
-    for (const args of [["lag", "no-such-topic"], ["leases", "no-such-topic"]]) {
+    for (const args of [
+      ["lag", "no-such-topic"],
+      ["leases", "no-such-topic"],
+    ]) {
       const r = await sluice(...args);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/no topic no-such-topic/);
