@@ -58,9 +58,13 @@ export interface CommandRunnerOptions {
 
 const OUTPUT_TAIL_BYTES = 4096;
 
-// `sh -c "$SLUICE_CMD"` runs the configured command; the exit file is written
-// atomically (tmp + mv) so a reader never sees half of it.
+// `sh -c "$SLUICE_CMD"` runs the configured command. Before it, the wrapper
+// takes the build's `started` directory (mkdir is atomic, so a second wrapper
+// of the same build stops there: a build never runs twice) and writes its pid,
+// so a runner can find a process whose launcher died before recording it. The
+// pid and exit files are written atomically (tmp + mv): a reader never sees half.
 const WRAPPER =
+  'mkdir "$SLUICE_STARTED" 2>/dev/null || exit 0; echo $$ >"$SLUICE_PID.tmp" && mv "$SLUICE_PID.tmp" "$SLUICE_PID"; ' +
   'sh -c "$SLUICE_CMD" >"$SLUICE_LOG" 2>&1 </dev/null; echo $? >"$SLUICE_EXIT.tmp" && mv "$SLUICE_EXIT.tmp" "$SLUICE_EXIT"';
 
 type Row = typeof commandBuilds.$inferSelect;
@@ -68,7 +72,8 @@ type Row = typeof commandBuilds.$inferSelect;
 export class CommandRunner implements BuildRunner {
   readonly kind = "command";
   private readonly host = hostname();
-  private readonly instance = randomUUID();
+  /** This runner in `launcher` claims: pid and start time let runners on the host tell whether it is still alive. */
+  private readonly instance = `${process.pid}:${processStartTime(process.pid) ?? "?"}:${randomUUID()}`;
   private timer?: NodeJS.Timeout;
   private supervising?: Promise<void>;
   private readonly opts: Required<Omit<CommandRunnerOptions, "db" | "queues" | "workRoot">>;
@@ -195,6 +200,8 @@ export class CommandRunner implements BuildRunner {
         SLUICE_CMD: qc.command,
         SLUICE_LOG: path.join(row.workDir, "output.log"),
         SLUICE_EXIT: path.join(row.workDir, "exit"),
+        SLUICE_STARTED: path.join(row.workDir, "started"),
+        SLUICE_PID: path.join(row.workDir, "pid"),
         SLUICE_BUILD_ID: id,
         SLUICE_QUEUE: row.queue,
         SLUICE_BASE: JSON.stringify(spec.base),
@@ -247,6 +254,7 @@ export class CommandRunner implements BuildRunner {
     }
     if (row.status === "accepted") {
       if (!row.launcher) await this.launch(row.id);
+      else if (!launcherAlive(row.launcher)) await this.recoverLaunch(row);
       else {
         const [age] = await this.ages(row.id);
         if (Number(age?.sinceCreated) > this.opts.launchTimeoutMs) {
@@ -276,6 +284,36 @@ export class CommandRunner implements BuildRunner {
         outputTail: await this.tail(row),
       });
     return false;
+  }
+
+  /**
+   * An accepted build whose launcher died (a worker killed mid-launch): it
+   * finished, or it is running unrecorded, or it never started. Nobody else
+   * will look after it, so take it over, or start it.
+   */
+  private async recoverLaunch(row: Row) {
+    const exit = await this.readExit(row);
+    if (exit !== undefined) return this.finishWithExit(row, exit);
+    const pid = await this.readNumber(path.join(row.workDir, "pid"));
+    if (pid !== undefined) {
+      await this.cfg.db
+        .update(commandBuilds)
+        .set({ status: "running", pid, procStart: processStartTime(pid) ?? null, startedAt: NOW_MS, checkedAt: NOW_MS })
+        .where(and(eq(commandBuilds.id, row.id), eq(commandBuilds.status, "accepted")));
+      return;
+    }
+    // One runner wins the release; its launch claims the build afresh.
+    const [released] = await this.cfg.db
+      .update(commandBuilds)
+      .set({ launcher: null })
+      .where(
+        and(
+          eq(commandBuilds.id, row.id),
+          eq(commandBuilds.launcher, row.launcher ?? ""),
+          eq(commandBuilds.status, "accepted"),
+        ),
+      );
+    if (released.affectedRows === 1) await this.launch(row.id);
   }
 
   private async enforceTimeout(row: Row) {
@@ -331,12 +369,15 @@ export class CommandRunner implements BuildRunner {
       .where(eq(commandBuilds.id, id));
   }
 
-  private async readExit(row: Row): Promise<number | undefined> {
-    const file = path.join(row.workDir, "exit");
+  private readExit(row: Row): Promise<number | undefined> {
+    return this.readNumber(path.join(row.workDir, "exit"));
+  }
+
+  private async readNumber(file: string): Promise<number | undefined> {
     if (!existsSync(file)) return undefined;
     const text = (await readFile(file, "utf8")).trim();
-    const code = Number.parseInt(text, 10);
-    return Number.isNaN(code) ? undefined : code;
+    const n = Number.parseInt(text, 10);
+    return Number.isNaN(n) ? undefined : n;
   }
 
   private async tail(row: Row): Promise<string> {
@@ -369,6 +410,13 @@ export class CommandRunner implements BuildRunner {
       await this.cfg.db.update(commandBuilds).set({ checkedAt: NOW_MS }).where(inArray(commandBuilds.id, alive));
     }
   }
+}
+
+/** Whether the runner that claimed a launch still runs; a claim that names no process counts as alive. */
+function launcherAlive(launcher: string): boolean {
+  const [pid, start] = launcher.split(":");
+  if (!pid || !start || start === "?" || !/^\d+$/.test(pid)) return true;
+  return isSameProcessAlive(Number(pid), start);
 }
 
 function metadataOf(row: Row): BuildMetadata {
