@@ -10,6 +10,8 @@ import { redactUrl as redact } from "./url";
 
 export const MIGRATIONS_FOLDER = path.join(__dirname, "migrations");
 const LOCK_NAME = "sluice:migrate";
+/** drizzle-kit's bookkeeping table: one row per applied migration. */
+const MIGRATIONS_TABLE = "__drizzle_migrations";
 const LOCK_TIMEOUT_S = 120;
 
 export function databaseName(url: string): string {
@@ -32,7 +34,8 @@ export async function createDatabaseIfMissing(url: string): Promise<void> {
   }
 }
 
-export async function migrateDatabase(url: string): Promise<void> {
+/** `applied`: how many migrations this call applied (0 when another process already had, or none was new). */
+export async function migrateDatabase(url: string): Promise<{ applied: number }> {
   await createDatabaseIfMissing(url);
   const conn = await mysql.createConnection({ uri: url, multipleStatements: false });
   try {
@@ -41,11 +44,23 @@ export async function migrateDatabase(url: string): Promise<void> {
       throw new Error(`another process held the migration lock for over ${LOCK_TIMEOUT_S} s`);
     }
     try {
+      const before = await appliedCount(conn);
       await migrate(drizzle(conn), { migrationsFolder: MIGRATIONS_FOLDER });
+      return { applied: (await appliedCount(conn)) - before };
     } finally {
       await conn.query("SELECT RELEASE_LOCK(?)", [LOCK_NAME]);
     }
   } finally {
     await conn.end();
   }
+}
+
+async function appliedCount(conn: mysql.Connection): Promise<number> {
+  const [tables] = await conn.query(
+    "SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+    [MIGRATIONS_TABLE],
+  );
+  if (Number((tables as Array<{ n: number }>)[0]?.n) === 0) return 0;
+  const [rows] = await conn.query(`SELECT COUNT(*) AS n FROM \`${MIGRATIONS_TABLE}\``);
+  return Number((rows as Array<{ n: number }>)[0]?.n ?? 0);
 }
