@@ -7,6 +7,7 @@
 // on the database's own clock, every hand-out and every lease owner change:
 // nothing may be handed out before its visible_after, no lease may change
 // owner before it expired, and nothing is lost or reordered.
+import { NOW_MS_SQL } from "../../db/clock";
 import { check } from "../checker";
 import { type DbAdmin, openDbAdmin } from "../db-admin";
 import {
@@ -43,7 +44,7 @@ const CONSUMER_OPTIONS = {
   maxAttempts: 100,
 };
 
-const NOW_SQL = "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS UNSIGNED)";
+const NOW_SQL = NOW_MS_SQL;
 
 /** Audit tables and triggers: what the queue did, stamped with the database's clock in the same statement. */
 async function installAudit(admin: DbAdmin) {

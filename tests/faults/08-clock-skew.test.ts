@@ -1,24 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import scenario from "../../faults/scenarios/08-clock-skew";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
+import { scenarioTest } from "./scenario-test";
 
-let db: TestDatabase;
-
-beforeAll(async () => {
-  db = await freshDatabase("f");
-});
-afterAll(async () => {
-  await db?.drop();
-});
-
-describe(scenario.name, () => {
-  it("delivers nothing early and steals no lease when consumer clocks are minutes off", async () => {
-    const lines: string[] = [];
-    const result = await scenario.run({ databaseUrl: db.url, durationMs: 10_000, log: (l) => lines.push(l) });
-    console.log(`${scenario.name}: ${lines.join("; ")}`);
-    expect(result.problems, result.problems.join("\n")).toEqual([]);
-    expect(result.ok).toBe(true);
-    expect(result.faults).toBeGreaterThan(2);
-    expect(result.published).toBeGreaterThan(100);
-  }, 90_000);
+scenarioTest(scenario, {
+  title: "delivers nothing early and steals no lease when consumer clocks are minutes off",
+  durationMs: 10_000,
+  minFaults: 3,
+  minPublished: 100,
 });
