@@ -1,5 +1,5 @@
 // End-to-end tests: Debian's Chromium (never a downloaded browser), headless,
-// against `next start` on a test port and a fresh database sluice_e2e_<pid>_<hex>
+// against scripts/serve.ts (what npm start runs) on a test port and a fresh database sluice_e2e_<pid>_<hex>
 // that global-setup creates and global-teardown drops. Run `next build` first
 // (npm test does). The web server also runs the real pipeline worker
 // (SLUICE_IN_PROCESS_WORKER) with command runners for the tests' queues, so a
@@ -74,7 +74,8 @@ export default defineConfig({
   webServer: {
     // Playwright starts the web server before global-setup runs, so the
     // migration step here is also what creates the database.
-    command: `node --import tsx scripts/migrate.ts && node node_modules/next/dist/bin/next ${process.env.E2E_DEV ? "dev" : "start"} -H 127.0.0.1 -p ${PORT}`,
+    // The production server npm start runs (scripts/serve.ts), or next dev with E2E_DEV=1.
+    command: `node --import tsx scripts/migrate.ts && ${process.env.E2E_DEV ? `node node_modules/next/dist/bin/next dev -H 127.0.0.1 -p ${PORT}` : "node --import tsx scripts/serve.ts"}`,
     url: `${BASE_URL}/api/health`,
     reuseExistingServer: false,
     timeout: 120_000,

@@ -3,8 +3,9 @@
 // an operator's requeue shows in the audit log; a cross-site form post is
 // refused.
 import { expect, test } from "@playwright/test";
+import mysql from "mysql2/promise";
 import type { Queue } from "../server/queue";
-import { E2E_USERS, type E2ePayload, storageStatePath } from "./env";
+import { E2E_USERS, type E2ePayload, e2eDatabaseUrl, storageStatePath } from "./env";
 import { heal, openQueue, runId, screenshot } from "./queue-helpers";
 
 let queue: Queue;
@@ -58,6 +59,22 @@ test.describe("signed out", () => {
     await expect(page).toHaveURL(/\/signin$/);
     await page.goto("/builds");
     await expect(page).toHaveURL(/\/signin\?next=%2Fbuilds$/);
+  });
+
+  test("cannot pick its own address for the sign-in limits with X-Forwarded-For", async ({ request, baseURL }) => {
+    const username = `nobody-${runId()}`;
+    const res = await request.post("/api/auth/signin", {
+      headers: { origin: baseURL ?? "", "x-forwarded-for": "203.0.113.66" },
+      data: { username, password: "wrong" },
+    });
+    expect(res.status()).toBe(401);
+    const conn = await mysql.createConnection({ uri: e2eDatabaseUrl() });
+    try {
+      const [rows] = await conn.query("SELECT address FROM signin_failures WHERE username = ?", [username]);
+      expect(rows).toEqual([{ address: "127.0.0.1" }]);
+    } finally {
+      await conn.end();
+    }
   });
 
   test("gets 401 from the API", async ({ request }) => {

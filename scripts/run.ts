@@ -7,7 +7,7 @@
 //     .sluice/mysql, stopped again when this command stops;
 //  3. creates and migrates the database;
 //  4. builds the web app if there is no build, or a source file is newer than it (not with --dev);
-//  5. runs `next start` (or `next dev` with --dev) and the worker, until
+//  5. runs scripts/serve.ts (or `next dev` with --dev) and the worker, until
 //     Ctrl-C / SIGTERM, or until one of them exits, then stops the rest.
 import fs from "node:fs";
 import path from "node:path";
@@ -158,7 +158,9 @@ async function main() {
   const web = startProcess(
     "web",
     process.execPath,
-    [NEXT_BIN, dev ? "dev" : "start", "-H", env.HOST, "-p", String(env.PORT)],
+    dev
+      ? [NEXT_BIN, "dev", "-H", env.HOST, "-p", String(env.PORT)]
+      : ["--import", "tsx", path.join(ROOT, "scripts", "serve.ts")],
     { cwd: ROOT, env: { ...childEnv, NODE_ENV: dev ? "development" : "production" } },
   );
   children.push(web);

@@ -130,6 +130,12 @@ const envSchema = z.object({
       ),
     )
     .default([]),
+  /**
+   * Whether a proxy in front sets X-Forwarded-For (to the client's address,
+   * overwriting what the client sent) and X-Forwarded-Proto. Unset: the web
+   * server drops those headers and uses the socket's address.
+   */
+  SLUICE_TRUST_PROXY: bool.default(false),
   /** API token for buildkite runners (secret). */
   BUILDKITE_API_TOKEN: z.string().min(1).optional(),
   /** The token Buildkite sends with webhooks (X-Buildkite-Token); unset: the webhook route refuses every call. */
