@@ -348,15 +348,7 @@ export class Harness {
         if (attempts > f.attempt || Number(row.state) === 2) f.resolved = true;
         else if (Number(row.state) === 1 && attempts === f.attempt) {
           f.resolved = true;
-          this.recordDelivery({
-            group: f.group,
-            topic: f.topic,
-            partitionKey: f.partitionKey,
-            id: f.id,
-            seq: f.seq,
-            consumer: f.consumer,
-            n: f.n,
-          });
+          this.recordCommitted(f);
         }
         continue;
       }
@@ -367,18 +359,15 @@ export class Harness {
       );
       if (gp && Number(gp.watermark) >= f.seq) {
         f.resolved = true;
-        if (!this.deliveredByGroup.get(f.group)?.has(f.id))
-          this.recordDelivery({
-            group: f.group,
-            topic: f.topic,
-            partitionKey: f.partitionKey,
-            id: f.id,
-            seq: f.seq,
-            consumer: f.consumer,
-            n: f.n,
-          });
+        if (!this.deliveredByGroup.get(f.group)?.has(f.id)) this.recordCommitted(f);
       }
     }
+  }
+
+  /** A killed consumer's delivery whose ack committed before it died: delivered, though never printed. */
+  private recordCommitted(f: InFlight): void {
+    const { group, topic, partitionKey, id, seq, consumer, n } = f;
+    this.recordDelivery({ group, topic, partitionKey, id, seq, consumer, n });
   }
 
   /**
