@@ -22,9 +22,14 @@ export function openUtcPool(url: string, opts: { connectionLimit: number; connec
     supportBigNumbers: true,
     enableKeepAlive: true,
   });
+  // A session whose set-up failed would read NOW_MS on the server's own time
+  // zone, silently: it is closed instead, so the query queued behind the set-up
+  // fails with it and the pool opens a fresh connection for the next one.
   pool.on("connection", (conn) => {
-    const core = conn as unknown as { query(sql: string, cb: (err: unknown) => void): void };
-    core.query("SET time_zone = '+00:00'", () => {});
+    const core = conn as unknown as { query(sql: string, cb: (err: unknown) => void): void; destroy(): void };
+    core.query("SET time_zone = '+00:00'", (err) => {
+      if (err) core.destroy();
+    });
   });
   return pool;
 }
