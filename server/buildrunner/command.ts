@@ -34,8 +34,10 @@ export interface CommandQueueConfig {
   command: string;
   /** Working directory; default: the build's own directory. */
   cwd?: string;
-  /** Extra environment. */
+  /** Extra environment, given as values. */
   env?: Record<string, string>;
+  /** Names of the worker's environment variables the build also gets (it gets none but BUILD_ENV_INHERITED otherwise). */
+  passEnv?: string[];
   /** Kill the build and fail it after this long, ms. Default: none. */
   timeoutMs?: number;
 }
@@ -57,6 +59,41 @@ export interface CommandRunnerOptions {
 }
 
 const OUTPUT_TAIL_BYTES = 4096;
+
+/**
+ * What a build inherits from the worker's environment without being told:
+ * enough to run a shell. Never the worker's DATABASE_URL (root on the
+ * database: code run by a build could make itself an operator) or its
+ * tokens; a queue that needs more names it in `passEnv` or sets it in `env`.
+ */
+export const BUILD_ENV_INHERITED = [
+  "PATH",
+  "HOME",
+  "LANG",
+  "LC_ALL",
+  "LC_CTYPE",
+  "TZ",
+  "TMPDIR",
+  "USER",
+  "LOGNAME",
+  "SHELL",
+];
+
+/** The environment of a build's process: the allow-list, what the queue passes or sets, and the build's own variables. */
+export function buildEnvironment(
+  qc: Pick<CommandQueueConfig, "env" | "passEnv">,
+  own: Record<string, string>,
+  from: NodeJS.ProcessEnv = process.env,
+): NodeJS.ProcessEnv {
+  const env: Record<string, string> = {};
+  for (const name of [...BUILD_ENV_INHERITED, ...(qc.passEnv ?? [])]) {
+    const value = from[name];
+    if (value !== undefined) env[name] = value;
+  }
+  env.PATH ??= "/usr/local/bin:/usr/bin:/bin";
+  // Next.js declares NODE_ENV as always set; a build's environment need not have it.
+  return { ...env, ...qc.env, ...own } as NodeJS.ProcessEnv;
+}
 
 // `sh -c "$SLUICE_CMD"` runs the configured command. Before it, the wrapper
 // takes the build's `started` directory (mkdir is atomic, so a second wrapper
@@ -194,9 +231,7 @@ export class CommandRunner implements BuildRunner {
       cwd: qc.cwd ?? row.workDir,
       detached: true,
       stdio: "ignore",
-      env: {
-        ...process.env,
-        ...qc.env,
+      env: buildEnvironment(qc, {
         SLUICE_CMD: qc.command,
         SLUICE_LOG: path.join(row.workDir, "output.log"),
         SLUICE_EXIT: path.join(row.workDir, "exit"),
@@ -208,7 +243,7 @@ export class CommandRunner implements BuildRunner {
         SLUICE_HEAD: JSON.stringify(spec.head),
         SLUICE_METADATA: JSON.stringify(spec.metadata),
         SLUICE_BUILD_FILE: buildFile,
-      },
+      }),
     });
     const pid = child.pid;
     child.unref();
@@ -419,11 +454,14 @@ function launcherAlive(launcher: string): boolean {
   return isSameProcessAlive(Number(pid), start);
 }
 
+/**
+ * What the console shows of a build, to viewers too: no absolute paths of the
+ * server and no pids (command_builds keeps both, for the runner itself).
+ */
 function metadataOf(row: Row): BuildMetadata {
-  const m: BuildMetadata = { runner: "command", queue: row.queue, workDir: row.workDir };
+  const m: BuildMetadata = { runner: "command", queue: row.queue };
   if (row.exitCode !== null) m.exitCode = String(row.exitCode);
   if (row.reason) m.reason = row.reason;
   if (row.outputTail) m.outputTail = row.outputTail;
-  if (row.pid) m.pid = String(row.pid);
   return m;
 }

@@ -12,7 +12,13 @@ export const runnerConfigSchema = z.discriminatedUnion("kind", [
       /** Run with /bin/sh -c; sees SLUICE_BUILD_ID, SLUICE_QUEUE, SLUICE_BASE, SLUICE_HEAD, SLUICE_METADATA, SLUICE_BUILD_FILE. */
       command: z.string().min(1),
       cwd: z.string().min(1).optional(),
+      /** Extra environment variables, with their values. */
       env: z.record(z.string(), z.string()).optional(),
+      /** Names of the worker's environment variables the build also gets; otherwise only PATH, HOME, LANG and the like. */
+      passEnv: z
+        .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name"))
+        .max(100)
+        .optional(),
       /** Fail the build after this long, ms. Default: no limit. */
       timeoutMs: z.number().int().positive().optional(),
     })

@@ -21,7 +21,25 @@ const queues = {
   fails: { command: "echo about to fail >&2; exit 3" },
   long: { command: "sleep 60" },
   counted: { command: 'echo run >> "$COUNT_FILE"; sleep 0.5' },
+  envprobe: {
+    command:
+      'echo "db=${DATABASE_URL:-none} bk=${BUILDKITE_API_TOKEN:-none} hook=${BUILDKITE_WEBHOOK_TOKEN:-none}' +
+      " other=${SLUICE_TEST_SECRET:-none} passed=${SLUICE_TEST_PASSED:-none} set=${SET_HERE:-none}" +
+      ' path=${PATH:+yes} home=${HOME:+yes} id=${SLUICE_BUILD_ID:+yes} q=$SLUICE_QUEUE"',
+    passEnv: ["SLUICE_TEST_PASSED"],
+    env: { SET_HERE: "given" },
+  },
 };
+
+/** What command_builds keeps of a build that the metadata no longer shows. */
+async function stored(id: string): Promise<{ workDir: string; pid: number }> {
+  const [row] = await tdb.sql<{ work_dir: string; pid: number }>(
+    "SELECT work_dir, pid FROM command_builds WHERE id = ?",
+    [id],
+  );
+  if (!row) throw new Error(`no command_builds row for ${id}`);
+  return { workDir: row.work_dir, pid: Number(row.pid) };
+}
 
 function runner(extra: Partial<ConstructorParameters<typeof CommandRunner>[0]> = {}) {
   const r = new CommandRunner({ db, queues, workRoot, superviseIntervalMs: 100, cancelGraceMs: 500, ...extra });
@@ -70,7 +88,7 @@ describe("command runner", () => {
     expect(seen.at(-1)).toBe("succeeded");
     expect(final.metadata.exitCode).toBe("0");
     expect(final.metadata.outputTail).toContain("building quick");
-    const written = JSON.parse(await readFile(path.join(final.metadata.workDir ?? "", "head.json"), "utf8"));
+    const written = JSON.parse(await readFile(path.join((await stored(id)).workDir, "head.json"), "utf8"));
     expect(written).toEqual(head);
   });
 
@@ -88,7 +106,7 @@ describe("command runner", () => {
     const r = runner();
     const { id } = await r.trigger("long", [], []);
     await until(async () => (await r.status({ id })).status === "running", "the build to run");
-    const pid = Number((await r.status({ id })).metadata.pid);
+    const { pid } = await stored(id);
     expect(isSameProcessAlive(pid, null)).toBe(true);
     await r.cancel({ id });
     const { final } = await watch(r, id);
@@ -124,7 +142,7 @@ describe("command runner", () => {
     const r = runner();
     const { id } = await r.trigger("long", [], []);
     await until(async () => (await r.status({ id })).status === "running", "the build to run");
-    const pid = Number((await r.status({ id })).metadata.pid);
+    const { pid } = await stored(id);
     process.kill(-pid, "SIGKILL");
     const { final } = await watch(r, id);
     expect(final.status).toBe("failed");
@@ -135,12 +153,48 @@ describe("command runner", () => {
     const r = runner({ staleAfterMs: 200 });
     const { id } = await r.trigger("long", [], []);
     await until(async () => (await r.status({ id })).status === "running", "the build to run");
-    const pid = Number((await r.status({ id })).metadata.pid);
+    const { pid } = await stored(id);
     await tdb.sql("UPDATE command_builds SET host = 'elsewhere', checked_at = 0 WHERE id = ?", [id]);
     const s = await r.status({ id });
     expect(s.status).toBe("failed");
     expect(s.metadata.reason).toMatch(/no worker on host elsewhere/);
     process.kill(-pid, "SIGKILL");
+  });
+
+  it("gives a build none of the worker's secrets: only the allow-list, what the queue passes, and its own variables", async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      DATABASE_URL: tdb.url,
+      BUILDKITE_API_TOKEN: "bk-api-secret",
+      BUILDKITE_WEBHOOK_TOKEN: "bk-hook-secret",
+      SLUICE_TEST_SECRET: "not-for-builds",
+      SLUICE_TEST_PASSED: "passed-on-purpose",
+    });
+    try {
+      const r = runner();
+      const { id } = await r.trigger("envprobe", [], []);
+      const { final } = await watch(r, id);
+      expect(final.status).toBe("succeeded");
+      expect(final.metadata.outputTail?.trim()).toBe(
+        "db=none bk=none hook=none other=none passed=passed-on-purpose set=given path=yes home=yes id=yes q=envprobe",
+      );
+    } finally {
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+      Object.assign(process.env, saved);
+    }
+  });
+
+  it("shows viewers no server paths or pids in a build's metadata", async () => {
+    const r = runner();
+    const { id } = await r.trigger("quick", [], []);
+    await until(async () => (await r.status({ id })).status === "running", "the build to run");
+    const running = await r.status({ id });
+    const { final } = await watch(r, id);
+    for (const meta of [running.metadata, final.metadata]) {
+      expect(Object.keys(meta).sort()).not.toContain("pid");
+      expect(Object.keys(meta).sort()).not.toContain("workDir");
+      expect(JSON.stringify(meta)).not.toContain(workRoot);
+    }
   });
 
   it("refuses an unknown build and an unconfigured queue", async () => {

@@ -68,8 +68,8 @@ describe("worker crash", () => {
     expect(batch.verdict).toBe("succeeded");
     const [n] = await db.sql<{ n: number }>("SELECT COUNT(*) AS n FROM command_builds");
     expect(Number(n?.n)).toBe(1);
-    const meta = JSON.parse(build.metadata) as Record<string, string>;
-    const runs = await readFile(path.join(meta.workDir ?? "", "build.json.runs"), "utf8");
+    const [cmd] = await db.sql<{ work_dir: string }>("SELECT work_dir FROM command_builds WHERE id = ?", [build.id]);
+    const runs = await readFile(path.join(cmd?.work_dir ?? "", "build.json.runs"), "utf8");
     expect(runs.trim().split("\n")).toEqual(["started"]);
   });
 });

@@ -108,7 +108,9 @@ describe("pipeline", () => {
       const b = await p.deps.store.getBuildForBatch(batchId);
       return b?.status === "running" ? b : undefined;
     }, "the build to run");
-    const pid = Number((JSON.parse(running.metadata) as Record<string, string>).pid);
+    // The pid stays in command_builds: the metadata viewers see carries none.
+    const [cmd] = await db.sql<{ pid: number }>("SELECT pid FROM command_builds WHERE id = ?", [running.id]);
+    const pid = Number(cmd?.pid);
     expect(await cancelBuild(p.deps, running.id)).toBe("requested");
     const { batch } = await verdict(p, batchId);
     expect(batch.verdict).toBe("cancelled");
