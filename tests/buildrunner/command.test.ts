@@ -22,10 +22,10 @@ const queues = {
   long: { command: "sleep 60" },
   counted: { command: 'echo run >> "$COUNT_FILE"; sleep 0.5' },
   envprobe: {
+    // Prints each variable or "none"; fails unless PATH, HOME and the build's own id are there.
     command:
-      'echo "db=${DATABASE_URL:-none} bk=${BUILDKITE_API_TOKEN:-none} hook=${BUILDKITE_WEBHOOK_TOKEN:-none}' +
-      " other=${SLUICE_TEST_SECRET:-none} passed=${SLUICE_TEST_PASSED:-none} set=${SET_HERE:-none}" +
-      ' path=${PATH:+yes} home=${HOME:+yes} id=${SLUICE_BUILD_ID:+yes} q=$SLUICE_QUEUE"',
+      "for v in DATABASE_URL BUILDKITE_API_TOKEN BUILDKITE_WEBHOOK_TOKEN SLUICE_TEST_SECRET SLUICE_TEST_PASSED SET_HERE SLUICE_QUEUE;" +
+      ' do echo "$v=$(printenv "$v" || echo none)"; done; test -n "$PATH" && test -n "$HOME" && test -n "$SLUICE_BUILD_ID"',
     passEnv: ["SLUICE_TEST_PASSED"],
     env: { SET_HERE: "given" },
   },
@@ -175,9 +175,15 @@ describe("command runner", () => {
       const { id } = await r.trigger("envprobe", [], []);
       const { final } = await watch(r, id);
       expect(final.status).toBe("succeeded");
-      expect(final.metadata.outputTail?.trim()).toBe(
-        "db=none bk=none hook=none other=none passed=passed-on-purpose set=given path=yes home=yes id=yes q=envprobe",
-      );
+      expect(final.metadata.outputTail?.trim().split("\n")).toEqual([
+        "DATABASE_URL=none",
+        "BUILDKITE_API_TOKEN=none",
+        "BUILDKITE_WEBHOOK_TOKEN=none",
+        "SLUICE_TEST_SECRET=none",
+        "SLUICE_TEST_PASSED=passed-on-purpose",
+        "SET_HERE=given",
+        "SLUICE_QUEUE=envprobe",
+      ]);
     } finally {
       for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
       Object.assign(process.env, saved);
