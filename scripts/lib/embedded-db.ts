@@ -1,11 +1,19 @@
 // A private MariaDB (or MySQL) for `npm start` on a machine where none runs:
 // its data lives in .sluice/mysql inside the project, it listens on 127.0.0.1
 // only, on a port of its own, and it stops when `npm start` stops.
+//
+// Nobody gets in without a password: a fresh data directory lets root in
+// without one, so the first start makes a user of Sluice's own
+// (`sluice`@`127.0.0.1`, a random password kept in .sluice/mysql.credentials,
+// mode 0600), then gives every root account a random password nobody keeps
+// and drops anonymous accounts. Anything else on this machine that reaches
+// 127.0.0.1 (a build, another user's process) needs that file to get in.
 import { execFileSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import mysql from "mysql2/promise";
 import { freePort, isPortFree, probeDatabaseServer } from "./net";
 import { isAlive, type ManagedProcess, startProcess } from "./processes";
 
@@ -34,8 +42,9 @@ export function findServerBinary(): string | undefined {
 }
 
 export interface EmbeddedDatabase {
-  /** The URL of the `database` on the private server. */
+  /** The URL of the `database` on the private server, with Sluice's own user and password. */
   url: string;
+  credentials: EmbeddedCredentials;
   port: number;
   pid: number;
   /** Stops the server (clean shutdown); a no-op for one that is already gone. */
@@ -50,7 +59,16 @@ interface Paths {
   pidFile: string;
   portFile: string;
   logFile: string;
+  credentialsFile: string;
 }
+
+/** The private server's own account for Sluice. */
+export interface EmbeddedCredentials {
+  user: string;
+  password: string;
+}
+
+const APP_USER = "sluice";
 
 function pathsFor(projectRoot: string): Paths {
   const root = path.join(projectRoot, ".sluice");
@@ -67,6 +85,7 @@ function pathsFor(projectRoot: string): Paths {
     pidFile: path.join(root, "mysql.pid"),
     portFile: path.join(root, "mysql.port"),
     logFile: path.join(root, "mysql.log"),
+    credentialsFile: path.join(root, "mysql.credentials"),
   };
 }
 
@@ -117,6 +136,76 @@ function initialise(server: string, p: Paths, log: (m: string) => void): void {
   fs.renameSync(staging, p.dataDir);
 }
 
+function readCredentials(p: Paths): EmbeddedCredentials | undefined {
+  try {
+    const c = JSON.parse(fs.readFileSync(p.credentialsFile, "utf8")) as Partial<EmbeddedCredentials>;
+    return typeof c.user === "string" && typeof c.password === "string"
+      ? { user: c.user, password: c.password }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeCredentials(p: Paths, c: EmbeddedCredentials): void {
+  const tmp = `${p.credentialsFile}.tmp`;
+  fs.writeFileSync(tmp, `${JSON.stringify(c)}\n`, { mode: 0o600 });
+  // The mode of writeFileSync applies to a new file only; a leftover tmp keeps its own.
+  fs.chmodSync(tmp, 0o600);
+  fs.renameSync(tmp, p.credentialsFile);
+}
+
+function urlWith(port: number, database: string, c: EmbeddedCredentials | undefined): string {
+  const auth = c ? `${encodeURIComponent(c.user)}:${encodeURIComponent(c.password)}` : "root";
+  return `mysql://${auth}@127.0.0.1:${port}/${database}`;
+}
+
+/**
+ * Once per data directory, while root still gets in without a password:
+ * makes Sluice's own account, keeps its password in .sluice (0600) before
+ * anything else, then locks root out and drops anonymous accounts.
+ */
+async function secureServer(port: number, p: Paths, log: (m: string) => void): Promise<EmbeddedCredentials> {
+  let conn: mysql.Connection;
+  try {
+    conn = await mysql.createConnection({ host: "127.0.0.1", port, user: "root", connectTimeout: 5_000 });
+  } catch (err) {
+    throw new Error(
+      `the private database in ${p.dataDir} has no ${path.basename(p.credentialsFile)} and root cannot get in without a password (${(err as Error).message}). Stop it and remove ${p.dataDir} to start afresh.`,
+    );
+  }
+  try {
+    const creds: EmbeddedCredentials = { user: APP_USER, password: crypto.randomBytes(24).toString("base64url") };
+    await conn.query("CREATE USER IF NOT EXISTS ?@'127.0.0.1' IDENTIFIED BY ?", [creds.user, creds.password]);
+    await conn.query("ALTER USER ?@'127.0.0.1' IDENTIFIED BY ?", [creds.user, creds.password]);
+    await conn.query("GRANT ALL PRIVILEGES ON *.* TO ?@'127.0.0.1' WITH GRANT OPTION", [creds.user]);
+    // Kept before root is locked: a crash in between must not leave a server nobody can enter.
+    writeCredentials(p, creds);
+    const [accounts] = await conn.query<mysql.RowDataPacket[]>(
+      "SELECT User AS user, Host AS host FROM mysql.user WHERE User IN ('root', '')",
+    );
+    for (const a of accounts) {
+      if (a.user === "") await conn.query("DROP USER ?@?", [a.user, a.host]);
+      else
+        await conn.query("ALTER USER ?@? IDENTIFIED BY ?", [
+          a.user,
+          a.host,
+          crypto.randomBytes(24).toString("base64url"),
+        ]);
+    }
+    await conn.query("FLUSH PRIVILEGES");
+    log(`the private database has a user of its own (${creds.user}); its password is in ${p.credentialsFile}`);
+    return creds;
+  } finally {
+    await conn.end().catch(() => {});
+  }
+}
+
+/** The credentials of a running private server: the kept ones, or new ones made now (first start, or a data directory from before). */
+async function ensureSecured(port: number, p: Paths, log: (m: string) => void): Promise<EmbeddedCredentials> {
+  return readCredentials(p) ?? secureServer(port, p, log);
+}
+
 function readNumber(file: string): number | undefined {
   try {
     const n = Number(fs.readFileSync(file, "utf8").trim());
@@ -126,7 +215,8 @@ function readNumber(file: string): number | undefined {
   }
 }
 
-async function waitUntilReady(url: string, proc: ManagedProcess | undefined, p: Paths): Promise<void> {
+/** Waits until the server answers: with Sluice's credentials once they exist, with password-less root before. */
+async function waitUntilReady(port: number, proc: ManagedProcess | undefined, p: Paths): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
     if (proc && !proc.running()) {
@@ -134,7 +224,7 @@ async function waitUntilReady(url: string, proc: ManagedProcess | undefined, p: 
         `the private database exited while starting. Its log (${p.logFile}) ends with:\n${tail(p.logFile)}`,
       );
     }
-    const probe = await probeDatabaseServer(url, 2_000);
+    const probe = await probeDatabaseServer(urlWith(port, "mysql", readCredentials(p)), 2_000);
     if (probe.ok) return;
     if (Date.now() > deadline) {
       throw new Error(
@@ -169,17 +259,18 @@ export async function startEmbeddedDatabase(opts: {
 }): Promise<EmbeddedDatabase> {
   const p = pathsFor(opts.projectRoot);
   fs.mkdirSync(p.root, { recursive: true });
-  const urlFor = (port: number) => `mysql://root@127.0.0.1:${port}/${opts.database}`;
 
   // One left running by an earlier `npm start` that was killed outright: use it if it answers.
   const oldPid = readNumber(p.pidFile);
   if (oldPid && isAlive(oldPid)) {
     const oldPort = readNumber(p.portFile);
-    if (oldPort && (await probeDatabaseServer(urlFor(oldPort))).ok) {
+    if (oldPort && (await probeDatabaseServer(urlWith(oldPort, opts.database, readCredentials(p)))).ok) {
       opts.log(`using the private database left running by an earlier run (pid ${oldPid}, port ${oldPort})`);
+      const creds = await ensureSecured(oldPort, p, opts.log);
       const stop = stopByPid(oldPid, p);
       return {
-        url: urlFor(oldPort),
+        url: urlWith(oldPort, opts.database, creds),
+        credentials: creds,
         port: oldPort,
         pid: oldPid,
         stop,
@@ -215,15 +306,17 @@ export async function startEmbeddedDatabase(opts: {
   const proc = startProcess("db", opts.server, args, { cwd: opts.projectRoot, env: process.env, output: logFd });
   fs.closeSync(logFd);
   fs.writeFileSync(p.portFile, `${port}\n`);
-  const url = urlFor(port);
+  let creds: EmbeddedCredentials;
   try {
-    await waitUntilReady(url, proc, p);
+    await waitUntilReady(port, proc, p);
+    creds = await ensureSecured(port, p, opts.log);
   } catch (err) {
     await proc.stop(10_000);
     throw err;
   }
   return {
-    url,
+    url: urlWith(port, opts.database, creds),
+    credentials: creds,
     port,
     pid: proc.child.pid ?? 0,
     async stop() {
