@@ -1,30 +1,43 @@
-// The production web server: Next.js behind a plain node:http server, so the
-// client's address comes from the socket. `next start` keeps any
-// X-Forwarded-For a client sends, and the per-address sign-in limit would
-// then count whatever address the client names. Unless SLUICE_TRUST_PROXY
-// says a proxy in front sets them, the forwarding headers are replaced by
-// what this socket knows.
+// The production web server: Next.js behind a plain node:http server, which
+// does what Next.js cannot be trusted to do on its own (server/http/edge.ts):
+// - the client's address comes from the socket: `next start` keeps any
+//   X-Forwarded-For a client sends, and the per-address sign-in limit would
+//   then count whatever address the client names. Unless SLUICE_TRUST_PROXY
+//   says a proxy in front sets them, the forwarding headers are replaced by
+//   what this socket knows; with it, the proxy's (rightmost) entry counts;
+// - a request for a host this server is not configured to answer to (DNS
+//   rebinding) is refused before routing;
+// - every answer carries the security headers (no framing, a CSP, nosniff)
+//   and API answers are never cached.
 //
 //   node --import tsx scripts/serve.ts      (npm start runs it; HOST and PORT as validated in server/env.ts)
 import http from "node:http";
 import path from "node:path";
 import next from "next";
 import { loadEnvOrExit } from "../server/env";
+import { type EdgeConfig, edgeRefusal, normaliseForwarding, refuse, secureResponse } from "../server/http/edge";
 import { stopEmbeddedWorker } from "../server/pipeline/embedded";
-
-const FORWARDING = ["x-forwarded-for", "x-forwarded-host", "x-forwarded-port", "x-forwarded-proto"];
 
 async function main() {
   const env = loadEnvOrExit();
   const app = next({ dev: false, dir: path.join(__dirname, ".."), hostname: env.HOST, port: env.PORT });
   const handle = app.getRequestHandler();
   await app.prepare();
+  const edge: EdgeConfig = {
+    host: env.HOST,
+    port: env.PORT,
+    allowedOrigins: env.SLUICE_ALLOWED_ORIGINS,
+    trustProxy: env.SLUICE_TRUST_PROXY,
+  };
   const server = http.createServer((req, res) => {
-    if (!env.SLUICE_TRUST_PROXY) {
-      for (const h of FORWARDING) delete req.headers[h];
-      // Next.js fills the others from the socket and the Host header itself.
-      req.headers["x-forwarded-for"] = req.socket.remoteAddress ?? "unknown";
+    secureResponse(req, res);
+    const refusal = edgeRefusal(req, edge);
+    if (refusal) {
+      // 421 Misdirected Request: not for this server. The body is never read; the connection closes.
+      refuse(res, 421, refusal);
+      return;
     }
+    normaliseForwarding(req, edge);
     void handle(req, res);
   });
   server.listen(env.PORT, env.HOST, () => {
