@@ -6,6 +6,7 @@ import { createTRPCClient, httpBatchLink } from "@trpc/client";
 import { createTRPCContext } from "@trpc/tanstack-react-query";
 import { type ReactNode, useState } from "react";
 import superjson from "superjson";
+import { MAX_TRPC_BATCH } from "@/server/trpc/limits";
 import { makeQueryClient } from "@/server/trpc/query-client";
 import type { AppRouter } from "@/server/trpc/router";
 
@@ -31,7 +32,10 @@ function getQueryClient() {
 export function TRPCReactProvider({ children }: { children: ReactNode }) {
   const queryClient = getQueryClient();
   const [trpcClient] = useState(() =>
-    createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: "/api/trpc", transformer: superjson })] }),
+    createTRPCClient<AppRouter>({
+      // The server refuses larger batches: split them here.
+      links: [httpBatchLink({ url: "/api/trpc", transformer: superjson, maxItems: MAX_TRPC_BATCH })],
+    }),
   );
   return (
     <QueryClientProvider client={queryClient}>

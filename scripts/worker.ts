@@ -32,7 +32,7 @@ async function main() {
   const metricsServer =
     env.SLUICE_METRICS_PORT === undefined
       ? undefined
-      : serveMetrics(metrics, env.SLUICE_METRICS_HOST, env.SLUICE_METRICS_PORT, log);
+      : serveMetrics(metrics, env.SLUICE_METRICS_HOST, env.SLUICE_METRICS_PORT, log, env.SLUICE_METRICS_TOKEN);
   const worker = startPipelineWorker(pipeline.deps);
   log(`ready (pid ${process.pid}, database ${redactUrl(env.DATABASE_URL)}): consuming build, buildsignal, speculate`);
 

@@ -103,6 +103,13 @@ const envSchema = z.object({
   SLUICE_METRICS_PORT: port.optional(),
   /** The address of the worker's metrics listener. */
   SLUICE_METRICS_HOST: hostName.default("127.0.0.1"),
+  /**
+   * A bearer token (secret, at least 16 characters) that /api/metrics, the
+   * worker's /metrics and GET /api/worker then require
+   * (`Authorization: Bearer <token>`). Unset: metrics answer anyone who can
+   * reach them, and GET /api/worker answers signed-in users only.
+   */
+  SLUICE_METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   /** How long a console sign-in lasts before the user must sign in again, hours. */
   SLUICE_SESSION_HOURS: z.coerce
     .number({ error: "must be a number of hours" })

@@ -4,6 +4,7 @@
 // when scraped. Labels are topics, groups, runners and statuses only: never a
 // partition key or a message id (unbounded cardinality).
 import { createServer, type Server } from "node:http";
+import { bearerToken, secretMatches } from "./http/secret";
 import client from "prom-client";
 import type { QueueEvent, QueueEventListener, TopicOverview } from "./queue";
 
@@ -146,11 +147,21 @@ export function getMetrics(): SluiceMetrics {
   return store.__sluiceMetrics;
 }
 
-/** A bare /metrics listener for processes without a web server (the worker). */
-export function serveMetrics(metrics: SluiceMetrics, host: string, port: number, log: (line: string) => void): Server {
+/** A bare /metrics listener for processes without a web server (the worker); with `token`, a bearer token is required. */
+export function serveMetrics(
+  metrics: SluiceMetrics,
+  host: string,
+  port: number,
+  log: (line: string) => void,
+  token?: string,
+): Server {
   const server = createServer((req, res) => {
     if (req.url !== "/metrics") {
       res.writeHead(404).end();
+      return;
+    }
+    if (token && !secretMatches(bearerToken(headersOf(req.headers)), token)) {
+      res.writeHead(401, { "www-authenticate": 'Bearer realm="sluice-metrics"' }).end();
       return;
     }
     metrics.registry.metrics().then(
@@ -160,4 +171,10 @@ export function serveMetrics(metrics: SluiceMetrics, host: string, port: number,
   });
   server.listen(port, host, () => log(`metrics at http://${host}:${port}/metrics`));
   return server;
+}
+
+function headersOf(raw: Record<string, string | string[] | undefined>): Headers {
+  const h = new Headers();
+  for (const [k, v] of Object.entries(raw)) if (typeof v === "string") h.set(k, v);
+  return h;
 }

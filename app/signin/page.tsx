@@ -1,14 +1,16 @@
 import type { Metadata } from "next";
 import { redirect } from "next/navigation";
 import { SignInForm } from "@/components/auth/signin-form";
+import { safeNextPath } from "@/server/auth/next-path";
 import { currentIdentity } from "@/server/trpc/session";
 
 export const metadata: Metadata = { title: "Sign in · Sluice" };
 export const dynamic = "force-dynamic";
 
-export default async function SignInPage({ searchParams }: { searchParams: Promise<{ next?: string }> }) {
-  const { next } = await searchParams;
-  if ((await currentIdentity()).user) redirect(next?.startsWith("/") && !next.startsWith("//") ? next : "/");
+export default async function SignInPage({ searchParams }: { searchParams: Promise<{ next?: string | string[] }> }) {
+  // Anything but a same-origin path (an absolute URL, a backslash, a newline) means "/".
+  const next = safeNextPath((await searchParams).next);
+  if ((await currentIdentity()).user) redirect(next);
   return (
     <div className="signin">
       <h1>Sign in to Sluice</h1>

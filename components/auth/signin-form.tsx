@@ -2,11 +2,7 @@
 // The sign-in form: posts JSON to /api/auth/signin (same-origin JSON is the
 // only kind of request that may change anything) and goes where the user was headed.
 import { type FormEvent, useState } from "react";
-
-/** Only paths of this site: never an absolute URL someone put in ?next=. */
-function safeNext(next: string | undefined): string {
-  return next?.startsWith("/") && !next.startsWith("//") ? next : "/";
-}
+import { safeNextPath } from "@/server/auth/next-path";
 
 export function SignInForm({ next }: { next?: string }) {
   const [error, setError] = useState<string | null>(null);
@@ -23,7 +19,7 @@ export function SignInForm({ next }: { next?: string }) {
         body: JSON.stringify({ username: form.get("username"), password: form.get("password") }),
       });
       if (res.ok) {
-        window.location.assign(safeNext(next));
+        window.location.assign(safeNextPath(next));
         return;
       }
       const body = (await res.json().catch(() => null)) as { error?: string } | null;

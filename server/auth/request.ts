@@ -2,15 +2,21 @@
 import { SESSION_COOKIE } from "./sessions";
 
 /**
- * The client's address. Next.js fills X-Forwarded-For from the socket when
- * the request has none; behind a proxy, the proxy must overwrite it (a
- * client could otherwise name any address and dodge the per-address
- * sign-in limit, though never the per-account one).
+ * The client's address. scripts/serve.ts puts the socket's address in
+ * X-Forwarded-For, replacing whatever the client sent, unless
+ * SLUICE_TRUST_PROXY says a proxy in front sets it. A proxy that appends
+ * (nginx's $proxy_add_x_forwarded_for) leaves the client's own entries in
+ * front of the one it added: only the rightmost entry is the proxy's word,
+ * so that is the one used (a client could otherwise name any address and
+ * dodge the per-address sign-in limit, though never the per-account one).
  */
 export function clientAddress(headers: Headers): string {
-  const xff = headers.get("x-forwarded-for");
-  const first = xff?.split(",")[0]?.trim();
-  return (first || "unknown").slice(0, 64);
+  return (lastForwarded(headers.get("x-forwarded-for")) || "unknown").slice(0, 64);
+}
+
+/** The rightmost entry of a comma-separated forwarding header: the one the nearest proxy added. */
+export function lastForwarded(value: string | null | undefined): string {
+  return value?.split(",").at(-1)?.trim() ?? "";
 }
 
 export function sessionToken(headers: Headers): string | undefined {
@@ -18,7 +24,14 @@ export function sessionToken(headers: Headers): string | undefined {
   if (!cookie) return undefined;
   for (const part of cookie.split(";")) {
     const eq = part.indexOf("=");
-    if (eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE) return decodeURIComponent(part.slice(eq + 1).trim());
+    if (eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE) {
+      // A cookie that does not decode (%E0%A4%A) is no session, not a server error.
+      try {
+        return decodeURIComponent(part.slice(eq + 1).trim());
+      } catch {
+        return undefined;
+      }
+    }
   }
   return undefined;
 }
@@ -41,5 +54,5 @@ export function clearedSessionCookie(secure: boolean): string {
 }
 
 export function isHttps(headers: Headers): boolean {
-  return headers.get("x-forwarded-proto") === "https";
+  return lastForwarded(headers.get("x-forwarded-proto")) === "https";
 }

@@ -80,6 +80,11 @@ function toResult(payload: Payload, fallbackOrganization: string | undefined): B
   return { ok: true, buildId, event: payload.event, state: build.state };
 }
 
+/** Whether the request carries the right X-Buildkite-Token: checked before its body is read. */
+export function buildkiteTokenMatches(headers: WebhookHeaders, expectedToken: string): boolean {
+  return tokenMatches(headerValue(headers, TOKEN_HEADER), expectedToken);
+}
+
 function tokenMatches(given: string | undefined, expected: string): boolean {
   // An unconfigured (empty) token must not accept an empty header.
   if (!given || !expected) return false;

@@ -8,5 +8,5 @@ export const dynamic = "force-dynamic";
 
 export async function GET() {
   const r = await checkReadiness(getPool());
-  return Response.json(r, { status: r.ready ? 200 : 503, headers: { "cache-control": "no-store" } });
+  return Response.json(r, { status: r.ready ? 200 : 503, headers: { "cache-control": "private, no-store" } });
 }

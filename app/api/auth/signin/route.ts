@@ -7,6 +7,7 @@ import { clientAddress, isHttps, sessionCookie } from "@/server/auth/request";
 import { signIn } from "@/server/auth/signin";
 import { getDb } from "@/server/db";
 import { getEnv } from "@/server/env";
+import { readCappedJson } from "@/server/http/body";
 import { createLogger } from "@/server/log";
 
 export const runtime = "nodejs";
@@ -19,11 +20,16 @@ const body = z.object({
 
 const log = createLogger({ in: "auth" });
 
+// {username (64), password (256)} as JSON, even with every character escaped, fits in far less.
+const MAX_BODY_BYTES = 8 * 1024;
+
 export async function POST(req: Request) {
   const env = getEnv();
   const refusal = csrfRefusal(req, env.SLUICE_ALLOWED_ORIGINS);
   if (refusal) return Response.json({ error: refusal }, { status: 403 });
-  const parsed = body.safeParse(await req.json().catch(() => null));
+  const read = await readCappedJson(req, MAX_BODY_BYTES);
+  if (!read.ok) return read.response;
+  const parsed = body.safeParse(read.json);
   if (!parsed.success) return Response.json({ error: z.prettifyError(parsed.error) }, { status: 400 });
   const address = clientAddress(req.headers);
   try {
