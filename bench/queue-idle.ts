@@ -5,10 +5,10 @@ import { createQueue } from "../server/queue";
 import { type BenchDatabase, printTable, queryOne, sleep } from "./lib";
 import {
   describeError,
+  fix2,
   inChunks,
   int,
   message,
-  ms1,
   problem,
   SETTINGS,
   secs,
@@ -77,7 +77,7 @@ export function printIdle(rows: IdleResult[]) {
   printTable(
     `Idle statements per second (one subscriber, ${secs(SETTINGS.idleWindowMs)} window after draining)`,
     ["drained partitions", "delivered", "leases held", "statements", "statements/s"],
-    rows.map((r) => [int(r.partitions), int(r.delivered), int(r.leasesHeld), int(r.statements), ms1(rate(r))]),
+    rows.map((r) => [int(r.partitions), int(r.delivered), int(r.leasesHeld), int(r.statements), fix2(rate(r))]),
   );
   const [narrow, wide] = rows;
   if (narrow && wide) {
@@ -89,6 +89,6 @@ export function printIdle(rows: IdleResult[]) {
     const of = `of ${r.partitions} drained partitions`;
     if (r.delivered < r.partitions) problem(`idle: ${r.partitions - r.delivered} messages ${of} not delivered`);
     if (r.leasesHeld > 0) problem(`idle: ${r.leasesHeld} leases ${of} still held after 5 s`);
-    recordTarget(r.partitions === 1 ? "idle1" : "idleWide", `${ms1(rate(r))} statements/s`, rate(r) <= 10);
+    recordTarget(r.partitions === 1 ? "idle1" : "idleWide", `${fix2(rate(r))} statements/s`, rate(r) <= 10);
   }
 }
