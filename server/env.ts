@@ -79,7 +79,7 @@ const envSchema = z.object({
   DATABASE_URL: mysqlUrl.optional(),
   /** The web server's port. */
   PORT: port.default(3000),
-  /** The address the web server listens on. */
+  /** The address the web server listens on, and the host name it answers to (server/http/edge.ts). */
   HOST: hostName.default("127.0.0.1"),
   /** Whether `npm start` runs the worker process next to the web server. */
   WORKER_ENABLED: bool.default(true),
@@ -119,7 +119,9 @@ const envSchema = z.object({
   /**
    * Origins (scheme://host[:port], comma-separated) besides the server's own
    * from which the console may change anything: set it when a proxy serves
-   * the console under another name. Unset: the server's own origin only.
+   * the console under another name. Their hosts are also the only names
+   * besides HOST the web server answers to (a Host header naming anything
+   * else gets 421: DNS rebinding). Unset: the server's own origin only.
    */
   SLUICE_ALLOWED_ORIGINS: z
     .string()
@@ -138,9 +140,11 @@ const envSchema = z.object({
     )
     .default([]),
   /**
-   * Whether a proxy in front sets X-Forwarded-For (to the client's address,
-   * overwriting what the client sent) and X-Forwarded-Proto. Unset: the web
-   * server drops those headers and uses the socket's address.
+   * Whether a proxy in front sets X-Forwarded-For and X-Forwarded-Proto. The
+   * rightmost entry of each (the one that proxy added; a client can write
+   * anything to the left of it) is used, and an X-Forwarded-Host must name
+   * this server. Unset: the web server drops those headers and uses the
+   * socket's address.
    */
   SLUICE_TRUST_PROXY: bool.default(false),
   /** API token for buildkite runners (secret). */
