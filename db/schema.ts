@@ -1,5 +1,5 @@
 // The queue's tables. Times are milliseconds since the epoch on the database's
-// clock (never the application's); see server/queue/sql.ts for NOW_MS.
+// clock (never the application's): NOW_MS_SQL in db/clock.ts.
 import {
   bigint,
   index,
@@ -92,6 +92,12 @@ export const queueGroupPartitions = mysqlTable(
     watermark: ms("watermark").notNull().default(0),
     leaseOwner: varchar("lease_owner", { length: 64 }),
     leaseExpiresAt: ms("lease_expires_at"),
+    // Set when a fetch found nothing ready: the partition has no work for the
+    // group before idle_until (database clock) unless its head moves past
+    // idle_head. The ready scan skips it meanwhile with a column compare,
+    // instead of looking at its deferred rows on every poll.
+    idleUntil: ms("idle_until"),
+    idleHead: ms("idle_head"),
     updatedAt: ms("updated_at").notNull(),
   },
   (t) => [

@@ -13,9 +13,12 @@ export async function requestBuild(
 ): Promise<string> {
   // Fail now, not in the worker, when nothing can build this queue.
   d.runners.forQueue(input.queue);
-  const batchId = await d.store.createBatch({ ...input, metadata: input.metadata ?? {} }, opts.within);
-  await publishBuild(d, batchId);
-  return batchId;
+  // The batch row, its `build` message and the caller's audit row commit together.
+  return d.queue.transaction(async (tx) => {
+    const batchId = await d.store.within(tx).createBatch({ ...input, metadata: input.metadata ?? {} }, opts.within);
+    await publishBuild(d, batchId, tx);
+    return batchId;
+  });
 }
 
 /**

@@ -1,4 +1,5 @@
-// The consumer framework: a controller returns to ack, throws a
+// The consumer framework: a controller returns to ack (or acks itself in its
+// own transaction and says so), throws a
 // RetryableError (or hits a transient database error) to nack with backoff,
 // throws anything else to dead-letter with its reason. A payload that is not
 // the topic's JSON shape goes to the DLQ before any controller sees it: a bad
@@ -14,10 +15,14 @@ export class RetryableError extends Error {
   }
 }
 
+/** A handler returns this when it settled the delivery itself (in a transaction of its own writes). */
+export type Settled = "settled";
+
 export interface ConsumerSpec<T> {
   topic: string;
   schema: z.ZodType<T>;
-  handle(payload: T, delivery: Delivery): Promise<void>;
+  /** Resolves to ack; resolves "settled" when it acked in its own transaction (the framework then does nothing). */
+  handle(payload: T, delivery: Delivery): Promise<Settled | undefined>;
 }
 
 export interface ConsumerOptions {
@@ -89,8 +94,9 @@ export function runConsumer<T>(queue: Queue, spec: ConsumerSpec<T>, opts: Consum
         await d.reject(decoded.reason);
         return;
       }
+      let outcome: Settled | undefined;
       try {
-        await spec.handle(decoded.value, d);
+        outcome = (await spec.handle(decoded.value, d)) ?? undefined;
       } catch (err) {
         const reason = errorMessage(err) || "handler failed";
         if (isRetryable(err)) {
@@ -102,7 +108,7 @@ export function runConsumer<T>(queue: Queue, spec: ConsumerSpec<T>, opts: Consum
         }
         return;
       }
-      await d.ack();
+      if (outcome !== "settled") await d.ack();
     } catch (err) {
       // Settling failed (the delivery expired, or the database is away): it comes back by itself.
       log.warn("could not settle a delivery", { ...fields, reason: errorMessage(err) });

@@ -4,31 +4,38 @@
 // same occasion still is.
 
 import type { BuildStatus } from "../buildrunner/types";
-import { occasionId } from "../queue";
+import { occasionId, type QueueTx } from "../queue";
 import type { PipelineDeps } from "./deps";
 import { POLL_GENERATION, TOPICS } from "./topics";
 
 const body = (id: string) => JSON.stringify({ id });
 
-export function publishBuild(d: PipelineDeps, batchId: string) {
-  return d.queue.publisher.publish(TOPICS.build, {
-    id: occasionId("build", batchId),
-    partitionKey: batchId,
-    payload: body(batchId),
-  });
+export function publishBuild(d: PipelineDeps, batchId: string, tx?: QueueTx) {
+  return d.queue.publisher.publish(
+    TOPICS.build,
+    { id: occasionId("build", batchId), partitionKey: batchId, payload: body(batchId) },
+    { tx },
+  );
 }
 
 /** The poll of generation `gen`, due after `delayMs`. */
-export function publishPoll(d: PipelineDeps, buildId: string, gen: number, delayMs: number, occasion = "poll") {
+export function publishPoll(
+  d: PipelineDeps,
+  buildId: string,
+  gen: number,
+  delayMs: number,
+  opts: { occasion?: string; tx?: QueueTx } = {},
+) {
   return d.queue.publisher.publishAfter(
     TOPICS.buildsignal,
     {
-      id: occasionId(occasion, buildId, gen),
+      id: occasionId(opts.occasion ?? "poll", buildId, gen),
       partitionKey: buildId,
       payload: body(buildId),
       metadata: { [POLL_GENERATION]: String(gen) },
     },
     delayMs,
+    { tx: opts.tx },
   );
 }
 
@@ -41,10 +48,10 @@ export function publishPush(d: PipelineDeps, buildId: string, occasion: string) 
   });
 }
 
-export function publishSpeculate(d: PipelineDeps, batchId: string, buildId: string, status: BuildStatus) {
-  return d.queue.publisher.publish(TOPICS.speculate, {
-    id: occasionId("speculate", buildId, status),
-    partitionKey: batchId,
-    payload: body(batchId),
-  });
+export function publishSpeculate(d: PipelineDeps, batchId: string, buildId: string, status: BuildStatus, tx?: QueueTx) {
+  return d.queue.publisher.publish(
+    TOPICS.speculate,
+    { id: occasionId("speculate", buildId, status), partitionKey: batchId, payload: body(batchId) },
+    { tx },
+  );
 }

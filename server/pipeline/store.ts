@@ -2,10 +2,11 @@
 // ms on the database's clock.
 import { randomUUID } from "node:crypto";
 import { and, desc, eq, inArray, lt, lte, or, type SQL, sql } from "drizzle-orm";
-import { type Db, NOW_MS } from "../../db/client";
+import type { Pool } from "mysql2/promise";
+import { createDb, type Db, NOW_MS } from "../../db/client";
 import { batches, buildStatusHistory, builds } from "../../db/schema";
 import { type BuildMetadata, type BuildStatus, type Change, isTerminal } from "../buildrunner/types";
-import { classifyMysqlError } from "../queue";
+import { classifyMysqlError, type QueueTx } from "../queue";
 
 export type BatchRow = typeof batches.$inferSelect;
 export type BuildRow = typeof builds.$inferSelect;
@@ -52,13 +53,36 @@ export interface BuildListRow {
   duration: number;
 }
 
-/** A Drizzle transaction. */
-export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+/**
+ * What a change writes through: a Drizzle transaction, or a Drizzle client
+ * bound to the connection of a queue transaction (PipelineStore.within).
+ */
+export type Tx = Pick<Db, "select" | "insert" | "update" | "delete" | "execute">;
 /** Runs in the transaction of a change (an audit row): commits or rolls back with it. */
 export type TxHook = (tx: Tx) => Promise<void>;
 
 export class PipelineStore {
-  constructor(readonly db: Db) {}
+  /**
+   * @param bound true when `db` runs on a connection whose transaction the
+   * caller already opened (see `within`): changes then write straight through
+   * instead of opening a transaction of their own.
+   */
+  constructor(
+    readonly db: Db,
+    private readonly bound = false,
+  ) {}
+
+  /**
+   * This store on a queue transaction's connection: what it writes commits
+   * with the publishes and settles of that transaction (queue.transaction).
+   */
+  within(tx: QueueTx): PipelineStore {
+    return new PipelineStore(createDb(tx.connection as unknown as Pool), true);
+  }
+
+  private change<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.bound ? fn(this.db) : this.db.transaction(fn);
+  }
 
   async createBatch(
     input: {
@@ -71,7 +95,7 @@ export class PipelineStore {
     within?: TxHook,
   ): Promise<string> {
     const id = randomUUID();
-    await this.db.transaction(async (tx) => {
+    await this.change(async (tx) => {
       await tx.insert(batches).values({
         id,
         queue: input.queue,
@@ -91,7 +115,7 @@ export class PipelineStore {
   /** Runs `fn` in one transaction with `within`, so that what `within` writes commits only if `fn` succeeds. */
   async withHook<T>(within: TxHook | undefined, fn: () => Promise<T>): Promise<T> {
     if (!within) return fn();
-    return this.db.transaction(async (tx) => {
+    return this.change(async (tx) => {
       await within(tx);
       return fn();
     });
@@ -179,7 +203,7 @@ export class PipelineStore {
       // No locking read first: two workers' `SELECT … FOR UPDATE` on absent
       // batch ids take gap locks that deadlock their inserts. The unique
       // batch_id index decides instead.
-      await this.db.transaction(async (tx) => {
+      await this.change(async (tx) => {
         await tx.insert(builds).values({
           ...input,
           status: "accepted",
@@ -216,7 +240,7 @@ export class PipelineStore {
     /** The live poll generation this answer came from: moved to the next one in the same transaction. */
     advanceFrom?: number,
   ): Promise<{ build: BuildRow; changed: boolean }> {
-    return this.db.transaction(async (tx) => {
+    return this.change(async (tx) => {
       const [row] = await tx.select().from(builds).where(eq(builds.id, buildId)).for("update");
       if (!row) throw new Error(`unknown build ${buildId}`);
       if (isTerminal(row.status as BuildStatus)) return { build: row, changed: false };
@@ -248,16 +272,6 @@ export class PipelineStore {
       .update(batches)
       .set({ state: "done", verdict, updatedAt: NOW_MS })
       .where(and(eq(batches.id, batchId), inArray(batches.state, ["pending", "building"])));
-  }
-
-  /** Batches still pending after `ms`: their `build` message may never have been published. */
-  async stalePendingBatches(ms: number, limit = 100): Promise<string[]> {
-    const rows = await this.db
-      .select({ id: batches.id })
-      .from(batches)
-      .where(and(eq(batches.state, "pending"), lt(batches.updatedAt, sql`${NOW_MS} - ${ms}`)))
-      .limit(limit);
-    return rows.map((r) => r.id);
   }
 
   /** How many builds there are in each status (the console's overview); reads the status index only. */

@@ -8,7 +8,7 @@ import { errorMessage } from "../log";
 import { type RunningConsumer, runConsumer } from "./consumer";
 import { buildController, buildsignalController, speculateController } from "./controllers";
 import type { PipelineDeps } from "./deps";
-import { publishBuild, publishPoll } from "./signals";
+import { publishPoll } from "./signals";
 import { idPayload, PIPELINE_GROUP, TOPICS } from "./topics";
 
 export interface WorkerOptions {
@@ -38,8 +38,6 @@ export interface PipelineWorker {
 
 /** A build no one has polled for this long has lost its poll message (e.g. dead-lettered). */
 const STALLED_AFTER_MS = 5 * 60_000;
-/** A batch still pending this long may never have had its `build` message published. */
-const PENDING_AFTER_MS = 60_000;
 
 export function startPipelineWorker(d: PipelineDeps, opts: WorkerOptions = {}): PipelineWorker {
   const name = opts.name ?? `${hostname()}:${process.pid}`;
@@ -59,7 +57,11 @@ export function startPipelineWorker(d: PipelineDeps, opts: WorkerOptions = {}): 
     },
   };
   const consumers: RunningConsumer[] = [
-    runConsumer(d.queue, { topic: TOPICS.build, schema: idPayload, handle: (p) => buildController(d, p) }, common),
+    runConsumer(
+      d.queue,
+      { topic: TOPICS.build, schema: idPayload, handle: (p, delivery) => buildController(d, p, delivery) },
+      common,
+    ),
     runConsumer(
       d.queue,
       { topic: TOPICS.buildsignal, schema: idPayload, handle: (p, delivery) => buildsignalController(d, p, delivery) },
@@ -67,7 +69,14 @@ export function startPipelineWorker(d: PipelineDeps, opts: WorkerOptions = {}): 
     ),
     runConsumer(
       d.queue,
-      { topic: TOPICS.speculate, schema: idPayload, handle: (p) => speculateController(d, p) },
+      {
+        topic: TOPICS.speculate,
+        schema: idPayload,
+        handle: async (p) => {
+          await speculateController(d, p);
+          return undefined;
+        },
+      },
       common,
     ),
   ];
@@ -99,10 +108,9 @@ export function startPipelineWorker(d: PipelineDeps, opts: WorkerOptions = {}): 
 
 /** Recovers what a crash between two steps could leave behind, and collects garbage. */
 async function maintain(d: PipelineDeps) {
-  for (const batchId of await d.store.stalePendingBatches(PENDING_AFTER_MS)) await publishBuild(d, batchId);
   for (const build of await d.store.stalledBuilds(STALLED_AFTER_MS)) {
     // A revival of the live generation: if its poll is still queued, one of the two stops at the generation check.
-    await publishPoll(d, build.id, build.pollGeneration, 0, "revive");
+    await publishPoll(d, build.id, build.pollGeneration, 0, { occasion: "revive" });
   }
   await d.queue.admin.collectGarbage();
   // Expired sessions and sign-in failures no rate-limit window counts any more.

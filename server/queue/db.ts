@@ -13,14 +13,44 @@ export type Row = Record<string, unknown>;
 export interface Executor {
   query<T = Row>(sql: string, params?: unknown[]): Promise<T[]>;
   execute(sql: string, params?: unknown[]): Promise<{ affectedRows: number; insertId: number }>;
+  /**
+   * Sends several statements in one round trip and returns each one's result
+   * (rows for a SELECT, a header for a write). The server runs them in order
+   * and stops at the first error, which rejects the call. Hot paths use it so
+   * a fetch or a settle pays for its round trips, not for each statement.
+   */
+  script(statements: Statement[]): Promise<unknown[]>;
 }
+
+export interface Statement {
+  sql: string;
+  params?: unknown[];
+}
+
+/** The result header of a write sent through `script`. */
+export type WriteResult = mysql.ResultSetHeader;
 
 export interface QueueDb extends Executor {
   readonly pool: mysql.Pool;
   /** Statements sent since the pool was made. */
   statements(): number;
-  tx<T>(fn: (c: Executor) => Promise<T>): Promise<T>;
+  /** Runs `fn` in a transaction; a deadlock or lock-wait timeout runs it again from the start. */
+  tx<T>(fn: (c: TxExecutor) => Promise<T>): Promise<T>;
   end(): Promise<void>;
+}
+
+/**
+ * The executor of one transaction. `connection` is the mysql2 connection it
+ * runs on, for a caller that writes its own rows with another client
+ * (Drizzle) in the same transaction. Hooks run once the transaction's fate is
+ * known: after COMMIT, or after a ROLLBACK (also one that will be retried).
+ */
+export interface TxExecutor extends Executor {
+  readonly connection: mysql.PoolConnection;
+  /** Sends `statements` and COMMIT in one round trip; their results. Nothing may run in the transaction after it. */
+  commitWith(statements: Statement[]): Promise<unknown[]>;
+  afterCommit(fn: () => void): void;
+  afterRollback(fn: () => void): void;
 }
 
 /**
@@ -44,6 +74,9 @@ export function openDb(url: string, connectionLimit: number): QueueDb {
     uri: url,
     connectionLimit,
     supportBigNumbers: true,
+    // For `script`: every statement the queue sends is built from constants
+    // and placeholders, never from caller text, so this opens no injection.
+    multipleStatements: true,
     // The queue keeps ms timestamps in BIGINT columns; DATETIME is not used.
     dateStrings: true,
     enableKeepAlive: true,
@@ -76,29 +109,76 @@ export function openDb(url: string, connectionLimit: number): QueueDb {
       const header = res as mysql.ResultSetHeader;
       return { affectedRows: header.affectedRows, insertId: Number(header.insertId) };
     },
+    async script(statements: Statement[]) {
+      if (statements.length === 0) return [];
+      count += statements.length;
+      const [res] = await q.query(
+        statements.map((s) => s.sql).join(";\n"),
+        statements.flatMap((s) => s.params ?? []),
+      );
+      // One statement comes back as its own result, several as an array of them.
+      return statements.length === 1 ? [res] : (res as unknown[]);
+    },
   });
 
   return {
     pool,
     ...makeExecutor(pool),
     statements: () => count,
-    async tx<T>(fn: (c: Executor) => Promise<T>): Promise<T> {
+    async tx<T>(fn: (c: TxExecutor) => Promise<T>): Promise<T> {
       for (let attempt = 1; ; attempt++) {
         const conn = await pool.getConnection();
+        const base = makeExecutor(conn);
         let broken = false;
+        // START TRANSACTION rides with the first statement and COMMIT may ride
+        // with the last (commitWith): a transaction costs its statements' round
+        // trips, not two more.
+        let began = false;
+        let ended = false;
+        const send = async (statements: Statement[]) => {
+          if (began) return base.script(statements);
+          began = true;
+          return (await base.script([{ sql: "START TRANSACTION" }, ...statements])).slice(1);
+        };
+        const committed: Array<() => void> = [];
+        const rolledBack: Array<() => void> = [];
         try {
-          count++;
-          await conn.query("START TRANSACTION");
-          const result = await fn(makeExecutor(conn));
-          count++;
-          await conn.query("COMMIT");
+          const result = await fn({
+            async query<R>(sql: string, params: unknown[] = []) {
+              return (await send([{ sql, params }]))[0] as R[];
+            },
+            async execute(sql: string, params: unknown[] = []) {
+              const header = (await send([{ sql, params }]))[0] as mysql.ResultSetHeader;
+              return { affectedRows: header.affectedRows, insertId: Number(header.insertId) };
+            },
+            script: (statements) => (statements.length === 0 ? Promise.resolve([]) : send(statements)),
+            async commitWith(statements: Statement[]) {
+              if (ended) throw new Error("commitWith: the transaction is already committed");
+              const results = await send([...statements, { sql: "COMMIT" }]);
+              ended = true;
+              return results.slice(0, statements.length);
+            },
+            connection: conn,
+            afterCommit: (f) => committed.push(f),
+            afterRollback: (f) => rolledBack.push(f),
+          });
+          if (!ended && began) {
+            count++;
+            await conn.query("COMMIT");
+          }
+          ended = true;
+          for (const f of committed) f();
           return result;
         } catch (err) {
-          try {
-            await conn.query("ROLLBACK");
-          } catch {
-            broken = true;
+          if (began && !ended) {
+            try {
+              count++;
+              await conn.query("ROLLBACK");
+            } catch {
+              broken = true;
+            }
           }
+          for (const f of rolledBack) f();
           if (attempt < MAX_TX_TRIES && isRetryableTransactionError(err)) {
             // A deadlock victim runs again from the start, after a short random pause.
             await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));

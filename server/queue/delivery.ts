@@ -1,25 +1,25 @@
-// A Delivery and its verbs. Each verb runs in one transaction that locks the
-// group-partition row and changes the delivery row only if it still belongs
-// to this attempt; a delivery that timed out and went to someone else gets
-// DELIVERY_EXPIRED instead of undoing their work.
-import { DeliveryState } from "../../db/schema";
-import { type Executor, NOW_MS, type QueueDb } from "./db";
+// A Delivery and its verbs. Every change locks the group-partition row and
+// changes the delivery row only if it still belongs to this attempt; a
+// delivery that timed out and went to someone else gets DELIVERY_EXPIRED
+// instead of undoing their work. Settles go through the queue's batcher
+// (settle.ts) unless the caller passes its own transaction.
+import { NOW_MS, type QueueDb, type TxExecutor } from "./db";
 import { invalid, QueueError } from "./errors";
 import type { QueueEventListener, SettleOutcome } from "./events";
 import type { FetchedRow } from "./fetch";
 import {
-  advanceWatermark,
   type DlqSettings,
   deliveryParams,
   deliveryWhere,
   lockGroupPartition,
-  markDead,
   type PartitionRef,
 } from "./partition-state";
-import type { DeliveredMessage, Delivery, Failure } from "./types";
+import { deliveryExpired, type SettleBatcher, type SettleRequest, writeSettles } from "./settle";
+import type { DeliveredMessage, Delivery, Failure, NackOptions, SettleOptions } from "./types";
 
 export interface DeliveryHost {
   db: QueueDb;
+  batcher: SettleBatcher;
   maxAttempts: number;
   dlq: DlqSettings;
   /** Called once the delivery is settled or handed back. */
@@ -37,8 +37,14 @@ function checkMs(ms: unknown, what: string, min: number): number {
   return Math.ceil(ms);
 }
 
-const expired = () =>
-  new QueueError("DELIVERY_EXPIRED", "this delivery's visibility timeout passed and the message was delivered again");
+function checkTx(opts: SettleOptions | undefined): TxExecutor | undefined {
+  const tx = opts?.tx;
+  if (tx === undefined) return undefined;
+  if (typeof tx !== "object" || tx === null || typeof (tx as TxExecutor).commitWith !== "function") {
+    throw invalid("tx must be the transaction handed to queue.transaction's callback");
+  }
+  return tx as TxExecutor;
+}
 
 export class QueueDelivery implements Delivery {
   readonly message: DeliveredMessage;
@@ -83,22 +89,52 @@ export class QueueDelivery implements Delivery {
     return this.settled;
   }
 
-  /** Claims the single settle this delivery gets; released again if the database call fails. */
-  /** `fn` resolves true when the row is finished for the group, so the watermark may move. */
+  /**
+   * Claims the single settle this delivery gets and writes it: through the
+   * queue's batcher, or in the caller's transaction `tx` (then it counts as
+   * settled once that transaction commits, and is free again if it rolls back).
+   */
   private async settle(
     verb: string,
-    outcome: (finished: boolean) => SettleOutcome,
-    fn: (c: Executor) => Promise<boolean>,
+    what: Pick<SettleRequest, "kind" | "delayMs" | "reason">,
+    outcome: SettleOutcome,
+    tx: TxExecutor | undefined,
   ): Promise<void> {
     if (this.settled) throw new QueueError("ALREADY_SETTLED", `${verb}: this delivery was already settled`);
     this.settled = true;
-    let finished = false;
-    try {
-      await this.host.db.tx(async (c) => {
-        const gp = await lockGroupPartition(c, this.ref);
-        finished = await fn(c);
-        if (finished && gp) await advanceWatermark(c, this.ref, gp.watermark);
+    const request: SettleRequest = { ...what, ref: this.ref, seq: this.seq, attempt: this.attempt };
+    if (what.kind === "dead") {
+      const row = this.row;
+      request.failed = {
+        seq: row.seq,
+        logId: row.logId,
+        messageId: row.messageId,
+        payload: row.payload,
+        metadata: row.metadata,
+      };
+      request.dlq = this.host.dlq;
+    }
+    const done = () => {
+      this.host.onSettled(this);
+      this.host.emit({
+        type: "settled",
+        topic: this.ref.topic,
+        group: this.ref.group,
+        outcome,
+        processingMs: this.handedOutAt ? performance.now() - this.handedOutAt : 0,
       });
+    };
+    try {
+      if (tx) {
+        const [err] = await writeSettles(tx, [request]);
+        if (err) throw err;
+        tx.afterCommit(done);
+        tx.afterRollback(() => {
+          this.settled = false;
+        });
+        return;
+      }
+      await this.host.batcher.settle(request);
     } catch (err) {
       if (err instanceof QueueError && err.code === "DELIVERY_EXPIRED") {
         // Nothing of ours is out any more: let the partition be fetched again now, not when our own timer runs out.
@@ -106,72 +142,26 @@ export class QueueDelivery implements Delivery {
       } else this.settled = false;
       throw err;
     }
-    this.host.onSettled(this);
-    this.host.emit({
-      type: "settled",
-      topic: this.ref.topic,
-      group: this.ref.group,
-      outcome: outcome(finished),
-      processingMs: this.handedOutAt ? performance.now() - this.handedOutAt : 0,
-    });
+    done();
   }
 
-  private async update(c: Executor, set: string, params: unknown[]): Promise<void> {
-    const { affectedRows } = await c.execute(
-      `UPDATE queue_deliveries SET ${set}, updated_at = ${NOW_MS} WHERE ${deliveryWhere}`,
-      [...params, ...deliveryParams(this.ref, this.seq, this.attempt)],
-    );
-    if (affectedRows === 0) throw expired();
+  async ack(opts?: SettleOptions): Promise<void> {
+    return this.settle("ack", { kind: "ack" }, "acked", checkTx(opts));
   }
 
-  private async dead(c: Executor, reason: string): Promise<true> {
-    await this.update(c, `state = ${DeliveryState.dead}, last_error = ?`, [reason]);
-    const row = this.row;
-    await markDead(
-      c,
-      this.ref,
-      { seq: row.seq, logId: row.logId, messageId: row.messageId, payload: row.payload, metadata: row.metadata },
-      this.attempt,
-      reason,
-      this.host.dlq,
-    );
-    return true;
-  }
-
-  ack(): Promise<void> {
-    return this.settle(
-      "ack",
-      () => "acked",
-      async (c) => {
-        await this.update(c, `state = ${DeliveryState.acked}, owner = NULL`, []);
-        return true;
-      },
-    );
-  }
-
-  async nack(options: { requeueAfterMs?: number; reason?: string } = {}): Promise<void> {
+  async nack(options: NackOptions = {}): Promise<void> {
     const delay = options.requeueAfterMs === undefined ? 0 : checkMs(options.requeueAfterMs, "requeueAfterMs", 0);
     const reason = (options.reason ?? "nacked").slice(0, REASON_MAX);
-    return this.settle(
-      "nack",
-      (finished) => (finished ? "dead_lettered" : "nacked"),
-      async (c) => {
-        if (this.attempt >= this.host.maxAttempts) return this.dead(c, reason);
-        await this.update(c, `visible_at = ${NOW_MS} + ?, last_error = ?, owner = NULL`, [delay, reason]);
-        return false;
-      },
-    );
+    const tx = checkTx(options);
+    if (this.attempt >= this.host.maxAttempts) {
+      return this.settle("nack", { kind: "dead", reason }, "dead_lettered", tx);
+    }
+    return this.settle("nack", { kind: "nack", delayMs: delay, reason }, "nacked", tx);
   }
 
-  reject(reason: string): Promise<void> {
-    if (typeof reason !== "string" || reason.length === 0) {
-      return Promise.reject(invalid("reject needs a non-empty reason"));
-    }
-    return this.settle(
-      "reject",
-      () => "dead_lettered",
-      (c) => this.dead(c, reason.slice(0, REASON_MAX)),
-    );
+  async reject(reason: string, opts?: SettleOptions): Promise<void> {
+    if (typeof reason !== "string" || reason.length === 0) throw invalid("reject needs a non-empty reason");
+    return this.settle("reject", { kind: "dead", reason: reason.slice(0, REASON_MAX) }, "dead_lettered", checkTx(opts));
   }
 
   async extendVisibility(ms: number): Promise<void> {
@@ -180,7 +170,11 @@ export class QueueDelivery implements Delivery {
     const started = performance.now();
     await this.host.db.tx(async (c) => {
       await lockGroupPartition(c, this.ref);
-      await this.update(c, `visible_at = ${NOW_MS} + ?`, [delay]);
+      const { affectedRows } = await c.execute(
+        `UPDATE queue_deliveries SET visible_at = ${NOW_MS} + ?, updated_at = ${NOW_MS} WHERE ${deliveryWhere}`,
+        [delay, ...deliveryParams(this.ref, this.seq, this.attempt)],
+      );
+      if (affectedRows === 0) throw deliveryExpired();
     });
     this.expiresAtMono = started + delay;
   }

@@ -3,18 +3,18 @@
 // already finished filtered out *in SQL* (so the LIMIT window can never fill
 // up with finished rows and stall the partition), dead-letter the ones whose
 // last visibility timeout used up their attempts, and mark the rest in flight.
+// Every read starts at the watermark, so its cost does not grow with the
+// backlog behind it or the history below it.
 import { DeliveryState } from "../../db/schema";
-import type { QueueDb } from "./db";
-import { NOW_MS } from "./db";
+import { NOW_MS, type QueueDb, type Statement } from "./db";
 import {
   advanceWatermark,
   BLOCKING_IN_FLIGHT,
   type DlqSettings,
-  lockGroupPartition,
   markDead,
   type PartitionRef,
   READY_ROWS,
-  releaseLease,
+  releaseIdle,
 } from "./partition-state";
 
 export interface FetchedRow {
@@ -57,47 +57,52 @@ export function parseMetadata(raw: string | null): Record<string, string> {
   return v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, string>) : {};
 }
 
+/**
+ * Two round trips: (1) begin, lock the group-partition row and check the
+ * lease, find the first blocking in-flight row, read the ready rows; (2) mark
+ * them in flight (or dead-letter the ones whose last visibility timeout used
+ * up their attempts, or give an empty partition back) and commit.
+ */
 export async function fetchBatch(
   db: QueueDb,
   ref: PartitionRef,
   owner: string,
   opts: { batchSize: number; visibilityTimeoutMs: number; maxAttempts: number; dlq: DlqSettings },
 ): Promise<FetchResult> {
+  const key = [ref.group, ref.topic, ref.partitionKey];
   return db.tx(async (c) => {
-    const gp = await lockGroupPartition(c, ref);
-    if (!gp || gp.leaseOwner !== owner || !gp.leaseValid) return { kind: "lost" } as const;
-    const [blocking] = await c.query<{ seq: number | null }>(BLOCKING_IN_FLIGHT, [
-      ref.group,
-      ref.topic,
-      ref.partitionKey,
-    ]);
-    const below = blocking?.seq != null ? Number(blocking.seq) : null;
-    const raw = await c.query<RawRow>(
-      `SELECT m.log_id, m.seq, m.message_id, m.payload, m.metadata, m.published_at, m.visible_after, ${NOW_MS} AS now,
-              m.failure_reason, m.failure_count, m.failed_at, m.original_topic, m.original_group,
-              d.attempts, d.last_error
-       ${READY_ROWS} ${below === null ? "" : "AND m.seq < ?"}
-       ORDER BY m.seq LIMIT ?`,
-      [
-        ref.group,
-        ref.topic,
-        ref.partitionKey,
-        gp.watermark,
-        ref.group,
-        ...(below === null ? [] : [below]),
-        opts.batchSize,
-      ],
-    );
+    const [lock, blocking, ready] = (await c.script([
+      {
+        sql: `SELECT watermark, lease_owner, lease_expires_at >= ${NOW_MS} AS lease_valid
+              FROM queue_group_partitions WHERE consumer_group = ? AND topic = ? AND partition_key = ? FOR UPDATE`,
+        params: key,
+      },
+      { sql: BLOCKING_IN_FLIGHT, params: key },
+      {
+        sql: `SELECT m.log_id, m.seq, m.message_id, m.payload, m.metadata, m.published_at, m.visible_after, ${NOW_MS} AS now,
+                     m.failure_reason, m.failure_count, m.failed_at, m.original_topic, m.original_group,
+                     d.attempts, d.last_error
+              ${READY_ROWS}
+              ORDER BY m.seq LIMIT ?`,
+        params: [...key, opts.batchSize],
+      },
+    ])) as [LockRow[], Array<{ seq: number | null }>, RawRow[]];
+    const gp = lock[0];
+    if (!gp || gp.lease_owner !== owner || Number(gp.lease_valid) !== 1) return { kind: "lost" } as const;
+    const watermark = Number(gp.watermark);
+    const below = blocking[0]?.seq != null ? Number(blocking[0].seq) : null;
+    // Rows after a blocking one wait for it: the partition keeps its order.
+    const raw = below === null ? ready : ready.filter((r) => Number(r.seq) < below);
     // Waiting for rows still out: keep the lease, try again next poll.
     if (raw.length === 0 && below !== null) return { kind: "rows", rows: [] } as const;
     if (raw.length === 0) {
-      // Drained: give the lease back at once so idle partitions cost nothing.
-      await advanceWatermark(c, ref, gp.watermark);
-      await releaseLease(c, ref, owner);
+      // Drained: give the lease back at once so idle partitions cost nothing,
+      // and note when it can next have work so the scan skips it till then.
+      await c.commitWith([...advanceWatermark(ref, watermark), releaseIdle(ref, owner, watermark)]);
       return { kind: "drained" } as const;
     }
     const rows: FetchedRow[] = [];
-    let died = false;
+    const dead: Parameters<typeof markDead>[1] = [];
     for (const r of raw) {
       const metadata = parseMetadata(r.metadata);
       const previous = Number(r.attempts ?? 0);
@@ -105,15 +110,14 @@ export async function fetchBatch(
         // Its last delivery timed out and that was its last attempt.
         const last = r.last_error ? ` (last error: ${r.last_error})` : "";
         const reason = `visibility timeout of ${opts.visibilityTimeoutMs} ms expired on attempt ${previous} of ${opts.maxAttempts}${last}`;
-        await markDead(
-          c,
-          ref,
-          { seq: r.seq, logId: r.log_id, messageId: r.message_id, payload: r.payload, metadata },
-          previous,
-          reason,
-          opts.dlq,
-        );
-        died = true;
+        const row = {
+          seq: Number(r.seq),
+          logId: Number(r.log_id),
+          messageId: r.message_id,
+          payload: r.payload,
+          metadata,
+        };
+        dead.push({ ref, row, attempts: previous, reason, dlq: opts.dlq });
         continue;
       }
       rows.push({
@@ -138,28 +142,25 @@ export async function fetchBatch(
             : undefined,
       });
     }
+    await markDead(c, dead);
+    const writes: Statement[] = [];
     if (rows.length > 0) {
       const values = rows.map(
         () => `(?, ?, ?, ?, ${DeliveryState.inFlight}, 1, ${NOW_MS} + ?, ?, NULL, ${NOW_MS}, ${NOW_MS})`,
       );
-      const params = rows.flatMap((r) => [
-        ref.group,
-        ref.topic,
-        ref.partitionKey,
-        r.seq,
-        opts.visibilityTimeoutMs,
-        owner,
-      ]);
-      await c.execute(
-        `INSERT INTO queue_deliveries
-           (consumer_group, topic, partition_key, seq, state, attempts, visible_at, owner, last_error, first_delivered_at, updated_at)
-         VALUES ${values.join(", ")}
-         ON DUPLICATE KEY UPDATE attempts = attempts + 1, state = VALUES(state), visible_at = VALUES(visible_at),
-           owner = VALUES(owner), updated_at = VALUES(updated_at)`,
-        params,
-      );
+      writes.push({
+        sql: `INSERT INTO queue_deliveries
+                (consumer_group, topic, partition_key, seq, state, attempts, visible_at, owner, last_error, first_delivered_at, updated_at)
+              VALUES ${values.join(", ")}
+              ON DUPLICATE KEY UPDATE attempts = attempts + 1, state = VALUES(state), visible_at = VALUES(visible_at),
+                owner = VALUES(owner), updated_at = VALUES(updated_at)`,
+        params: rows.flatMap((r) => [...key, r.seq, opts.visibilityTimeoutMs, owner]),
+      });
     }
-    if (died) await advanceWatermark(c, ref, gp.watermark);
+    if (dead.length > 0) writes.push(...advanceWatermark(ref, watermark));
+    await c.commitWith(writes);
     return { kind: "rows", rows } as const;
   });
 }
+
+type LockRow = { watermark: number; lease_owner: string | null; lease_valid: number | null };

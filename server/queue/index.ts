@@ -16,8 +16,9 @@ import { listPartitions, listTopics } from "./ops/overview";
 import { listSubscribers } from "./ops/workers";
 import { parseQueueOptions, parseSubscriptionOptions, type QueueOptions } from "./options";
 import { createPublisher } from "./publisher";
+import { SettleBatcher } from "./settle";
 import { QueueSubscription } from "./subscription";
-import type { Publisher, Subscriber } from "./types";
+import type { Publisher, QueueTx, Subscriber } from "./types";
 
 export type { DlqAddress } from "./admin";
 export type { AdminOptions, Executor, Within } from "./db";
@@ -45,7 +46,11 @@ export type {
   Delivery,
   Failure,
   Message,
+  NackOptions,
+  PublishOptions,
   Publisher,
+  QueueTx,
+  SettleOptions,
   Subscriber,
   Subscription,
 } from "./types";
@@ -55,6 +60,15 @@ export const DEFAULT_DATABASE_URL = "mysql://root@127.0.0.1:3306/sluice";
 export interface Queue {
   publisher: Publisher;
   subscriber: Subscriber;
+  /**
+   * Runs `fn` in one transaction of the queue's database and commits when it
+   * resolves (rolls back when it throws). Publishes and settles passed
+   * `{ tx }` are part of it, as is whatever `fn` writes through `tx` or on
+   * `tx.connection`: all of it commits together or not at all. A deadlock or
+   * lock-wait timeout runs `fn` again from the start, so it must not have
+   * effects outside the database.
+   */
+  transaction<T>(fn: (tx: QueueTx) => Promise<T>): Promise<T>;
   /** Changes. Each takes `opts.within`, run in its transaction (see Within): the console's audit rows. */
   admin: {
     requeueDeadLetter(address: DlqAddress, opts?: AdminOptions): Promise<void>;
@@ -104,6 +118,8 @@ export function createQueue(options: QueueOptions = {}): Queue {
   const db = openDb(url, opts.connectionLimit);
   const emit = safeEmitter(opts.onEvent);
   const subscriptions = new Set<QueueSubscription>();
+  // One batcher per queue: settles of all its subscriptions share flushes.
+  const batcher = new SettleBatcher(db);
   let closed = false;
   const assertOpen = () => {
     if (closed) throw new QueueError("CLOSED", "the queue is closed");
@@ -118,12 +134,21 @@ export function createQueue(options: QueueOptions = {}): Queue {
         if (visibleNow) for (const s of subscriptions) if (s.id.topic === topic) s.wake();
       },
     }),
+    transaction(fn) {
+      assertOpen();
+      return db.tx(fn);
+    },
     subscriber: {
       subscribe(topic, config) {
         assertOpen();
         checkTopic(topic);
-        const s = new QueueSubscription(db, topic, parseSubscriptionOptions(config), emit, (x) =>
-          subscriptions.delete(x),
+        const s = new QueueSubscription(
+          db,
+          topic,
+          parseSubscriptionOptions(config),
+          emit,
+          (x) => subscriptions.delete(x),
+          batcher,
         );
         subscriptions.add(s);
         return s;

@@ -1,9 +1,8 @@
 // Finding partitions with work, taking and renewing leases, heartbeats.
-// An idle subscriber sends one scan per poll and three statements per lease
+// An idle subscriber sends one scan per poll and a few statements per lease
 // renewal, however many partitions the topic has ever had: drained partitions
 // hold no lease, so there is nothing per partition to renew.
-import { DeliveryState } from "../../db/schema";
-import { type Executor, NOW_MS } from "./db";
+import { type Executor, NOW_MS, type Statement, type WriteResult } from "./db";
 
 export interface SubscriberIdentity {
   instanceId: string;
@@ -21,27 +20,53 @@ export interface ScannedPartition {
   leased: boolean;
 }
 
-/** Partitions of the topic that have a row ready for this group now, with who holds their lease. */
-export async function scanReadyPartitions(c: Executor, id: SubscriberIdentity): Promise<ScannedPartition[]> {
-  const rows = await c.query<{ partition_key: string; lease_owner: string | null; leased: number }>(
-    `SELECT p.partition_key, g.lease_owner,
-            (g.lease_owner IS NOT NULL AND g.lease_expires_at >= ${NOW_MS}) AS leased
-     FROM queue_partitions p
-     LEFT JOIN queue_group_partitions g
-       ON g.consumer_group = ? AND g.topic = p.topic AND g.partition_key = p.partition_key
-     WHERE p.topic = ? AND p.head_seq > COALESCE(g.watermark, 0)
-       AND EXISTS (
-         SELECT 1 FROM queue_messages m
-         LEFT JOIN queue_deliveries d
-           ON d.consumer_group = ? AND d.topic = m.topic AND d.partition_key = m.partition_key AND d.seq = m.seq
-         WHERE m.topic = p.topic AND m.partition_key = p.partition_key AND m.seq > COALESCE(g.watermark, 0)
-           AND m.visible_after <= ${NOW_MS}
-           AND (m.target_group IS NULL OR m.target_group = ?)
-           AND (d.seq IS NULL OR (d.state = ${DeliveryState.inFlight} AND d.visible_at <= ${NOW_MS})))
-     LIMIT ${SCAN_LIMIT}`,
-    [id.group, id.topic, id.group, id.group],
+export interface ScanResult {
+  partitions: ScannedPartition[];
+  /** How long until the topic's next deferred row becomes visible, ms on the database's clock; null if none. */
+  nextDueInMs: number | null;
+}
+
+/**
+ * Partitions of the topic that may have a row ready for this group now, with
+ * who holds their lease, and when the next deferred row of the topic is due.
+ * A partition qualifies when its head is above the group's watermark, unless
+ * a fetch found nothing ready in it (its idle mark, set by releaseIdle) and
+ * neither that time has come nor has anything been published since: a column
+ * compare per partition, no look at its rows. The next-due time is one read
+ * of the (topic, visible_after) index. One round trip.
+ */
+export async function scanReadyPartitions(c: Executor, id: SubscriberIdentity): Promise<ScanResult> {
+  // One statement: a row carrying the next-due time alone, then the
+  // partitions. (That row comes first so the union's columns may be NULL.)
+  const rows = await c.query<{
+    partition_key: string | null;
+    lease_owner: string | null;
+    leased: number;
+    due_in: number | null;
+  }>(
+    `(SELECT NULL AS partition_key, NULL AS lease_owner, 0 AS leased,
+             CAST(MIN(visible_after) AS SIGNED) - CAST(${NOW_MS} AS SIGNED) AS due_in
+      FROM queue_messages WHERE topic = ? AND visible_after > ${NOW_MS})
+     UNION ALL
+     (SELECT p.partition_key, g.lease_owner,
+             (g.lease_owner IS NOT NULL AND g.lease_expires_at >= ${NOW_MS}), NULL
+      FROM queue_partitions p
+      LEFT JOIN queue_group_partitions g
+        ON g.consumer_group = ? AND g.topic = p.topic AND g.partition_key = p.partition_key
+      WHERE p.topic = ? AND p.head_seq > COALESCE(g.watermark, 0)
+        AND (g.idle_until IS NULL OR g.idle_until <= ${NOW_MS} OR p.head_seq > g.idle_head)
+      LIMIT ${SCAN_LIMIT})`,
+    [id.topic, id.group, id.topic],
   );
-  return rows.map((r) => ({ partitionKey: r.partition_key, leaseOwner: r.lease_owner, leased: r.leased === 1 }));
+  const dueIn = rows.find((r) => r.partition_key === null)?.due_in;
+  return {
+    partitions: rows.flatMap((r): ScannedPartition[] =>
+      r.partition_key === null
+        ? []
+        : [{ partitionKey: r.partition_key, leaseOwner: r.lease_owner, leased: Number(r.leased) === 1 }],
+    ),
+    nextDueInMs: dueIn == null ? null : Math.max(0, Number(dueIn)),
+  };
 }
 
 /** Tries to lease the given partitions; returns the ones now held. */
@@ -52,25 +77,27 @@ export async function claimPartitions(
   leaseDurationMs: number,
 ): Promise<string[]> {
   if (partitionKeys.length === 0) return [];
-  await c.execute(
-    `INSERT INTO queue_group_partitions (consumer_group, topic, partition_key, watermark, updated_at)
-     VALUES ${partitionKeys.map(() => `(?, ?, ?, 0, ${NOW_MS})`).join(", ")}
-     ON DUPLICATE KEY UPDATE updated_at = updated_at`,
-    partitionKeys.flatMap((k) => [id.group, id.topic, k]),
-  );
   const inList = partitionKeys.map(() => "?").join(", ");
-  await c.execute(
-    `UPDATE queue_group_partitions
-     SET lease_owner = ?, lease_expires_at = ${NOW_MS} + ?, updated_at = ${NOW_MS}
-     WHERE consumer_group = ? AND topic = ? AND partition_key IN (${inList})
-       AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires_at < ${NOW_MS})`,
-    [id.instanceId, leaseDurationMs, id.group, id.topic, ...partitionKeys, id.instanceId],
-  );
-  const held = await c.query<{ partition_key: string }>(
-    `SELECT partition_key FROM queue_group_partitions
-     WHERE consumer_group = ? AND topic = ? AND partition_key IN (${inList}) AND lease_owner = ?`,
-    [id.group, id.topic, ...partitionKeys, id.instanceId],
-  );
+  const [, , held] = (await c.script([
+    {
+      sql: `INSERT INTO queue_group_partitions (consumer_group, topic, partition_key, watermark, updated_at)
+            VALUES ${partitionKeys.map(() => `(?, ?, ?, 0, ${NOW_MS})`).join(", ")}
+            ON DUPLICATE KEY UPDATE updated_at = updated_at`,
+      params: partitionKeys.flatMap((k) => [id.group, id.topic, k]),
+    },
+    {
+      sql: `UPDATE queue_group_partitions
+            SET lease_owner = ?, lease_expires_at = ${NOW_MS} + ?, updated_at = ${NOW_MS}
+            WHERE consumer_group = ? AND topic = ? AND partition_key IN (${inList})
+              AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires_at < ${NOW_MS})`,
+      params: [id.instanceId, leaseDurationMs, id.group, id.topic, ...partitionKeys, id.instanceId],
+    },
+    {
+      sql: `SELECT partition_key FROM queue_group_partitions
+            WHERE consumer_group = ? AND topic = ? AND partition_key IN (${inList}) AND lease_owner = ?`,
+      params: [id.group, id.topic, ...partitionKeys, id.instanceId],
+    },
+  ])) as [unknown, unknown, Array<{ partition_key: string }>];
   return held.map((r) => r.partition_key);
 }
 
@@ -88,7 +115,7 @@ export async function registerSubscriber(c: Executor, id: SubscriberIdentity, ho
   );
 }
 
-/** Heartbeat, lease renewal, and the number of live subscribers in the group. */
+/** Heartbeat, lease renewal, and the number of live subscribers in the group: one round trip. */
 export async function heartbeat(
   c: Executor,
   id: SubscriberIdentity,
@@ -96,25 +123,27 @@ export async function heartbeat(
   host: string,
   pid: number,
 ): Promise<number> {
-  const { affectedRows } = await c.execute(
-    `UPDATE queue_subscribers SET heartbeat_at = ${NOW_MS} WHERE instance_id = ?`,
-    [id.instanceId],
-  );
-  if (affectedRows === 0) await registerSubscriber(c, id, host, pid);
-  await c.execute(
-    `UPDATE queue_group_partitions SET lease_expires_at = ${NOW_MS} + ?, updated_at = ${NOW_MS}
-     WHERE lease_owner = ? AND consumer_group = ? AND topic = ?`,
-    [leaseDurationMs, id.instanceId, id.group, id.topic],
-  );
-  return countLive(c, id, leaseDurationMs);
+  const [beat, , live] = (await c.script([
+    { sql: `UPDATE queue_subscribers SET heartbeat_at = ${NOW_MS} WHERE instance_id = ?`, params: [id.instanceId] },
+    {
+      sql: `UPDATE queue_group_partitions SET lease_expires_at = ${NOW_MS} + ?, updated_at = ${NOW_MS}
+            WHERE lease_owner = ? AND consumer_group = ? AND topic = ?`,
+      params: [leaseDurationMs, id.instanceId, id.group, id.topic],
+    },
+    liveCount(id, leaseDurationMs),
+  ])) as [WriteResult, unknown, Array<{ n: number }>];
+  if (beat.affectedRows === 0) await registerSubscriber(c, id, host, pid);
+  return Math.max(1, Number(live[0]?.n ?? 1));
 }
 
+const liveCount = (id: SubscriberIdentity, leaseDurationMs: number): Statement => ({
+  sql: `SELECT COUNT(*) AS n FROM queue_subscribers
+        WHERE consumer_group = ? AND topic = ? AND heartbeat_at >= ${NOW_MS} - ?`,
+  params: [id.group, id.topic, leaseDurationMs],
+});
+
 export async function countLive(c: Executor, id: SubscriberIdentity, leaseDurationMs: number): Promise<number> {
-  const [row] = await c.query<{ n: number }>(
-    `SELECT COUNT(*) AS n FROM queue_subscribers
-     WHERE consumer_group = ? AND topic = ? AND heartbeat_at >= ${NOW_MS} - ?`,
-    [id.group, id.topic, leaseDurationMs],
-  );
+  const [row] = (await c.script([liveCount(id, leaseDurationMs)]))[0] as Array<{ n: number }>;
   return Math.max(1, Number(row?.n ?? 1));
 }
 

@@ -13,7 +13,7 @@
 // unique; a repeated append leaves a gap in seq and stores nothing. Readers
 // treat gaps as nothing to do.
 import { createHash } from "node:crypto";
-import { type Executor, NOW_MS } from "./db";
+import { type Executor, NOW_MS, type Statement } from "./db";
 import { failureGroup } from "./failure-group";
 
 export interface LogRow {
@@ -48,52 +48,19 @@ export function dedupKey(topic: string, partitionKey: string, id: string, origin
 const COLUMNS =
   "topic, partition_key, seq, message_id, dedup_key, payload, metadata, published_at, visible_after, target_group, failure_reason, failure_count, failed_at, original_topic, original_group, original_seq, failure_group";
 
-/**
- * Bumps each partition's head by its row count, locking the partition rows in
- * sorted order (no deadlock between two appends), and returns the seq each
- * partition's first new row gets.
- */
-async function reserveSeqs(c: Executor, parts: Array<{ topic: string; partitionKey: string; n: number }>) {
-  const first = new Map<string, number>();
-  const only = parts.length === 1 ? parts[0] : undefined;
-  if (only) {
-    // One partition, one round trip: LAST_INSERT_ID(expr) hands back the new head.
-    const res = await c.execute(
-      `INSERT INTO queue_partitions (topic, partition_key, head_seq, created_at, last_published_at)
-       VALUES (?, ?, ?, ${NOW_MS}, ${NOW_MS})
-       ON DUPLICATE KEY UPDATE head_seq = LAST_INSERT_ID(head_seq + VALUES(head_seq)),
-         last_published_at = VALUES(last_published_at)`,
-      [only.topic, only.partitionKey, only.n],
-    );
-    // 1 row affected: a new partition, whose head is n; 2: an update, head = insertId.
-    const head = res.affectedRows === 1 ? only.n : res.insertId;
-    first.set(partitionId(only.topic, only.partitionKey), head - only.n + 1);
-    return first;
-  }
-  await c.execute(
-    `INSERT INTO queue_partitions (topic, partition_key, head_seq, created_at, last_published_at)
-     VALUES ${parts.map(() => `(?, ?, ?, ${NOW_MS}, ${NOW_MS})`).join(", ")}
-     ON DUPLICATE KEY UPDATE head_seq = head_seq + VALUES(head_seq), last_published_at = VALUES(last_published_at)`,
-    parts.flatMap((p) => [p.topic, p.partitionKey, p.n]),
-  );
-  const heads = await c.query<{ topic: string; partition_key: string; head_seq: number }>(
-    `SELECT topic, partition_key, head_seq FROM queue_partitions
-     WHERE (topic, partition_key) IN (${parts.map(() => "(?, ?)").join(", ")})`,
-    parts.flatMap((p) => [p.topic, p.partitionKey]),
-  );
-  const n = new Map(parts.map((p) => [partitionId(p.topic, p.partitionKey), p.n]));
-  for (const h of heads) {
-    const id = partitionId(h.topic, h.partition_key);
-    first.set(id, Number(h.head_seq) - (n.get(id) ?? 0) + 1);
-  }
-  return first;
-}
-
 const partitionId = (topic: string, partitionKey: string) => JSON.stringify([topic, partitionKey]);
 
-/** Appends rows inside the caller's transaction: one statement to reserve seqs (two for several partitions), one to insert. */
-export async function appendToLog(c: Executor, rows: LogRow[]): Promise<void> {
-  if (rows.length === 0) return;
+/**
+ * The statements that append `rows`, for the caller to send in its
+ * transaction (with COMMIT, for a publish of its own). Rows of one partition
+ * need no round trip before: the head bump hands the new head to the insert
+ * through LAST_INSERT_ID and a session variable, so a single-partition publish
+ * is one round trip in all. Rows of several partitions first bump every head
+ * (one statement, partitions in sorted order so two appends never deadlock)
+ * and read them back; that round trip is sent here.
+ */
+export async function appendStatements(c: Executor, rows: LogRow[]): Promise<Statement[]> {
+  if (rows.length === 0) return [];
   const counts = new Map<string, { topic: string; partitionKey: string; n: number }>();
   for (const r of rows) {
     const id = partitionId(r.topic, r.partitionKey);
@@ -102,21 +69,44 @@ export async function appendToLog(c: Executor, rows: LogRow[]): Promise<void> {
     else counts.set(id, { topic: r.topic, partitionKey: r.partitionKey, n: 1 });
   }
   const parts = [...counts.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, p]) => p);
-  const next = await reserveSeqs(c, parts);
+  const only = parts.length === 1 ? parts[0] : undefined;
+  const statements: Statement[] = [];
+  // Where each row's seq comes from: a number, or the session variable plus an offset.
+  let seqOf: (index: number, id: string) => { sql: string; param: number };
+  if (only) {
+    statements.push(
+      {
+        // LAST_INSERT_ID(expr) on both paths: a new partition's head is n, an old one's is head + n.
+        sql: `INSERT INTO queue_partitions (topic, partition_key, head_seq, created_at, last_published_at)
+              VALUES (?, ?, LAST_INSERT_ID(?), ${NOW_MS}, ${NOW_MS})
+              ON DUPLICATE KEY UPDATE head_seq = LAST_INSERT_ID(head_seq + VALUES(head_seq)),
+                last_published_at = VALUES(last_published_at)`,
+        params: [only.topic, only.partitionKey, only.n],
+      },
+      { sql: "SET @sluice_first_seq = LAST_INSERT_ID() - ?", params: [only.n - 1] },
+    );
+    let offset = 0;
+    seqOf = () => ({ sql: "@sluice_first_seq + ?", param: offset++ });
+  } else {
+    const first = await reserveSeqs(c, parts);
+    seqOf = (_, id) => {
+      const seq = first.get(id);
+      if (seq === undefined) throw new Error(`no sequence reserved for partition ${id}`);
+      first.set(id, seq + 1);
+      return { sql: "?", param: seq };
+    };
+  }
   const values: string[] = [];
   const params: unknown[] = [];
-  for (const r of rows) {
-    const id = partitionId(r.topic, r.partitionKey);
-    const seq = next.get(id);
-    if (seq === undefined) throw new Error(`no sequence reserved for partition ${id}`);
-    next.set(id, seq + 1);
+  rows.forEach((r, i) => {
+    const seq = seqOf(i, partitionId(r.topic, r.partitionKey));
     values.push(
-      `(?, ?, ?, ?, ?, ?, ?, ${NOW_MS}, ${r.delayMs > 0 ? `${NOW_MS} + ?` : "?"}, ?, ?, ?, ${r.failure ? NOW_MS : "NULL"}, ?, ?, ?, ?)`,
+      `(?, ?, ${seq.sql}, ?, ?, ?, ?, ${NOW_MS}, ${r.delayMs > 0 ? `${NOW_MS} + ?` : "?"}, ?, ?, ?, ${r.failure ? NOW_MS : "NULL"}, ?, ?, ?, ?)`,
     );
     params.push(
       r.topic,
       r.partitionKey,
-      seq,
+      seq.param,
       r.messageId,
       dedupKey(r.topic, r.partitionKey, r.messageId, r.origin),
       r.payload,
@@ -130,10 +120,40 @@ export async function appendToLog(c: Executor, rows: LogRow[]): Promise<void> {
       r.failure?.originalSeq ?? null,
       r.failure ? failureGroup(r.failure.reason) : null,
     );
-  }
+  });
   // A duplicate dedup_key keeps the stored row untouched: that is the dedup.
-  await c.execute(
-    `INSERT INTO queue_messages (${COLUMNS}) VALUES ${values.join(", ")} ON DUPLICATE KEY UPDATE log_id = log_id`,
+  statements.push({
+    sql: `INSERT INTO queue_messages (${COLUMNS}) VALUES ${values.join(", ")} ON DUPLICATE KEY UPDATE log_id = log_id`,
     params,
-  );
+  });
+  return statements;
+}
+
+/** Bumps several partitions' heads by their row counts; returns the seq each one's first new row gets. */
+async function reserveSeqs(c: Executor, parts: Array<{ topic: string; partitionKey: string; n: number }>) {
+  const [, heads] = (await c.script([
+    {
+      sql: `INSERT INTO queue_partitions (topic, partition_key, head_seq, created_at, last_published_at)
+            VALUES ${parts.map(() => `(?, ?, ?, ${NOW_MS}, ${NOW_MS})`).join(", ")}
+            ON DUPLICATE KEY UPDATE head_seq = head_seq + VALUES(head_seq), last_published_at = VALUES(last_published_at)`,
+      params: parts.flatMap((p) => [p.topic, p.partitionKey, p.n]),
+    },
+    {
+      sql: `SELECT topic, partition_key, head_seq FROM queue_partitions
+            WHERE (topic, partition_key) IN (${parts.map(() => "(?, ?)").join(", ")})`,
+      params: parts.flatMap((p) => [p.topic, p.partitionKey]),
+    },
+  ])) as [unknown, Array<{ topic: string; partition_key: string; head_seq: number }>];
+  const n = new Map(parts.map((p) => [partitionId(p.topic, p.partitionKey), p.n]));
+  const first = new Map<string, number>();
+  for (const h of heads) {
+    const id = partitionId(h.topic, h.partition_key);
+    first.set(id, Number(h.head_seq) - (n.get(id) ?? 0) + 1);
+  }
+  return first;
+}
+
+/** Appends rows inside the caller's transaction. */
+export async function appendToLog(c: Executor, rows: LogRow[]): Promise<void> {
+  await c.script(await appendStatements(c, rows));
 }

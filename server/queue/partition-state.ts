@@ -3,8 +3,8 @@
 // transaction that first locks the group-partition row (FOR UPDATE), so
 // fetches, settles and watermark moves of one partition never interleave.
 import { DeliveryState } from "../../db/schema";
-import { type Executor, NOW_MS } from "./db";
-import { appendToLog } from "./log";
+import { type Executor, NOW_MS, type Statement } from "./db";
+import { appendToLog, type LogRow } from "./log";
 
 export interface PartitionRef {
   group: string;
@@ -42,99 +42,143 @@ export async function lockGroupPartition(
   return { watermark: Number(row.watermark), leaseOwner: row.lease_owner, leaseValid: row.lease_valid === 1 };
 }
 
-/** Rows of the partition this group has still to finish, ready now, in log order. */
+/**
+ * Rows of the partition this group has still to finish, ready now, in log
+ * order, from just above the watermark. Joined to the group-partition row
+ * (one row by primary key, which the optimizer reads first as a constant), so
+ * the log is read as a range from the watermark up: the cost is the rows
+ * looked at, not the depth of the partition. Parameters: group, topic, key.
+ */
 export const READY_ROWS = `
-  FROM queue_messages m
+  FROM queue_group_partitions g
+  JOIN queue_messages m ON m.topic = g.topic AND m.partition_key = g.partition_key AND m.seq > g.watermark
   LEFT JOIN queue_deliveries d
-    ON d.consumer_group = ? AND d.topic = m.topic AND d.partition_key = m.partition_key AND d.seq = m.seq
-  WHERE m.topic = ? AND m.partition_key = ? AND m.seq > ?
+    ON d.consumer_group = g.consumer_group AND d.topic = m.topic AND d.partition_key = m.partition_key AND d.seq = m.seq
+  WHERE g.consumer_group = ? AND g.topic = ? AND g.partition_key = ?
     AND m.visible_after <= ${NOW_MS}
-    AND (m.target_group IS NULL OR m.target_group = ?)
+    AND (m.target_group IS NULL OR m.target_group = g.consumer_group)
     AND (d.seq IS NULL OR (d.state = ${DeliveryState.inFlight} AND d.visible_at <= ${NOW_MS}))`;
 
 /**
- * Rows still out with a subscriber: one whose lease this subscriber took over
- * (typically after a crash), or this subscriber's own delivery that its
- * process already counts as timed out while the database's clock does not yet.
- * Rows after them wait until they come back, so the partition keeps its order.
- * Nacked rows have no owner: a nack delay lets later rows pass, as nack means.
+ * The first row still out with a subscriber: one whose lease this subscriber
+ * took over (typically after a crash), or this subscriber's own delivery that
+ * its process already counts as timed out while the database's clock does not
+ * yet. Rows after it wait until it comes back, so the partition keeps its
+ * order. Nacked rows have no owner: a nack delay lets later rows pass, as nack
+ * means. Only rows above the watermark are looked at. Parameters: group, topic, key.
  */
 export const BLOCKING_IN_FLIGHT = `
-  SELECT MIN(x.seq) AS seq FROM queue_deliveries x
-  WHERE x.consumer_group = ? AND x.topic = ? AND x.partition_key = ?
+  SELECT MIN(x.seq) AS seq FROM queue_group_partitions g
+  JOIN queue_deliveries x
+    ON x.consumer_group = g.consumer_group AND x.topic = g.topic AND x.partition_key = g.partition_key AND x.seq > g.watermark
+  WHERE g.consumer_group = ? AND g.topic = ? AND g.partition_key = ?
     AND x.state = ${DeliveryState.inFlight} AND x.owner IS NOT NULL AND x.visible_at > ${NOW_MS}`;
 
 /**
- * Moves the watermark up to just below the first row this group has not
- * finished (acked, dead, or addressed to another group), or to the partition's
- * head when there is none. The head and
- * the first unfinished row are read in one statement, so they agree: seqs
- * commit in order (log.ts), so no row below the head can appear later.
+ * Statements that move the watermark, whose value under the caller's lock is
+ * `current`, up to just below the first row this group has not finished
+ * (acked, dead, or addressed to another group), or to the partition's head
+ * when there is none. The head is read first, into a session variable: seqs
+ * commit in order (log.ts), so every row at or below it is visible to the
+ * statement after, and no row below it can appear later. The first unfinished
+ * row is found by a range read from `current` that stops at the first match.
+ * The caller must hold the group-partition row's lock (FOR UPDATE).
  */
-export async function advanceWatermark(c: Executor, ref: PartitionRef, current: number): Promise<number> {
-  const [row] = await c.query<{ blocker: number | null; head: number | null }>(
-    `SELECT
-       (SELECT MIN(m.seq) FROM queue_messages m
-          LEFT JOIN queue_deliveries d
-            ON d.consumer_group = ? AND d.topic = m.topic AND d.partition_key = m.partition_key AND d.seq = m.seq
-          WHERE m.topic = ? AND m.partition_key = ? AND m.seq > ?
-            AND (m.target_group IS NULL OR m.target_group = ?)
-            AND (d.seq IS NULL OR d.state = ${DeliveryState.inFlight})) AS blocker,
-       (SELECT head_seq FROM queue_partitions WHERE topic = ? AND partition_key = ?) AS head`,
-    [ref.group, ref.topic, ref.partitionKey, current, ref.group, ref.topic, ref.partitionKey],
-  );
-  const next = row?.blocker != null ? Number(row.blocker) - 1 : Number(row?.head ?? current);
-  if (next <= current) return current;
-  await c.execute(`UPDATE queue_group_partitions SET watermark = ?, updated_at = ${NOW_MS} WHERE ${REF}`, [
-    next,
-    ...refParams(ref),
-  ]);
-  // The delivery rows it passed are never read again; garbage collection deletes them in bulk.
-  return next;
+export function advanceWatermark(ref: PartitionRef, current: number): Statement[] {
+  return [
+    {
+      sql: "SET @sluice_head = (SELECT head_seq FROM queue_partitions WHERE topic = ? AND partition_key = ?)",
+      params: [ref.topic, ref.partitionKey],
+    },
+    {
+      sql: `UPDATE queue_group_partitions SET watermark = GREATEST(watermark, COALESCE(
+              (SELECT m.seq - 1 FROM queue_messages m
+                 LEFT JOIN queue_deliveries d
+                   ON d.consumer_group = ? AND d.topic = m.topic AND d.partition_key = m.partition_key AND d.seq = m.seq
+                 WHERE m.topic = ? AND m.partition_key = ? AND m.seq > ?
+                   AND (m.target_group IS NULL OR m.target_group = ?)
+                   AND (d.seq IS NULL OR d.state = ${DeliveryState.inFlight})
+                 ORDER BY m.seq LIMIT 1),
+              @sluice_head, watermark)),
+            updated_at = ${NOW_MS}
+          WHERE ${REF}`,
+      params: [ref.group, ref.topic, ref.partitionKey, current, ref.group, ...refParams(ref)],
+    },
+  ];
 }
 
 /**
- * Marks the delivery dead for this group and, with the DLQ on, appends the
- * message to <topic><suffix> with its failure, in the caller's transaction:
- * the message is never in zero places. The DLQ row's dedup origin is the group
- * and the source row, so a repeated move is a no-op rather than an error, and
- * the same id failing in another group, or again after a requeue, gets its own
- * row. Other groups' delivery state is untouched.
+ * The DLQ row for a delivery that failed for good, or undefined with the DLQ
+ * off. Appended in the same transaction that marks the delivery dead, so the
+ * message is never in zero places. Its dedup origin is the group and the
+ * source row: a repeated move is a no-op rather than an error, and the same
+ * id failing in another group, or again after a requeue, gets its own row.
  */
-export async function markDead(
-  c: Executor,
+export function dlqRow(
   ref: PartitionRef,
   row: FailedRow,
   attempts: number,
   reason: string,
   dlq: DlqSettings,
+): LogRow | undefined {
+  if (!dlq.enabled) return undefined;
+  return {
+    topic: ref.topic + dlq.topicSuffix,
+    partitionKey: ref.partitionKey,
+    messageId: row.messageId,
+    origin: `dlq:${ref.group}:${row.logId}`,
+    payload: row.payload,
+    metadata: row.metadata,
+    delayMs: 0,
+    failure: { reason, count: attempts, originalTopic: ref.topic, originalGroup: ref.group, originalSeq: row.seq },
+  };
+}
+
+/**
+ * Marks deliveries dead for this group (creating the delivery row if the row
+ * was never delivered) and appends their DLQ rows, in the caller's
+ * transaction. Other groups' delivery state is untouched.
+ */
+export async function markDead(
+  c: Executor,
+  dead: Array<{ ref: PartitionRef; row: FailedRow; attempts: number; reason: string; dlq: DlqSettings }>,
 ): Promise<void> {
+  if (dead.length === 0) return;
   await c.execute(
     `INSERT INTO queue_deliveries
        (consumer_group, topic, partition_key, seq, state, attempts, visible_at, owner, last_error, first_delivered_at, updated_at)
-     VALUES (?, ?, ?, ?, ${DeliveryState.dead}, ?, 0, NULL, ?, ${NOW_MS}, ${NOW_MS})
+     VALUES ${dead.map(() => `(?, ?, ?, ?, ${DeliveryState.dead}, ?, 0, NULL, ?, ${NOW_MS}, ${NOW_MS})`).join(", ")}
      ON DUPLICATE KEY UPDATE state = VALUES(state), last_error = VALUES(last_error), owner = NULL, updated_at = VALUES(updated_at)`,
-    [...refParams(ref), row.seq, attempts, reason],
+    dead.flatMap((x) => [...refParams(x.ref), x.row.seq, x.attempts, x.reason]),
   );
-  if (!dlq.enabled) return;
-  await appendToLog(c, [
-    {
-      topic: ref.topic + dlq.topicSuffix,
-      partitionKey: ref.partitionKey,
-      messageId: row.messageId,
-      origin: `dlq:${ref.group}:${row.logId}`,
-      payload: row.payload,
-      metadata: row.metadata,
-      delayMs: 0,
-      failure: {
-        reason,
-        count: attempts,
-        originalTopic: ref.topic,
-        originalGroup: ref.group,
-        originalSeq: row.seq,
-      },
-    },
-  ]);
+  const rows = dead.flatMap((x) => dlqRow(x.ref, x.row, x.attempts, x.reason, x.dlq) ?? []);
+  await appendToLog(c, rows);
+}
+
+/**
+ * Gives the lease back after a fetch found nothing ready, and records when
+ * the partition can next have work for the group: the earliest time a row
+ * above the watermark that the group has still to finish becomes ready (a
+ * deferred row's visible_after, an in-flight or nacked row's visible_at), as
+ * long as the head stays where it was read (`@sluice_head`, set by
+ * advanceWatermark just before). The ready scan skips the partition until
+ * then. Times are the database's.
+ */
+export function releaseIdle(ref: PartitionRef, owner: string, current: number): Statement {
+  return {
+    sql: `UPDATE queue_group_partitions SET lease_owner = NULL, lease_expires_at = NULL,
+            idle_head = @sluice_head,
+            idle_until = (SELECT MIN(GREATEST(m.visible_after, COALESCE(d.visible_at, 0)))
+               FROM queue_messages m
+               LEFT JOIN queue_deliveries d
+                 ON d.consumer_group = ? AND d.topic = m.topic AND d.partition_key = m.partition_key AND d.seq = m.seq
+               WHERE m.topic = ? AND m.partition_key = ? AND m.seq > ?
+                 AND (m.target_group IS NULL OR m.target_group = ?)
+                 AND (d.seq IS NULL OR d.state = ${DeliveryState.inFlight})),
+            updated_at = ${NOW_MS}
+          WHERE ${REF} AND lease_owner = ?`,
+    params: [ref.group, ref.topic, ref.partitionKey, current, ref.group, ...refParams(ref), owner],
+  };
 }
 
 export async function releaseLease(c: Executor, ref: PartitionRef, owner: string): Promise<void> {
@@ -143,6 +187,16 @@ export async function releaseLease(c: Executor, ref: PartitionRef, owner: string
      WHERE ${REF} AND lease_owner = ?`,
     [...refParams(ref), owner],
   );
+}
+
+/** Clears the idle marks of every group on these partitions: something made their rows ready early (an operator). */
+export function clearIdle(topic: string, partitionKeys: string[]): Statement {
+  return {
+    sql: `UPDATE queue_group_partitions SET idle_until = NULL, idle_head = NULL
+          WHERE consumer_group IN (SELECT consumer_group FROM queue_groups WHERE topic = ?)
+            AND topic = ? AND partition_key IN (?)`,
+    params: [topic, topic, partitionKeys],
+  };
 }
 
 export const deliveryWhere = `${REF} AND seq = ? AND attempts = ? AND state = ${DeliveryState.inFlight}`;

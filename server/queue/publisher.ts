@@ -1,8 +1,8 @@
-import type { QueueDb } from "./db";
+import type { QueueDb, TxExecutor } from "./db";
 import { invalid, QueueError } from "./errors";
-import { appendToLog, type LogRow } from "./log";
+import { appendStatements, type LogRow } from "./log";
 import { checkText, checkTopic, ID_MAX, PARTITION_KEY_MAX } from "./names";
-import type { Message, Publisher } from "./types";
+import type { Message, PublishOptions, Publisher } from "./types";
 
 /** Messages per publish call. */
 export const MAX_BATCH = 1000;
@@ -54,10 +54,22 @@ export interface PublisherHooks {
   published(topic: string, count: number, visibleNow: boolean): void;
 }
 
+function checkTx(opts: PublishOptions | undefined): TxExecutor | undefined {
+  if (opts === undefined || opts === null) return undefined;
+  if (typeof opts !== "object") throw invalid("publish options must be an object");
+  const tx = opts.tx;
+  if (tx === undefined) return undefined;
+  if (typeof tx !== "object" || tx === null || typeof (tx as TxExecutor).commitWith !== "function") {
+    throw invalid("tx must be the transaction handed to queue.transaction's callback");
+  }
+  return tx as TxExecutor;
+}
+
 export function createPublisher(db: QueueDb, maxPayloadBytes: number, hooks: PublisherHooks): Publisher {
-  async function append(topic: string, messages: unknown[], delayMs: number) {
+  async function append(topic: string, messages: unknown[], delayMs: number, opts: PublishOptions | undefined) {
     if (hooks.isClosed()) throw new QueueError("CLOSED", "the queue is closed");
     checkTopic(topic);
+    const tx = checkTx(opts);
     if (messages.length === 0) return;
     if (messages.length > MAX_BATCH)
       throw invalid(`a publish holds at most ${MAX_BATCH} messages; got ${messages.length}`);
@@ -65,20 +77,26 @@ export function createPublisher(db: QueueDb, maxPayloadBytes: number, hooks: Pub
     const total = rows.reduce((n, r) => n + r.payload.byteLength, 0);
     if (total > MAX_BATCH_BYTES)
       throw invalid(`a publish holds at most ${MAX_BATCH_BYTES} payload bytes; got ${total}`);
-    await db.tx((c) => appendToLog(c, rows));
-    hooks.published(topic, rows.length, delayMs === 0);
+    const published = () => hooks.published(topic, rows.length, delayMs === 0);
+    if (tx) {
+      await tx.script(await appendStatements(tx, rows));
+      tx.afterCommit(published);
+      return;
+    }
+    // One partition: BEGIN, the head bump, the insert and COMMIT in one round trip.
+    await db.tx(async (c) => c.commitWith(await appendStatements(c, rows)));
+    published();
   }
   return {
-    publish(topic, messages) {
-      return append(topic, Array.isArray(messages) ? messages : [messages], 0);
+    publish(topic, messages, opts) {
+      return append(topic, Array.isArray(messages) ? messages : [messages], 0, opts);
     },
-    publishAfter(topic, message, delayMs) {
+    async publishAfter(topic, message, delayMs, opts) {
       if (typeof delayMs !== "number" || !Number.isFinite(delayMs)) {
-        return Promise.reject(invalid("delayMs must be a finite number of milliseconds"));
+        throw invalid("delayMs must be a finite number of milliseconds");
       }
-      if (delayMs > MAX_DELAY_MS)
-        return Promise.reject(invalid(`delayMs ${delayMs} is over the limit of ${MAX_DELAY_MS} (365 days)`));
-      return append(topic, [message], Math.max(0, delayMs));
+      if (delayMs > MAX_DELAY_MS) throw invalid(`delayMs ${delayMs} is over the limit of ${MAX_DELAY_MS} (365 days)`);
+      return append(topic, [message], Math.max(0, delayMs), opts);
     },
   };
 }

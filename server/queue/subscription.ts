@@ -22,9 +22,12 @@ import {
 } from "./leases";
 import type { SubscriptionOptions } from "./options";
 import { releaseLease } from "./partition-state";
+import type { SettleBatcher } from "./settle";
 import type { Delivery, Subscription } from "./types";
 
 const MAX_ERROR_BACKOFF_MS = 5_000;
+/** Held partitions fetched at once by one poll. */
+const FETCH_CONCURRENCY = 4;
 
 type State = "running" | "closing" | "closed";
 
@@ -41,6 +44,11 @@ export class QueueSubscription implements Subscription {
   /** The renewal in flight, if any: close waits for it, or it would re-register the subscriber after unregister. */
   private renewing?: Promise<void>;
   private sleeper?: { timer: NodeJS.Timeout; resolve: () => void };
+  /** When the next scan for ready partitions is due (monotonic clock), and whether one was asked for sooner. */
+  private nextScanAt = 0;
+  private scanRequested = true;
+  /** When the topic's next deferred row is due (monotonic clock). */
+  private nextDueAt = Number.POSITIVE_INFINITY;
   private chain: Promise<unknown> = Promise.resolve();
   private iterator?: AsyncIterator<Delivery>;
   private closing?: Promise<void>;
@@ -55,10 +63,12 @@ export class QueueSubscription implements Subscription {
     private readonly opts: SubscriptionOptions,
     private readonly emit: QueueEventListener,
     private readonly onClosed: (s: QueueSubscription) => void,
+    batcher: SettleBatcher,
   ) {
     this.id = { instanceId: randomUUID(), subscriberName: opts.subscriberName, group: opts.consumerGroup, topic };
     this.deliveryHost = {
       db,
+      batcher,
       maxAttempts: opts.maxAttempts,
       dlq: opts.dlq,
       onSettled: (d) => this.onDeliverySettled(d),
@@ -115,7 +125,7 @@ export class QueueSubscription implements Subscription {
         await this.sleep(backoff);
         continue;
       }
-      if (this.buffer.length === 0) await this.sleep(this.opts.pollIntervalMs);
+      if (this.buffer.length === 0) await this.sleep(this.untilNextPoll());
     }
     return { done: true, value: undefined };
   }
@@ -130,8 +140,23 @@ export class QueueSubscription implements Subscription {
     });
   }
 
-  /** Ends the current poll-interval pause early (a publish in this process, or a settled batch). */
-  wake() {
+  /**
+   * How long to wait before polling again: until the next scan (a fixed
+   * cadence of pollIntervalMs, however long the polls take) or until the
+   * topic's next deferred row is due, whichever is first. Never early: the
+   * fetch checks visible_after on the database's clock.
+   */
+  private untilNextPoll(): number {
+    return Math.max(0, Math.min(this.nextScanAt, this.nextDueAt) - performance.now());
+  }
+
+  /**
+   * Ends the current pause early. `scan`: something was published in this
+   * process, so look for new partitions now; otherwise (a settled batch) only
+   * the partitions already held are fetched again.
+   */
+  wake(scan = true) {
+    if (scan) this.scanRequested = true;
     const s = this.sleeper;
     if (!s) return;
     this.sleeper = undefined;
@@ -165,7 +190,21 @@ export class QueueSubscription implements Subscription {
   private async poll() {
     if (!this.registered) await this.register();
     this.emit({ type: "poll", topic: this.id.topic, group: this.id.group });
-    const ready = await scanReadyPartitions(this.db, this.id);
+    const started = performance.now();
+    if (this.scanRequested || started >= this.nextScanAt) {
+      this.scanRequested = false;
+      this.nextScanAt = started + this.opts.pollIntervalMs;
+      await this.scanAndClaim();
+    }
+    await this.fetchOwned();
+  }
+
+  /** Looks for partitions with work and leases a fair share of them. */
+  private async scanAndClaim() {
+    const scan = await scanReadyPartitions(this.db, this.id);
+    // +1 ms: the database's clock has millisecond steps; waking a little late beats an empty fetch.
+    this.nextDueAt = scan.nextDueInMs === null ? Number.POSITIVE_INFINITY : performance.now() + scan.nextDueInMs + 1;
+    const ready = scan.partitions;
     const wanted = new Set(ready.map((p) => p.partitionKey));
     for (const k of this.owned.keys()) wanted.add(k);
     const free = ready.filter(
@@ -184,27 +223,46 @@ export class QueueSubscription implements Subscription {
     } else if (this.owned.size > target) {
       await this.releaseIdle(this.owned.size - target);
     }
-    for (const [partitionKey, out] of this.owned) {
-      if (!fetchable(out)) continue;
-      const ref = { group: this.id.group, topic: this.id.topic, partitionKey };
-      const started = performance.now();
-      const res = await fetchBatch(this.db, ref, this.id.instanceId, this.opts);
-      if (res.kind !== "rows") {
-        this.owned.delete(partitionKey);
-        continue;
+  }
+
+  /**
+   * Fetches a batch from every held partition whose previous batch is
+   * settled, a few partitions at a time on their own connections (each fetch
+   * locks only its own partition's row).
+   */
+  private async fetchOwned() {
+    const keys = [...this.owned].filter(([, out]) => fetchable(out)).map(([k]) => k);
+    let next = 0;
+    const worker = async () => {
+      while (next < keys.length) {
+        const key = keys[next++] as string;
+        await this.fetchOne(key);
       }
-      for (const row of res.rows) {
-        const d = new QueueDelivery(this.deliveryHost, ref, row, started, this.opts.visibilityTimeoutMs);
-        this.buffer.push(d);
-        out.add(d);
-        this.emit({
-          type: "delivered",
-          topic: this.id.topic,
-          group: this.id.group,
-          attempt: row.attempt,
-          latencyMs: Math.max(0, row.fetchedAt - row.visibleSince),
-        });
-      }
+    };
+    await Promise.all(Array.from({ length: Math.min(FETCH_CONCURRENCY, keys.length) }, worker));
+  }
+
+  private async fetchOne(partitionKey: string) {
+    const out = this.owned.get(partitionKey);
+    if (!out) return;
+    const ref = { group: this.id.group, topic: this.id.topic, partitionKey };
+    const started = performance.now();
+    const res = await fetchBatch(this.db, ref, this.id.instanceId, this.opts);
+    if (res.kind !== "rows") {
+      this.owned.delete(partitionKey);
+      return;
+    }
+    for (const row of res.rows) {
+      const d = new QueueDelivery(this.deliveryHost, ref, row, started, this.opts.visibilityTimeoutMs);
+      this.buffer.push(d);
+      out.add(d);
+      this.emit({
+        type: "delivered",
+        topic: this.id.topic,
+        group: this.id.group,
+        attempt: row.attempt,
+        latencyMs: Math.max(0, row.fetchedAt - row.visibleSince),
+      });
     }
   }
 
@@ -221,7 +279,7 @@ export class QueueSubscription implements Subscription {
   private onDeliverySettled(d: QueueDelivery) {
     this.forget(d);
     // The partition may be fetched again: don't sit out the poll interval.
-    if (this.owned.get(d.ref.partitionKey)?.size === 0) this.wake();
+    if (this.owned.get(d.ref.partitionKey)?.size === 0) this.wake(false);
   }
 
   private forget(d: QueueDelivery) {

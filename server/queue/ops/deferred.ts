@@ -1,5 +1,6 @@
 // Deferred messages (publishAfter, not yet visible) and "deliver now".
 import { type AdminOptions, NOW_MS, type QueueDb } from "../db";
+import { clearIdle } from "../partition-state";
 
 export interface DeferredRow {
   topic: string;
@@ -91,6 +92,10 @@ export async function deliverNow(db: QueueDb, addresses: MessageAddress[], opts:
       );
       n += affectedRows;
     }
+    // Subscribers skip partitions marked idle until their next due time: these are due now.
+    const byTopic = new Map<string, string[]>();
+    for (const a of addresses) byTopic.set(a.topic, [...(byTopic.get(a.topic) ?? []), a.partitionKey]);
+    await c.script([...byTopic].map(([topic, keys]) => clearIdle(topic, keys)));
     await opts.within?.(c, n);
     return n;
   });

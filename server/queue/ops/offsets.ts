@@ -106,7 +106,7 @@ export async function resetOffset(
     }
     await c.execute(
       `UPDATE queue_group_partitions
-       SET watermark = ?, updated_at = ${NOW_MS} ${live ? ", lease_owner = NULL, lease_expires_at = NULL" : ""}
+       SET watermark = ?, idle_until = NULL, idle_head = NULL, updated_at = ${NOW_MS} ${live ? ", lease_owner = NULL, lease_expires_at = NULL" : ""}
        WHERE consumer_group = ? AND topic = ? AND partition_key = ?`,
       [toSeq, ref.group, ref.topic, ref.partitionKey],
     );

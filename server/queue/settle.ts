@@ -1,0 +1,190 @@
+// Settles (ack, nack, reject) written in batches. While one flush is in
+// flight the next settles gather; when it ends, everything gathered goes in
+// one transaction of two round trips: (1) lock the group-partition rows (one
+// statement, primary-key order, so two flushes never deadlock on them) and
+// read which deliveries still belong to the attempts being settled; (2) write
+// every settle in one statement, move the watermarks, commit. A lone settle
+// goes out at once: there is no linger. A settle whose row changed underneath
+// (its visibility timeout passed and it went to someone else) fails alone
+// with DELIVERY_EXPIRED; the rest of its batch commits.
+import { DeliveryState } from "../../db/schema";
+import { type Executor, NOW_MS, type QueueDb, type Statement } from "./db";
+import { QueueError } from "./errors";
+import { advanceWatermark, type DlqSettings, type FailedRow, markDead, type PartitionRef } from "./partition-state";
+
+export type SettleKind = "ack" | "nack" | "dead";
+
+export interface SettleRequest {
+  ref: PartitionRef;
+  seq: number;
+  attempt: number;
+  kind: SettleKind;
+  /** nack: how long until the row is visible again, ms. */
+  delayMs?: number;
+  /** nack and dead: kept as the delivery's last error (and the DLQ row's reason). */
+  reason?: string;
+  /** dead: what the DLQ row is made of. */
+  failed?: FailedRow;
+  dlq?: DlqSettings;
+}
+
+/** Most settles one flush writes; the rest wait for the next. */
+const MAX_FLUSH = 500;
+
+export const deliveryExpired = () =>
+  new QueueError("DELIVERY_EXPIRED", "this delivery's visibility timeout passed and the message was delivered again");
+
+const refKey = (r: PartitionRef) => JSON.stringify([r.group, r.topic, r.partitionKey]);
+const deliveryKey = (r: PartitionRef, seq: number) => `${refKey(r)}#${seq}`;
+
+/**
+ * Writes `requests` in the caller's transaction. Returns, per request, null
+ * when it was written or the error it fails with. `finish` sends the last
+ * statements (in a transaction of our own, together with COMMIT).
+ */
+export async function writeSettles(
+  c: Executor,
+  requests: SettleRequest[],
+  finish: (statements: Statement[]) => Promise<unknown> = (s) => c.script(s),
+): Promise<Array<QueueError | null>> {
+  const refs = new Map<string, PartitionRef>();
+  for (const r of requests) refs.set(refKey(r.ref), r.ref);
+  const sorted = [...refs.values()].sort(
+    (a, b) => cmp(a.group, b.group) || cmp(a.topic, b.topic) || cmp(a.partitionKey, b.partitionKey),
+  );
+  const partitionWhere = sorted.map(() => "(consumer_group = ? AND topic = ? AND partition_key = ?)").join(" OR ");
+  const partitionParams = sorted.flatMap((r) => [r.group, r.topic, r.partitionKey]);
+  const [locked, live] = (await c.script([
+    {
+      sql: `SELECT consumer_group, topic, partition_key, watermark FROM queue_group_partitions
+            WHERE ${partitionWhere} ORDER BY consumer_group, topic, partition_key FOR UPDATE`,
+      params: partitionParams,
+    },
+    {
+      sql: `SELECT consumer_group, topic, partition_key, seq, attempts FROM queue_deliveries
+            WHERE (${requests.map(() => "(consumer_group = ? AND topic = ? AND partition_key = ? AND seq = ?)").join(" OR ")})
+              AND state = ${DeliveryState.inFlight}`,
+      params: requests.flatMap((r) => [r.ref.group, r.ref.topic, r.ref.partitionKey, r.seq]),
+    },
+  ])) as [
+    Array<{ consumer_group: string; topic: string; partition_key: string; watermark: number }>,
+    Array<{ consumer_group: string; topic: string; partition_key: string; seq: number; attempts: number }>,
+  ];
+  const watermarks = new Map<string, number>();
+  for (const g of locked) {
+    watermarks.set(
+      refKey({ group: g.consumer_group, topic: g.topic, partitionKey: g.partition_key }),
+      Number(g.watermark),
+    );
+  }
+  const attempts = new Map<string, number>();
+  for (const d of live) {
+    const ref = { group: d.consumer_group, topic: d.topic, partitionKey: d.partition_key };
+    attempts.set(deliveryKey(ref, Number(d.seq)), Number(d.attempts));
+  }
+
+  const results: Array<QueueError | null> = [];
+  const updates: SettleRequest[] = [];
+  const dead: Parameters<typeof markDead>[1] = [];
+  const finished = new Map<string, PartitionRef>();
+  for (const r of requests) {
+    const ok = attempts.get(deliveryKey(r.ref, r.seq)) === r.attempt && watermarks.has(refKey(r.ref));
+    results.push(ok ? null : deliveryExpired());
+    if (!ok) continue;
+    if (r.kind === "dead") {
+      if (!r.failed || !r.dlq) throw new Error("a dead settle needs its failed row and DLQ settings");
+      dead.push({ ref: r.ref, row: r.failed, attempts: r.attempt, reason: r.reason ?? "rejected", dlq: r.dlq });
+    } else updates.push(r);
+    if (r.kind !== "nack") finished.set(refKey(r.ref), r.ref);
+  }
+  await markDead(c, dead);
+  const statements: Statement[] = [];
+  if (updates.length > 0) {
+    // One statement for every ack and nack: the rows exist (checked above,
+    // under the partition locks), so each VALUES tuple only updates its row.
+    statements.push({
+      sql: `INSERT INTO queue_deliveries
+              (consumer_group, topic, partition_key, seq, state, attempts, visible_at, owner, last_error, first_delivered_at, updated_at)
+            VALUES ${updates.map(() => `(?, ?, ?, ?, ?, ?, ${NOW_MS} + ?, NULL, ?, ${NOW_MS}, ${NOW_MS})`).join(", ")}
+            ON DUPLICATE KEY UPDATE
+              visible_at = IF(VALUES(state) = ${DeliveryState.inFlight}, VALUES(visible_at), visible_at),
+              last_error = COALESCE(VALUES(last_error), last_error),
+              owner = NULL, state = VALUES(state), updated_at = VALUES(updated_at)`,
+      params: updates.flatMap((r) => [
+        r.ref.group,
+        r.ref.topic,
+        r.ref.partitionKey,
+        r.seq,
+        r.kind === "ack" ? DeliveryState.acked : DeliveryState.inFlight,
+        r.attempt,
+        r.kind === "nack" ? (r.delayMs ?? 0) : 0,
+        r.kind === "nack" ? (r.reason ?? "nacked") : null,
+      ]),
+    });
+  }
+  for (const [key, ref] of finished) statements.push(...advanceWatermark(ref, watermarks.get(key) ?? 0));
+  await finish(statements);
+  return results;
+}
+
+function cmp(a: string, b: string) {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+interface Pending {
+  request: SettleRequest;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+/** One per queue: gathers settles while a flush is in flight and writes them together. */
+export class SettleBatcher {
+  private pending: Pending[] = [];
+  private running = false;
+
+  constructor(private readonly db: QueueDb) {}
+
+  /** Resolves once the settle is committed; rejects with DELIVERY_EXPIRED (alone) or the flush's error. */
+  settle(request: SettleRequest): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ request, resolve, reject });
+      if (!this.running) {
+        this.running = true;
+        // Settles made in the same turn of the event loop join the first flush.
+        queueMicrotask(() => void this.run());
+      }
+    });
+  }
+
+  private async run() {
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending.splice(0, MAX_FLUSH);
+        await this.flush(batch);
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async flush(batch: Pending[]) {
+    let results: Array<QueueError | null>;
+    try {
+      results = await this.db.tx((c) =>
+        writeSettles(
+          c,
+          batch.map((p) => p.request),
+          (s) => c.commitWith(s),
+        ),
+      );
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    batch.forEach((p, i) => {
+      const err = results[i];
+      if (err) p.reject(err);
+      else p.resolve();
+    });
+  }
+}
