@@ -1,5 +1,5 @@
 // Who may use the console and what they did: users with a role, their
-// sessions, failed sign-ins (for rate limits) and the audit log. Times are ms
+// sessions, failed sign-in counts (for rate limits) and the audit log. Times are ms
 // on the database's clock.
 import { bigint, index, int, mysqlTable, text, varchar } from "drizzle-orm/mysql-core";
 
@@ -32,17 +32,16 @@ export const sessions = mysqlTable(
   (t) => [index("sessions_user").on(t.userId), index("sessions_expires").on(t.expiresAt)],
 );
 
-/** One row per failed sign-in, counted over a window per account and per address. */
-export const signinFailures = mysqlTable(
-  "signin_failures",
-  {
-    id: bigint("id", { mode: "number", unsigned: true }).autoincrement().primaryKey(),
-    username: varchar("username", { length: 64 }).notNull(),
-    address: varchar("address", { length: 64 }).notNull(),
-    at: ms("at").notNull(),
-  },
-  (t) => [index("signin_failures_user").on(t.username, t.at), index("signin_failures_address").on(t.address, t.at)],
-);
+/**
+ * Failed sign-ins per key ("account:<username>" or "address:<address or IPv6 /64>"):
+ * how many since the last quiet spell, and when the last one was. A sign-in
+ * locks its keys' rows to check and count in one step (server/auth/signin.ts).
+ */
+export const signinThrottle = mysqlTable("signin_throttle", {
+  key: varchar("key", { length: 96 }).primaryKey(),
+  failures: int("failures", { unsigned: true }).notNull(),
+  lastAt: ms("last_at").notNull(),
+});
 
 /**
  * What operators did, written in the same transaction as the change itself:

@@ -70,8 +70,11 @@ test.describe("signed out", () => {
     expect(res.status()).toBe(401);
     const conn = await mysql.createConnection({ uri: e2eDatabaseUrl() });
     try {
-      const [rows] = await conn.query("SELECT address FROM signin_failures WHERE username = ?", [username]);
-      expect(rows).toEqual([{ address: "127.0.0.1" }]);
+      const [rows] = await conn.query("SELECT `key` FROM signin_throttle WHERE `key` IN (?, ?) ORDER BY `key`", [
+        "address:127.0.0.1",
+        "address:203.0.113.66",
+      ]);
+      expect(rows).toEqual([{ key: "address:127.0.0.1" }]);
     } finally {
       await conn.end();
     }
