@@ -115,25 +115,37 @@ export async function registerSubscriber(c: Executor, id: SubscriberIdentity, ho
   );
 }
 
-/** Heartbeat, lease renewal, and the number of live subscribers in the group: one round trip. */
+/**
+ * Heartbeat and, for a subscriber holding leases, their renewal and the
+ * number of live subscribers in the group (which decides whether it holds
+ * more than its share): one round trip. An idle subscriber holds nothing, so
+ * its heartbeat is one statement; it counts the live ones when it claims.
+ * Returns the live count, or undefined when not asked.
+ */
 export async function heartbeat(
   c: Executor,
   id: SubscriberIdentity,
   leaseDurationMs: number,
   host: string,
   pid: number,
-): Promise<number> {
-  const [beat, , live] = (await c.script([
+  holdsLeases: boolean,
+): Promise<number | undefined> {
+  const statements: Statement[] = [
     { sql: `UPDATE queue_subscribers SET heartbeat_at = ${NOW_MS} WHERE instance_id = ?`, params: [id.instanceId] },
-    {
-      sql: `UPDATE queue_group_partitions SET lease_expires_at = ${NOW_MS} + ?, updated_at = ${NOW_MS}
-            WHERE lease_owner = ? AND consumer_group = ? AND topic = ?`,
-      params: [leaseDurationMs, id.instanceId, id.group, id.topic],
-    },
-    liveCount(id, leaseDurationMs),
-  ])) as [WriteResult, unknown, Array<{ n: number }>];
+  ];
+  if (holdsLeases) {
+    statements.push(
+      {
+        sql: `UPDATE queue_group_partitions SET lease_expires_at = ${NOW_MS} + ?, updated_at = ${NOW_MS}
+              WHERE lease_owner = ? AND consumer_group = ? AND topic = ?`,
+        params: [leaseDurationMs, id.instanceId, id.group, id.topic],
+      },
+      liveCount(id, leaseDurationMs),
+    );
+  }
+  const [beat, , live] = (await c.script(statements)) as [WriteResult, unknown, Array<{ n: number }> | undefined];
   if (beat.affectedRows === 0) await registerSubscriber(c, id, host, pid);
-  return Math.max(1, Number(live[0]?.n ?? 1));
+  return live ? Math.max(1, Number(live[0]?.n ?? 1)) : undefined;
 }
 
 const liveCount = (id: SubscriberIdentity, leaseDurationMs: number): Statement => ({

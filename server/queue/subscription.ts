@@ -141,8 +141,8 @@ export class QueueSubscription implements Subscription {
   }
 
   /**
-   * How long to wait before polling again: until the next scan (a fixed
-   * cadence of pollIntervalMs, however long the polls take) or until the
+   * How long to wait before polling again: until the next scan
+   * (pollIntervalMs after the last one ended) or until the
    * topic's next deferred row is due, whichever is first. Never early: the
    * fetch checks visible_after on the database's clock.
    */
@@ -179,7 +179,15 @@ export class QueueSubscription implements Subscription {
   private async renew() {
     if (this.state === "closed") return;
     try {
-      this.live = await heartbeat(this.db, this.id, this.opts.leaseDurationMs, this.host, process.pid);
+      const live = await heartbeat(
+        this.db,
+        this.id,
+        this.opts.leaseDurationMs,
+        this.host,
+        process.pid,
+        this.owned.size > 0,
+      );
+      if (live !== undefined) this.live = live;
       this.lastRenewError = undefined;
     } catch (err) {
       // The next renewal tries again; a lease lost meanwhile is noticed at fetch.
@@ -191,10 +199,12 @@ export class QueueSubscription implements Subscription {
     if (!this.registered) await this.register();
     this.emit({ type: "poll", topic: this.id.topic, group: this.id.group });
     const started = performance.now();
-    if (this.scanRequested || started >= this.nextScanAt) {
+    if (this.scanRequested || started >= this.nextScanAt || started >= this.nextDueAt) {
       this.scanRequested = false;
-      this.nextScanAt = started + this.opts.pollIntervalMs;
       await this.scanAndClaim();
+      // The interval counts from the end of the scan: an idle subscriber sends
+      // at most one statement per pollIntervalMs, however slow the database.
+      this.nextScanAt = performance.now() + this.opts.pollIntervalMs;
     }
     await this.fetchOwned();
   }

@@ -1,0 +1,81 @@
+// A partition whose rows are all deferred is marked idle for the group until
+// its next row is due: the ready scan skips it with a column compare. The
+// mark must never hide work: a new publish, "deliver now", an offset reset
+// and the due time itself each bring the partition back.
+import { describe, expect, it } from "vitest";
+import { queueSuite } from "../helpers/queue-suite";
+import { nextDelivery, until } from "../helpers/wait";
+
+const suite = queueSuite("idlemark");
+
+async function idleMark(topic: string) {
+  const [row] = await suite.db.sql<{ idle_until: number | null; idle_head: number | null; lease_owner: string | null }>(
+    "SELECT idle_until, idle_head, lease_owner FROM queue_group_partitions WHERE topic = ? AND consumer_group = 'g'",
+    [topic],
+  );
+  return row;
+}
+
+function subscribe(topic: string) {
+  const sub = suite.track(
+    suite.queue.subscriber.subscribe(topic, { subscriberName: "s", consumerGroup: "g", pollIntervalMs: 20 }),
+  );
+  return { sub, it: sub[Symbol.asyncIterator]() };
+}
+
+describe("idle marks", () => {
+  it("marks a partition of deferred rows idle until the first is due, and a new publish brings it back", async () => {
+    const topic = "mark.publish";
+    await suite.queue.publisher.publishAfter(topic, { id: "late", partitionKey: "k", payload: "x" }, 3_600_000);
+    const { it: iter } = subscribe(topic);
+    const pending = nextDelivery(iter, "the message published after the deferred one");
+    const mark = await until(async () => {
+      const m = await idleMark(topic);
+      return m?.idle_until != null && m.lease_owner === null ? m : undefined;
+    }, "the partition marked idle with its lease given back");
+    const [due] = await suite.db.sql<{ visible_after: number }>(
+      "SELECT visible_after FROM queue_messages WHERE topic = ? AND message_id = 'late'",
+      [topic],
+    );
+    expect(Number(mark.idle_until)).toBe(Number(due?.visible_after));
+    expect(Number(mark.idle_head)).toBe(1);
+    await suite.queue.publisher.publish(topic, { id: "now", partitionKey: "k", payload: "x" });
+    const d = await pending;
+    expect(d.message.id).toBe("now");
+    await d.ack();
+  });
+
+  it("delivers a deferred message at once after 'deliver now', although its partition was marked idle", async () => {
+    const topic = "mark.delivernow";
+    await suite.queue.publisher.publishAfter(topic, { id: "late", partitionKey: "k", payload: "x" }, 3_600_000);
+    const { it: iter } = subscribe(topic);
+    const pending = nextDelivery(iter, "the message delivered now");
+    await until(async () => (await idleMark(topic))?.idle_until != null, "the partition marked idle");
+    expect(await suite.queue.admin.deliverNow([{ topic, partitionKey: "k", seq: 1 }])).toBe(1);
+    const d = await pending;
+    expect(d.message.id).toBe("late");
+    await d.ack();
+  });
+
+  it("wakes when the topic's next deferred row is due instead of at the next scan", async () => {
+    const topic = "mark.due";
+    const sub = suite.track(
+      // A scan every 10 s: only the wake-up at the due time can deliver within the deadline below.
+      suite.queue.subscriber.subscribe(topic, { subscriberName: "s", consumerGroup: "g", pollIntervalMs: 10_000 }),
+    );
+    const iter = sub[Symbol.asyncIterator]();
+    await suite.queue.publisher.publishAfter(topic, { id: "soon", partitionKey: "k", payload: "x" }, 1_500);
+    const pending = nextDelivery(iter, "the deferred message", 6_000);
+    // The first poll leases the partition, finds the row not yet due and marks it idle.
+    await until(async () => (await idleMark(topic))?.idle_until != null, "the partition marked idle");
+    const d = await pending;
+    const [row] = await suite.db.sql<{ early: number }>(
+      `SELECT d.first_delivered_at < m.visible_after AS early FROM queue_messages m
+       JOIN queue_deliveries d ON d.topic = m.topic AND d.partition_key = m.partition_key AND d.seq = m.seq
+       WHERE m.topic = ?`,
+      [topic],
+    );
+    expect(Number(row?.early)).toBe(0);
+    await d.ack();
+  });
+});
