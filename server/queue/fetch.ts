@@ -14,6 +14,7 @@ import {
   markDead,
   type PartitionRef,
   READY_ROWS,
+  idleProbe,
   releaseIdle,
 } from "./partition-state";
 
@@ -31,7 +32,13 @@ export interface FetchedRow {
   failure?: { reason: string; failureCount: number; failedAt: number; originalTopic: string; consumerGroup: string };
 }
 
-export type FetchResult = { kind: "lost" } | { kind: "drained" } | { kind: "rows"; rows: FetchedRow[] };
+export type FetchResult =
+  | { kind: "lost" }
+  /** Nothing ready; the lease was given back. */
+  | { kind: "drained" }
+  /** Nothing ready yet; the lease is kept because a row is due in `dueInMs` (database clock). */
+  | { kind: "idle"; dueInMs: number; head: number }
+  | { kind: "rows"; rows: FetchedRow[] };
 
 type RawRow = {
   log_id: number;
@@ -67,7 +74,14 @@ export async function fetchBatch(
   db: QueueDb,
   ref: PartitionRef,
   owner: string,
-  opts: { batchSize: number; visibilityTimeoutMs: number; maxAttempts: number; dlq: DlqSettings },
+  opts: {
+    batchSize: number;
+    visibilityTimeoutMs: number;
+    maxAttempts: number;
+    dlq: DlqSettings;
+    /** Keep the lease of a partition with nothing ready when its next row is due within this, ms. */
+    keepIdleLeaseMs: number;
+  },
 ): Promise<FetchResult> {
   const key = [ref.group, ref.topic, ref.partitionKey];
   return db.tx(async (c) => {
@@ -98,7 +112,13 @@ export async function fetchBatch(
     if (raw.length === 0) {
       // Drained: give the lease back at once so idle partitions cost nothing,
       // and note when it can next have work so the scan skips it till then.
-      await c.commitWith([...advanceWatermark(ref, watermark), releaseIdle(ref, owner, watermark)]);
+      const results = await c.script([...advanceWatermark(ref, watermark), idleProbe(ref, watermark)]);
+      const [probe] = results.at(-1) as Array<{ head: number; idle_until: number | null; due_in: number | null }>;
+      const head = Number(probe?.head ?? watermark);
+      const dueIn = probe?.due_in == null ? null : Math.max(0, Number(probe.due_in));
+      // Due soon: keep the lease and come back then, writing nothing (the commit needs no log flush).
+      if (dueIn !== null && dueIn <= opts.keepIdleLeaseMs) return { kind: "idle", dueInMs: dueIn, head } as const;
+      await c.commitWith([releaseIdle(ref, owner, probe?.idle_until == null ? null : Number(probe.idle_until), head)]);
       return { kind: "drained" } as const;
     }
     const rows: FetchedRow[] = [];

@@ -18,6 +18,8 @@ export interface ScannedPartition {
   partitionKey: string;
   leaseOwner: string | null;
   leased: boolean;
+  /** The partition's last sequence number handed out. */
+  head: number;
 }
 
 export interface ScanResult {
@@ -42,14 +44,15 @@ export async function scanReadyPartitions(c: Executor, id: SubscriberIdentity): 
     partition_key: string | null;
     lease_owner: string | null;
     leased: number;
+    head: number | null;
     due_in: number | null;
   }>(
-    `(SELECT NULL AS partition_key, NULL AS lease_owner, 0 AS leased,
+    `(SELECT NULL AS partition_key, NULL AS lease_owner, 0 AS leased, NULL AS head,
              CAST(MIN(visible_after) AS SIGNED) - CAST(${NOW_MS} AS SIGNED) AS due_in
       FROM queue_messages WHERE topic = ? AND visible_after > ${NOW_MS})
      UNION ALL
      (SELECT p.partition_key, g.lease_owner,
-             (g.lease_owner IS NOT NULL AND g.lease_expires_at >= ${NOW_MS}), NULL
+             (g.lease_owner IS NOT NULL AND g.lease_expires_at >= ${NOW_MS}), p.head_seq, NULL
       FROM queue_partitions p
       LEFT JOIN queue_group_partitions g
         ON g.consumer_group = ? AND g.topic = p.topic AND g.partition_key = p.partition_key
@@ -63,7 +66,14 @@ export async function scanReadyPartitions(c: Executor, id: SubscriberIdentity): 
     partitions: rows.flatMap((r): ScannedPartition[] =>
       r.partition_key === null
         ? []
-        : [{ partitionKey: r.partition_key, leaseOwner: r.lease_owner, leased: Number(r.leased) === 1 }],
+        : [
+            {
+              partitionKey: r.partition_key,
+              leaseOwner: r.lease_owner,
+              leased: Number(r.leased) === 1,
+              head: Number(r.head),
+            },
+          ],
     ),
     nextDueInMs: dueIn == null ? null : Math.max(0, Number(dueIn)),
   };

@@ -82,7 +82,9 @@ export const BLOCKING_IN_FLIGHT = `
  * commit in order (log.ts), so every row at or below it is visible to the
  * statement after, and no row below it can appear later. The first unfinished
  * row is found by a range read from `current` that stops at the first match.
- * The caller must hold the group-partition row's lock (FOR UPDATE).
+ * Plain reads, no locks; the row is written only when the watermark moves, so
+ * a fetch that moves nothing commits nothing to the log files. The caller
+ * must hold the group-partition row's lock (FOR UPDATE).
  */
 export function advanceWatermark(ref: PartitionRef, current: number): Statement[] {
   return [
@@ -91,7 +93,7 @@ export function advanceWatermark(ref: PartitionRef, current: number): Statement[
       params: [ref.topic, ref.partitionKey],
     },
     {
-      sql: `UPDATE queue_group_partitions SET watermark = GREATEST(watermark, COALESCE(
+      sql: `SET @sluice_watermark = COALESCE(
               (SELECT m.seq - 1 FROM queue_messages m
                  LEFT JOIN queue_deliveries d
                    ON d.consumer_group = ? AND d.topic = m.topic AND d.partition_key = m.partition_key AND d.seq = m.seq
@@ -99,10 +101,13 @@ export function advanceWatermark(ref: PartitionRef, current: number): Statement[
                    AND (m.target_group IS NULL OR m.target_group = ?)
                    AND (d.seq IS NULL OR d.state = ${DeliveryState.inFlight})
                  ORDER BY m.seq LIMIT 1),
-              @sluice_head, watermark)),
-            updated_at = ${NOW_MS}
-          WHERE ${REF}`,
-      params: [ref.group, ref.topic, ref.partitionKey, current, ref.group, ...refParams(ref)],
+              @sluice_head, ?)`,
+      params: [ref.group, ref.topic, ref.partitionKey, current, ref.group, current],
+    },
+    {
+      sql: `UPDATE queue_group_partitions SET watermark = @sluice_watermark, updated_at = ${NOW_MS}
+            WHERE ${REF} AND watermark < @sluice_watermark`,
+      params: refParams(ref),
     },
   ];
 }
@@ -156,28 +161,38 @@ export async function markDead(
 }
 
 /**
- * Gives the lease back after a fetch found nothing ready, and records when
- * the partition can next have work for the group: the earliest time a row
- * above the watermark that the group has still to finish becomes ready (a
- * deferred row's visible_after, an in-flight or nacked row's visible_at), as
- * long as the head stays where it was read (`@sluice_head`, set by
- * advanceWatermark just before). The ready scan skips the partition until
- * then. Times are the database's.
+ * After a fetch found nothing ready (and advanceWatermark just ran): when the
+ * partition can next have work for the group, the earliest time a row above
+ * the watermark that the group has still to finish becomes ready (a deferred
+ * row's visible_after, an in-flight or nacked row's visible_at), and the head
+ * that holds for (`@sluice_head`). Columns: head, idle_until, due_in (ms from
+ * now), all on the database's clock.
  */
-export function releaseIdle(ref: PartitionRef, owner: string, current: number): Statement {
+export function idleProbe(ref: PartitionRef, current: number): Statement {
+  return {
+    sql: `SELECT @sluice_head AS head, x.idle_until, CAST(x.idle_until AS SIGNED) - CAST(${NOW_MS} AS SIGNED) AS due_in
+          FROM (SELECT MIN(GREATEST(m.visible_after, COALESCE(d.visible_at, 0))) AS idle_until
+                FROM queue_messages m
+                LEFT JOIN queue_deliveries d
+                  ON d.consumer_group = ? AND d.topic = m.topic AND d.partition_key = m.partition_key AND d.seq = m.seq
+                WHERE m.topic = ? AND m.partition_key = ? AND m.seq > ?
+                  AND (m.target_group IS NULL OR m.target_group = ?)
+                  AND (d.seq IS NULL OR d.state = ${DeliveryState.inFlight})) x`,
+    params: [ref.group, ref.topic, ref.partitionKey, current, ref.group],
+  };
+}
+
+/**
+ * Gives the lease of a partition with nothing ready back, with its idle
+ * marks: the ready scan skips it until `idleUntil` unless the head moves past
+ * `idleHead`, so a partition of deferred rows costs nothing meanwhile.
+ */
+export function releaseIdle(ref: PartitionRef, owner: string, idleUntil: number | null, idleHead: number): Statement {
   return {
     sql: `UPDATE queue_group_partitions SET lease_owner = NULL, lease_expires_at = NULL,
-            idle_head = @sluice_head,
-            idle_until = (SELECT MIN(GREATEST(m.visible_after, COALESCE(d.visible_at, 0)))
-               FROM queue_messages m
-               LEFT JOIN queue_deliveries d
-                 ON d.consumer_group = ? AND d.topic = m.topic AND d.partition_key = m.partition_key AND d.seq = m.seq
-               WHERE m.topic = ? AND m.partition_key = ? AND m.seq > ?
-                 AND (m.target_group IS NULL OR m.target_group = ?)
-                 AND (d.seq IS NULL OR d.state = ${DeliveryState.inFlight})),
-            updated_at = ${NOW_MS}
+            idle_until = ?, idle_head = ?, updated_at = ${NOW_MS}
           WHERE ${REF} AND lease_owner = ?`,
-    params: [ref.group, ref.topic, ref.partitionKey, current, ref.group, ...refParams(ref), owner],
+    params: [idleUntil, idleHead, ...refParams(ref), owner],
   };
 }
 

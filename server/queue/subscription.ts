@@ -49,6 +49,8 @@ export class QueueSubscription implements Subscription {
   private scanRequested = true;
   /** When the topic's next deferred row is due (monotonic clock). */
   private nextDueAt = Number.POSITIVE_INFINITY;
+  /** Held partitions with nothing ready: when their next row is due (monotonic clock), and their head then. */
+  private readonly idleUntil = new Map<string, { at: number; head: number }>();
   private chain: Promise<unknown> = Promise.resolve();
   private iterator?: AsyncIterator<Delivery>;
   private closing?: Promise<void>;
@@ -147,7 +149,9 @@ export class QueueSubscription implements Subscription {
    * fetch checks visible_after on the database's clock.
    */
   private untilNextPoll(): number {
-    return Math.max(0, Math.min(this.nextScanAt, this.nextDueAt) - performance.now());
+    let next = Math.min(this.nextScanAt, this.nextDueAt);
+    for (const idle of this.idleUntil.values()) next = Math.min(next, idle.at);
+    return Math.max(0, next - performance.now());
   }
 
   /**
@@ -215,6 +219,11 @@ export class QueueSubscription implements Subscription {
     // +1 ms: the database's clock has millisecond steps; waking a little late beats an empty fetch.
     this.nextDueAt = scan.nextDueInMs === null ? Number.POSITIVE_INFINITY : performance.now() + scan.nextDueInMs + 1;
     const ready = scan.partitions;
+    // A held idle partition whose head moved has had something published: fetch it now.
+    for (const p of ready) {
+      const idle = this.idleUntil.get(p.partitionKey);
+      if (idle && p.head > idle.head) this.idleUntil.delete(p.partitionKey);
+    }
     const wanted = new Set(ready.map((p) => p.partitionKey));
     for (const k of this.owned.keys()) wanted.add(k);
     const free = ready.filter(
@@ -241,7 +250,10 @@ export class QueueSubscription implements Subscription {
    * locks only its own partition's row).
    */
   private async fetchOwned() {
-    const keys = [...this.owned].filter(([, out]) => fetchable(out)).map(([k]) => k);
+    const now = performance.now();
+    const keys = [...this.owned]
+      .filter(([k, out]) => fetchable(out) && (this.idleUntil.get(k)?.at ?? 0) <= now)
+      .map(([k]) => k);
     let next = 0;
     const worker = async () => {
       while (next < keys.length) {
@@ -257,7 +269,17 @@ export class QueueSubscription implements Subscription {
     if (!out) return;
     const ref = { group: this.id.group, topic: this.id.topic, partitionKey };
     const started = performance.now();
-    const res = await fetchBatch(this.db, ref, this.id.instanceId, this.opts);
+    const res = await fetchBatch(this.db, ref, this.id.instanceId, {
+      ...this.opts,
+      // Within half a lease, holding on is cheaper than giving back and claiming again (one renewal covers all).
+      keepIdleLeaseMs: Math.floor(this.opts.leaseDurationMs / 2),
+    });
+    if (res.kind === "idle") {
+      // +1 ms: the database's clock has millisecond steps; waking a little late beats an empty fetch.
+      this.idleUntil.set(partitionKey, { at: performance.now() + res.dueInMs + 1, head: res.head });
+      return;
+    }
+    this.idleUntil.delete(partitionKey);
     if (res.kind !== "rows") {
       this.owned.delete(partitionKey);
       return;
@@ -281,6 +303,7 @@ export class QueueSubscription implements Subscription {
     for (const [k] of idle) {
       await releaseLease(this.db, { group: this.id.group, topic: this.id.topic, partitionKey: k }, this.id.instanceId);
       this.owned.delete(k);
+      this.idleUntil.delete(k);
     }
   }
 
@@ -336,6 +359,7 @@ export class QueueSubscription implements Subscription {
       this.state = "closed";
       if (this.renewTimer) clearInterval(this.renewTimer);
       this.owned.clear();
+      this.idleUntil.clear();
       this.onClosed(this);
     }
   }

@@ -3,6 +3,7 @@
 // mark must never hide work: a new publish, "deliver now", an offset reset
 // and the due time itself each bring the partition back.
 import { describe, expect, it } from "vitest";
+import { createQueue } from "../../server/queue";
 import { queueSuite } from "../helpers/queue-suite";
 import { nextDelivery, until } from "../helpers/wait";
 
@@ -65,10 +66,8 @@ describe("idle marks", () => {
     );
     const iter = sub[Symbol.asyncIterator]();
     await suite.queue.publisher.publishAfter(topic, { id: "soon", partitionKey: "k", payload: "x" }, 1_500);
-    const pending = nextDelivery(iter, "the deferred message", 6_000);
-    // The first poll leases the partition, finds the row not yet due and marks it idle.
-    await until(async () => (await idleMark(topic))?.idle_until != null, "the partition marked idle");
-    const d = await pending;
+    // The first poll leases the partition and finds the row not yet due; due within half a lease, it keeps the lease.
+    const d = await nextDelivery(iter, "the deferred message", 6_000);
     const [row] = await suite.db.sql<{ early: number }>(
       `SELECT d.first_delivered_at < m.visible_after AS early FROM queue_messages m
        JOIN queue_deliveries d ON d.topic = m.topic AND d.partition_key = m.partition_key AND d.seq = m.seq
@@ -76,6 +75,24 @@ describe("idle marks", () => {
       [topic],
     );
     expect(Number(row?.early)).toBe(0);
+    await d.ack();
+  });
+
+  it("keeps the lease of a partition whose next row is due soon, and still sees a publish from elsewhere", async () => {
+    const topic = "mark.kept";
+    const { it: iter } = subscribe(topic);
+    await suite.queue.publisher.publishAfter(topic, { id: "soon", partitionKey: "k", payload: "x" }, 8_000);
+    const pending = nextDelivery(iter, "the message published while the lease was kept", 5_000);
+    await until(async () => (await idleMark(topic))?.lease_owner != null, "the partition leased");
+    // Another Queue instance: no in-process wake-up, only the scan can see it.
+    const other = createQueue({ url: suite.db.url });
+    try {
+      await other.publisher.publish(topic, { id: "now", partitionKey: "k", payload: "x" });
+    } finally {
+      await other.close();
+    }
+    const d = await pending;
+    expect(d.message.id).toBe("now");
     await d.ack();
   });
 });
