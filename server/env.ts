@@ -3,6 +3,7 @@
 // line per problem that names the variable, e.g.
 //   Invalid configuration: PORT must be an integer between 1 and 65535 (got "abc")
 // Empty values count as unset, so `PORT= npm start` uses the default.
+import { createPrivateKey } from "node:crypto";
 import { z } from "zod";
 import { runnersConfigSchema } from "./pipeline/config";
 import { DEFAULT_DATABASE_URL } from "./queue";
@@ -56,6 +57,21 @@ const delayMs = z
   .regex(/^[0-9]{1,9}$/, "must be a whole number of milliseconds")
   .transform(Number)
   .refine((n) => n >= 10 && n <= 3_600_000, "must be between 10 and 3600000 ms");
+
+/** A PEM private key, with real newlines or \n escapes (one-line environment files); never echoed. */
+const privateKeyPem = z.string().transform((raw, ctx) => {
+  const pem = raw.includes("\\n") ? raw.replaceAll("\\n", "\n") : raw;
+  try {
+    createPrivateKey(pem);
+  } catch {
+    ctx.addIssue({
+      code: "custom",
+      message: "must be the App's PEM private key (-----BEGIN RSA PRIVATE KEY----- ...)",
+    });
+    return z.NEVER;
+  }
+  return pem;
+});
 
 const runnersJson = z.string().transform((text, ctx) => {
   let raw: unknown;
@@ -151,6 +167,26 @@ const envSchema = z.object({
   BUILDKITE_API_TOKEN: z.string().min(1).optional(),
   /** The token Buildkite sends with webhooks (X-Buildkite-Token); unset: the webhook route refuses every call. */
   BUILDKITE_WEBHOOK_TOKEN: z.string().min(8, "must be at least 8 characters").optional(),
+  /** A fine-grained token (Actions: read and write on the repositories) for github runners with token auth (secret). */
+  GITHUB_TOKEN: z.string().min(1).optional(),
+  /** The GitHub App github runners authenticate as (auth "app"; the default when set). */
+  GITHUB_APP_ID: z
+    .string()
+    .regex(/^[1-9][0-9]{0,19}$/, "must be the App's numeric id")
+    .optional(),
+  /** The App's private key, PEM (secret). */
+  GITHUB_APP_PRIVATE_KEY: privateKeyPem.optional(),
+  /** The App's installation; unset: looked up per repository. A queue's installationId wins. */
+  GITHUB_APP_INSTALLATION_ID: z
+    .string()
+    .regex(/^[1-9][0-9]{0,19}$/, "must be a numeric installation id")
+    .optional(),
+  /** The secret of the GitHub webhook (X-Hub-Signature-256); unset: POST /api/webhooks/github refuses every call. */
+  GITHUB_WEBHOOK_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+  /** After a cancel, how long a workflow run may take to stop before it is force-cancelled, ms. */
+  SLUICE_GITHUB_CANCEL_GRACE_MS: delayMs.default(60_000),
+  /** How long to look for a run dispatched without run details (older GitHub Enterprise Server), ms. */
+  SLUICE_GITHUB_FIND_TIMEOUT_MS: delayMs.default(30_000),
 });
 
 export type EnvName = keyof typeof envSchema.shape;
@@ -173,7 +209,7 @@ export class ConfigError extends Error {
 
 /** Hides the password of URL-like values, for messages. */
 function shown(name: string, raw: string): string {
-  if (name.endsWith("_TOKEN")) return "a value that is not shown";
+  if (/_(TOKEN|SECRET|KEY)$/.test(name)) return "a value that is not shown";
   if (name !== "DATABASE_URL") return JSON.stringify(raw);
   try {
     const u = new URL(raw);
@@ -221,11 +257,35 @@ export function parseEnv(source: Source = process.env): Env {
       `BUILDKITE_API_TOKEN must be set: SLUICE_RUNNERS sends ${buildkiteQueues.join(", ")} to Buildkite`,
     ]);
   }
+  const problems = githubProblems(rest);
+  if (problems.length > 0) throw new ConfigError(problems);
   return {
     ...rest,
     DATABASE_URL: DATABASE_URL ?? defaultDatabaseUrl(rest.SLUICE_DEFAULT_DB_PORT),
     databaseUrlIsDefault: DATABASE_URL === undefined,
   };
+}
+
+/** The credentials each github queue's auth needs, named when missing. */
+function githubProblems(env: Omit<z.output<typeof envSchema>, "DATABASE_URL">): string[] {
+  const runners = env.SLUICE_RUNNERS;
+  if (!runners) return [];
+  const entries = Object.entries(runners.queues).concat(runners.default ? [["(default)", runners.default]] : []);
+  const hasApp = Boolean(env.GITHUB_APP_ID && env.GITHUB_APP_PRIVATE_KEY);
+  const needToken: string[] = [];
+  const needApp: string[] = [];
+  for (const [queue, rc] of entries) {
+    if (rc.kind !== "github") continue;
+    const auth = rc.auth ?? (hasApp ? "app" : "token");
+    if (auth === "token" && !env.GITHUB_TOKEN) needToken.push(queue);
+    if (auth === "app" && !hasApp) needApp.push(queue);
+  }
+  const problems: string[] = [];
+  if (needToken.length > 0) problems.push(`GITHUB_TOKEN must be set: ${needToken.join(", ")} use GitHub token auth`);
+  if (needApp.length > 0) {
+    problems.push(`GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY must be set: ${needApp.join(", ")} use GitHub App auth`);
+  }
+  return problems;
 }
 
 let cached: Env | undefined;

@@ -1,8 +1,56 @@
 // Which runner builds which queue, validated at start-up. Given as JSON in
 // SLUICE_RUNNERS (see server/env.ts); the default needs no outside service.
 import { z } from "zod";
+import { OWNER_PATTERN, REPO_PATTERN } from "../buildrunner/github/ids";
+import { DEFAULT_ID_INPUT, INPUT_NAME_PATTERN, INPUT_SOURCES, MAX_INPUTS } from "../buildrunner/github/inputs";
 
 const name = z.string().min(1).max(191);
+
+const inputName = z.string().regex(INPUT_NAME_PATTERN, "must be a workflow input name (letters, digits, _ and -)");
+
+const githubRunner = z
+  .object({
+    kind: z.literal("github"),
+    owner: z.string().regex(OWNER_PATTERN, "must be a GitHub user or organization name"),
+    repo: z.string().regex(REPO_PATTERN, "must be a GitHub repository name"),
+    /** The workflow's file name (merge-queue.yml) or numeric id. */
+    workflow: z
+      .string()
+      .regex(/^(?:[1-9][0-9]{0,19}|[A-Za-z0-9._-]+\.ya?ml)$/, "must be a workflow file name like ci.yml, or its id"),
+    /** The branch or tag whose version of the workflow runs. */
+    ref: name,
+    /** Workflow input → what it gets: queue, base, head (JSON), baseUris, headUris, metadata (JSON), requester, or { "value": "..." }. */
+    inputs: z
+      .record(inputName, z.union([z.enum(INPUT_SOURCES), z.object({ value: z.string().max(1000) }).strict()]))
+      .optional(),
+    /** The input that carries the build's correlation id; the workflow's run-name must show it. Default sluice_id. */
+    idInput: inputName.optional(),
+    /** For GitHub Enterprise Server: https://HOST/api/v3. Default https://api.github.com. */
+    apiUrl: z.url().optional(),
+    /** token: GITHUB_TOKEN; app: the GitHub App of GITHUB_APP_ID. Default app when GITHUB_APP_ID is set, else token. */
+    auth: z.enum(["token", "app"]).optional(),
+    /** The App's installation for this repository. Default GITHUB_APP_INSTALLATION_ID, else looked up. */
+    installationId: z
+      .union([z.number().int().positive(), z.string().regex(/^[1-9][0-9]{0,19}$/)])
+      .transform(String)
+      .optional(),
+    /** false: never ask for run details (a server known to refuse them). Default true. */
+    returnRunDetails: z.boolean().optional(),
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    const idInput = v.idInput ?? DEFAULT_ID_INPUT;
+    if (v.inputs && idInput in v.inputs) {
+      ctx.addIssue({ code: "custom", path: ["inputs", idInput], message: `is the correlation id's input (idInput)` });
+    }
+    if (Object.keys(v.inputs ?? {}).length + 1 > MAX_INPUTS) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["inputs"],
+        message: `GitHub takes at most ${MAX_INPUTS} inputs, the id's included`,
+      });
+    }
+  });
 
 export const runnerConfigSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("noop") }).strict(),
@@ -35,6 +83,7 @@ export const runnerConfigSchema = z.discriminatedUnion("kind", [
       apiBaseUrl: z.url().optional(),
     })
     .strict(),
+  githubRunner,
 ]);
 
 export type RunnerConfig = z.infer<typeof runnerConfigSchema>;
@@ -64,4 +113,14 @@ export interface PipelineConfig {
   /** Where command builds keep their files. */
   buildDir: string;
   buildkiteToken?: string;
+  github?: GitHubSettings;
+}
+
+export interface GitHubSettings {
+  token?: string;
+  app?: { appId: string; privateKey: string; installationId?: string };
+  /** After a cancel, how long before force-cancel, ms. */
+  cancelGraceMs: number;
+  /** How long to look for a run dispatched without run details, ms. */
+  findTimeoutMs: number;
 }

@@ -9,10 +9,23 @@ import { errorMessage, type Logger } from "../log";
 import { classifyMysqlError, type Delivery, type Queue, type SubscriptionInput } from "../queue";
 
 export class RetryableError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** When the failure says when to try again (a rate limit's reset), ms: the nack waits that long instead of the backoff. */
+  readonly retryAfterMs?: number;
+
+  constructor(message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
     super(message, options);
     this.name = "RetryableError";
+    this.retryAfterMs = options?.retryAfterMs;
   }
+}
+
+/** A retryAfterMs on the error or on one of its causes (a runner's rate-limit error wrapped by a controller). */
+export function retryAfterMsOf(err: unknown): number | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const ms = (e as { retryAfterMs?: unknown }).retryAfterMs;
+    if (typeof ms === "number" && Number.isFinite(ms) && ms >= 0) return ms;
+  }
+  return undefined;
 }
 
 /** A handler returns this when it settled the delivery itself (in a transaction of its own writes). */
@@ -101,7 +114,7 @@ export function runConsumer<T>(queue: Queue, spec: ConsumerSpec<T>, opts: Consum
         const reason = errorMessage(err) || "handler failed";
         if (isRetryable(err)) {
           log.warn("handler failed; will retry", { ...fields, reason });
-          await d.nack({ requeueAfterMs: backoff(d.attempt), reason });
+          await d.nack({ requeueAfterMs: retryAfterMsOf(err) ?? backoff(d.attempt), reason });
         } else {
           log.error("handler failed; dead-lettering", { ...fields, reason });
           await d.reject(reason);

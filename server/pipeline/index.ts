@@ -21,6 +21,19 @@ export function pipelineConfigFromEnv(env: Env): PipelineConfig {
     pollDelayMs: { accepted: env.SLUICE_POLL_ACCEPTED_MS, running: env.SLUICE_POLL_RUNNING_MS },
     buildDir: path.resolve(env.SLUICE_BUILD_DIR),
     buildkiteToken: env.BUILDKITE_API_TOKEN,
+    github: {
+      token: env.GITHUB_TOKEN,
+      app:
+        env.GITHUB_APP_ID && env.GITHUB_APP_PRIVATE_KEY
+          ? {
+              appId: env.GITHUB_APP_ID,
+              privateKey: env.GITHUB_APP_PRIVATE_KEY,
+              installationId: env.GITHUB_APP_INSTALLATION_ID,
+            }
+          : undefined,
+      cancelGraceMs: env.SLUICE_GITHUB_CANCEL_GRACE_MS,
+      findTimeoutMs: env.SLUICE_GITHUB_FIND_TIMEOUT_MS,
+    },
   };
 }
 
@@ -39,10 +52,13 @@ export function openPipeline(
   const queue = createQueue({ url: databaseUrl, onEvent: metrics?.onQueueEvent });
   const pool = openUtcPool(databaseUrl, { connectionLimit: 5 });
   const db = createDb(pool);
+  // The github runner's trigger locks hold a connection each for as long as a dispatch takes: a pool of
+  // their own keeps them from starving the pipeline's queries (connections open only when used).
+  const lockPool = openUtcPool(databaseUrl, { connectionLimit: 10 });
   const deps: PipelineDeps = {
     queue,
     store: new PipelineStore(db),
-    runners: new RunnerRegistry(config, db),
+    runners: new RunnerRegistry(config, db, { log, pool: lockPool }),
     config,
     log,
     metrics,
@@ -57,6 +73,7 @@ export function openPipeline(
     async close() {
       await queue.close();
       await pool.end();
+      await lockPool.end();
     },
   };
 }

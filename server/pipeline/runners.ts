@@ -1,10 +1,16 @@
 // The runners a process uses, one instance per kind, chosen per queue by the
 // validated configuration.
+import type { Pool } from "mysql2/promise";
 import type { Db } from "../../db/client";
 import { BuildkiteRunner } from "../buildrunner/buildkite";
 import { type CommandQueueConfig, CommandRunner } from "../buildrunner/command";
+import { GitHubAppAuth, TokenAuth } from "../buildrunner/github/auth";
+import { DEFAULT_API_URL, type GitHubAuth, GitHubClient } from "../buildrunner/github/client";
+import { type KeyedLock, LocalLock, MysqlLock } from "../buildrunner/github/lock";
+import { GitHubRunner } from "../buildrunner/github/runner";
 import { NoopRunner } from "../buildrunner/noop";
 import type { BuildRunner } from "../buildrunner/types";
+import type { Logger } from "../log";
 import type { PipelineConfig, RunnerConfig } from "./config";
 import { NoRunnerError } from "./errors";
 
@@ -12,11 +18,20 @@ export class RunnerRegistry {
   readonly command: CommandRunner;
   private readonly noop = new NoopRunner();
   private readonly buildkite: Map<string, BuildkiteRunner> = new Map();
+  private readonly github: Map<string, GitHubRunner> = new Map();
+  /** One per App installation, so every queue on it shares one cached token. */
+  private readonly githubApps: Map<string, GitHubAppAuth> = new Map();
+  private readonly githubLock: KeyedLock;
+  private readonly log: Logger | undefined;
 
   constructor(
     private readonly config: PipelineConfig,
     db: Db,
+    opts: { log?: Logger; pool?: Pool } = {},
   ) {
+    this.log = opts.log;
+    // Across every worker on this database: two deliveries of one batch never dispatch twice.
+    this.githubLock = opts.pool ? new MysqlLock(opts.pool) : new LocalLock();
     const commandQueues: Record<string, CommandQueueConfig> = {};
     for (const [queue, rc] of Object.entries(config.runners.queues)) {
       if (rc.kind === "command") commandQueues[queue] = rc;
@@ -55,7 +70,45 @@ export class RunnerRegistry {
         }
         return r;
       }
+      case "github": {
+        const key = JSON.stringify(rc);
+        let r = this.github.get(key);
+        if (!r) {
+          const settings = this.config.github;
+          r = new GitHubRunner({
+            client: new GitHubClient({ apiUrl: rc.apiUrl, auth: this.githubAuth(rc) }),
+            workflows: { [queue]: rc },
+            lock: this.githubLock,
+            returnRunDetails: rc.returnRunDetails,
+            cancelGraceMs: settings?.cancelGraceMs,
+            findTimeoutMs: settings?.findTimeoutMs,
+            warn: (msg, fields) => this.log?.warn(msg, { ...fields, queue }),
+          });
+          this.github.set(key, r);
+        }
+        return r;
+      }
     }
+  }
+
+  private githubAuth(rc: Extract<RunnerConfig, { kind: "github" }>): GitHubAuth {
+    const settings = this.config.github;
+    const kind = rc.auth ?? (settings?.app ? "app" : "token");
+    if (kind === "token") {
+      if (!settings?.token) throw new Error("GITHUB_TOKEN is required by a github runner with token auth");
+      return new TokenAuth(settings.token);
+    }
+    const app = settings?.app;
+    if (!app) throw new Error("GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY are required by a github runner with app auth");
+    const installationId = rc.installationId ?? app.installationId;
+    const apiUrl = rc.apiUrl ?? DEFAULT_API_URL;
+    const key = JSON.stringify([apiUrl, installationId ?? `${rc.owner}/${rc.repo}`]);
+    let auth = this.githubApps.get(key);
+    if (!auth) {
+      auth = new GitHubAppAuth({ ...app, installationId, owner: rc.owner, repo: rc.repo, apiUrl });
+      this.githubApps.set(key, auth);
+    }
+    return auth;
   }
 
   start() {

@@ -48,6 +48,8 @@ export interface RecordedRequest {
   query: URLSearchParams;
   headers: IncomingHttpHeaders;
   body: unknown;
+  /** When it arrived, ms since the epoch. */
+  at: number;
 }
 
 export type Injected = { status: number; headers?: Record<string, string>; body?: unknown };
@@ -172,6 +174,7 @@ export class FakeGitHub {
       query: url.searchParams,
       headers: req.headers,
       body,
+      at: Date.now(),
     };
     this.requests.push(rec);
     const i = this.injected.findIndex((x) => x.match(rec));
