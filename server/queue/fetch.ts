@@ -64,123 +64,183 @@ export function parseMetadata(raw: string | null): Record<string, string> {
   return v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, string>) : {};
 }
 
-/**
- * Two round trips: (1) begin, lock the group-partition row and check the
- * lease, find the first blocking in-flight row, read the ready rows; (2) mark
- * them in flight (or dead-letter the ones whose last visibility timeout used
- * up their attempts, or give an empty partition back) and commit.
- */
-export async function fetchBatch(
-  db: QueueDb,
-  ref: PartitionRef,
-  owner: string,
-  opts: {
-    batchSize: number;
-    visibilityTimeoutMs: number;
-    maxAttempts: number;
-    dlq: DlqSettings;
-    /** Keep the lease of a partition with nothing ready when its next row is due within this, ms. */
-    keepIdleLeaseMs: number;
-  },
-): Promise<FetchResult> {
-  const key = [ref.group, ref.topic, ref.partitionKey];
-  return db.tx(async (c) => {
-    const [lock, blocking, ready] = (await c.script([
-      {
-        sql: `SELECT watermark, lease_owner, lease_expires_at >= ${NOW_MS} AS lease_valid
-              FROM queue_group_partitions WHERE consumer_group = ? AND topic = ? AND partition_key = ? FOR UPDATE`,
-        params: key,
-      },
-      { sql: BLOCKING_IN_FLIGHT, params: key },
-      {
-        sql: `SELECT m.log_id, m.seq, m.message_id, m.payload, m.metadata, m.published_at, m.visible_after, ${NOW_MS} AS now,
-                     m.failure_reason, m.failure_count, m.failed_at, m.original_topic, m.original_group,
-                     d.attempts, d.last_error
-              ${READY_ROWS}
-              ORDER BY m.seq LIMIT ?`,
-        params: [...key, opts.batchSize],
-      },
-    ])) as [LockRow[], Array<{ seq: number | null }>, RawRow[]];
-    const gp = lock[0];
-    if (!gp || gp.lease_owner !== owner || Number(gp.lease_valid) !== 1) return { kind: "lost" } as const;
-    const watermark = Number(gp.watermark);
-    const below = blocking[0]?.seq != null ? Number(blocking[0].seq) : null;
-    // Rows after a blocking one wait for it: the partition keeps its order.
-    const raw = below === null ? ready : ready.filter((r) => Number(r.seq) < below);
-    // Waiting for rows still out: keep the lease, try again next poll.
-    if (raw.length === 0 && below !== null) return { kind: "rows", rows: [] } as const;
-    if (raw.length === 0) {
-      // Drained: give the lease back at once so idle partitions cost nothing,
-      // and note when it can next have work so the scan skips it till then.
-      const results = await c.script([...advanceWatermark(ref, watermark), idleProbe(ref, watermark)]);
-      const [probe] = results.at(-1) as Array<{ head: number; idle_until: number | null; due_in: number | null }>;
-      const head = Number(probe?.head ?? watermark);
-      const dueIn = probe?.due_in == null ? null : Math.max(0, Number(probe.due_in));
-      // Due soon: keep the lease and come back then, writing nothing (the commit needs no log flush).
-      if (dueIn !== null && dueIn <= opts.keepIdleLeaseMs) return { kind: "idle", dueInMs: dueIn, head } as const;
-      await c.commitWith([releaseIdle(ref, owner, probe?.idle_until == null ? null : Number(probe.idle_until), head)]);
-      return { kind: "drained" } as const;
-    }
-    const rows: FetchedRow[] = [];
-    const dead: Parameters<typeof markDead>[1] = [];
-    for (const r of raw) {
-      const metadata = parseMetadata(r.metadata);
-      const previous = Number(r.attempts ?? 0);
-      if (previous >= opts.maxAttempts) {
-        // Its last delivery timed out and that was its last attempt.
-        const last = r.last_error ? ` (last error: ${r.last_error})` : "";
-        const reason = `visibility timeout of ${opts.visibilityTimeoutMs} ms expired on attempt ${previous} of ${opts.maxAttempts}${last}`;
-        const row = {
-          seq: Number(r.seq),
-          logId: Number(r.log_id),
-          messageId: r.message_id,
-          payload: r.payload,
-          metadata,
-        };
-        dead.push({ ref, row, attempts: previous, reason, dlq: opts.dlq });
-        continue;
-      }
-      rows.push({
-        logId: Number(r.log_id),
-        seq: Number(r.seq),
-        messageId: r.message_id,
-        payload: r.payload,
-        metadata,
-        publishedAt: Number(r.published_at),
-        visibleSince: Math.max(Number(r.published_at), Number(r.visible_after)),
-        fetchedAt: Number(r.now),
-        attempt: previous + 1,
-        failure:
-          r.failure_reason != null
-            ? {
-                reason: r.failure_reason,
-                failureCount: Number(r.failure_count ?? 0),
-                failedAt: Number(r.failed_at ?? 0),
-                originalTopic: r.original_topic ?? "",
-                consumerGroup: r.original_group ?? "",
-              }
-            : undefined,
-      });
-    }
-    await markDead(c, dead);
-    const writes: Statement[] = [];
-    if (rows.length > 0) {
-      const values = rows.map(
-        () => `(?, ?, ?, ?, ${DeliveryState.inFlight}, 1, ${NOW_MS} + ?, ?, NULL, ${NOW_MS}, ${NOW_MS})`,
-      );
-      writes.push({
-        sql: `INSERT INTO queue_deliveries
-                (consumer_group, topic, partition_key, seq, state, attempts, visible_at, owner, last_error, first_delivered_at, updated_at)
-              VALUES ${values.join(", ")}
-              ON DUPLICATE KEY UPDATE attempts = attempts + 1, state = VALUES(state), visible_at = VALUES(visible_at),
-                owner = VALUES(owner), updated_at = VALUES(updated_at)`,
-        params: rows.flatMap((r) => [...key, r.seq, opts.visibilityTimeoutMs, owner]),
-      });
-    }
-    if (dead.length > 0) writes.push(...advanceWatermark(ref, watermark));
-    await c.commitWith(writes);
-    return { kind: "rows", rows } as const;
-  });
+export interface FetchOptions {
+  batchSize: number;
+  visibilityTimeoutMs: number;
+  maxAttempts: number;
+  dlq: DlqSettings;
+  /** Keep the lease of a partition with nothing ready when its next row is due within this, ms. */
+  keepIdleLeaseMs: number;
 }
 
 type LockRow = { watermark: number; lease_owner: string | null; lease_valid: number | null };
+type Probe = { head: number; idle_until: number | null; due_in: number | null };
+
+/**
+ * Fetches a batch from each of several partitions of one group and topic
+ * whose leases `owner` holds, in one transaction of two round trips (three
+ * when some partition has nothing ready): (1) begin and, per partition in key
+ * order, lock the group-partition row, find the first blocking in-flight row
+ * and read the ready rows; (2) mark every fetched row in flight in one
+ * statement (dead-lettering the ones whose last visibility timeout used up
+ * their attempts, giving empty partitions back) and commit. One commit, and
+ * so one log flush, for the lot.
+ */
+export async function fetchBatches(
+  db: QueueDb,
+  refs: PartitionRef[],
+  owner: string,
+  opts: FetchOptions,
+): Promise<FetchResult[]> {
+  if (refs.length === 0) return [];
+  // Key order: every transaction that locks several group-partition rows takes them in this order.
+  const order = refs.map((_, i) => i).sort((x, y) => cmp(refs[x]?.partitionKey, refs[y]?.partitionKey));
+  return db.tx(async (c) => {
+    const reads = (await c.script(
+      order.flatMap((i) => {
+        const ref = refs[i] as PartitionRef;
+        const key = [ref.group, ref.topic, ref.partitionKey];
+        return [
+          {
+            sql: `SELECT watermark, lease_owner, lease_expires_at >= ${NOW_MS} AS lease_valid
+                  FROM queue_group_partitions WHERE consumer_group = ? AND topic = ? AND partition_key = ? FOR UPDATE`,
+            params: key,
+          },
+          { sql: BLOCKING_IN_FLIGHT, params: key },
+          {
+            sql: `SELECT m.log_id, m.seq, m.message_id, m.payload, m.metadata, m.published_at, m.visible_after, ${NOW_MS} AS now,
+                         m.failure_reason, m.failure_count, m.failed_at, m.original_topic, m.original_group,
+                         d.attempts, d.last_error
+                  ${READY_ROWS}
+                  ORDER BY m.seq LIMIT ?`,
+            params: [...key, opts.batchSize],
+          },
+        ];
+      }),
+    )) as Array<LockRow[] | Array<{ seq: number | null }> | RawRow[]>;
+
+    const results: FetchResult[] = refs.map(() => ({ kind: "lost" }) as const);
+    const drained: Array<{ i: number; watermark: number }> = [];
+    const fetched: Array<{ ref: PartitionRef; rows: FetchedRow[] }> = [];
+    const dead: Parameters<typeof markDead>[1] = [];
+    const deadIn = new Map<number, number>();
+    order.forEach((i, k) => {
+      const ref = refs[i] as PartitionRef;
+      const gp = (reads[3 * k] as LockRow[])[0];
+      if (!gp || gp.lease_owner !== owner || Number(gp.lease_valid) !== 1) return;
+      const watermark = Number(gp.watermark);
+      const blocking = (reads[3 * k + 1] as Array<{ seq: number | null }>)[0]?.seq;
+      const below = blocking != null ? Number(blocking) : null;
+      const ready = reads[3 * k + 2] as RawRow[];
+      // Rows after a blocking one wait for it: the partition keeps its order.
+      const raw = below === null ? ready : ready.filter((r) => Number(r.seq) < below);
+      if (raw.length === 0) {
+        // Waiting for rows still out: keep the lease, try again next poll.
+        if (below !== null) results[i] = { kind: "rows", rows: [] };
+        else drained.push({ i, watermark });
+        return;
+      }
+      const rows: FetchedRow[] = [];
+      for (const r of raw) {
+        const failed = toFetched(r, ref, opts);
+        if ("dead" in failed) {
+          dead.push(failed.dead);
+          deadIn.set(i, watermark);
+        } else rows.push(failed.row);
+      }
+      results[i] = { kind: "rows", rows };
+      fetched.push({ ref, rows });
+    });
+
+    const finalStatements: Statement[] = [];
+    if (drained.length > 0) {
+      // Nothing ready: move the watermark over what was finished and learn when the partition is next due.
+      const probes = await c.script(
+        drained.flatMap(({ i, watermark }) => [
+          ...advanceWatermark(refs[i] as PartitionRef, watermark),
+          idleProbe(refs[i] as PartitionRef, watermark),
+        ]),
+      );
+      drained.forEach(({ i, watermark }, k) => {
+        const probe = (probes[4 * k + 3] as Probe[])[0];
+        const head = Number(probe?.head ?? watermark);
+        const dueIn = probe?.due_in == null ? null : Math.max(0, Number(probe.due_in));
+        // Due soon: keep the lease and come back then, writing nothing.
+        if (dueIn !== null && dueIn <= opts.keepIdleLeaseMs) {
+          results[i] = { kind: "idle", dueInMs: dueIn, head };
+          return;
+        }
+        const idleUntil = probe?.idle_until == null ? null : Number(probe.idle_until);
+        finalStatements.push(releaseIdle(refs[i] as PartitionRef, owner, idleUntil, head));
+        results[i] = { kind: "drained" };
+      });
+    }
+    await markDead(c, dead);
+    const inFlight = fetched.flatMap(({ ref, rows }) => rows.map((r) => ({ ref, seq: r.seq })));
+    if (inFlight.length > 0) {
+      finalStatements.push({
+        sql: `INSERT INTO queue_deliveries
+                (consumer_group, topic, partition_key, seq, state, attempts, visible_at, owner, last_error, first_delivered_at, updated_at)
+              VALUES ${inFlight.map(() => `(?, ?, ?, ?, ${DeliveryState.inFlight}, 1, ${NOW_MS} + ?, ?, NULL, ${NOW_MS}, ${NOW_MS})`).join(", ")}
+              ON DUPLICATE KEY UPDATE attempts = attempts + 1, state = VALUES(state), visible_at = VALUES(visible_at),
+                owner = VALUES(owner), updated_at = VALUES(updated_at)`,
+        params: inFlight.flatMap(({ ref, seq }) => [
+          ref.group,
+          ref.topic,
+          ref.partitionKey,
+          seq,
+          opts.visibilityTimeoutMs,
+          owner,
+        ]),
+      });
+    }
+    for (const [i, watermark] of deadIn) finalStatements.push(...advanceWatermark(refs[i] as PartitionRef, watermark));
+    await c.commitWith(finalStatements);
+    return results;
+  });
+}
+
+/** A ready row as a delivery, or as a dead letter when its last visibility timeout used up its attempts. */
+function toFetched(
+  r: RawRow,
+  ref: PartitionRef,
+  opts: FetchOptions,
+): { row: FetchedRow } | { dead: Parameters<typeof markDead>[1][number] } {
+  const metadata = parseMetadata(r.metadata);
+  const previous = Number(r.attempts ?? 0);
+  if (previous >= opts.maxAttempts) {
+    const last = r.last_error ? ` (last error: ${r.last_error})` : "";
+    const reason = `visibility timeout of ${opts.visibilityTimeoutMs} ms expired on attempt ${previous} of ${opts.maxAttempts}${last}`;
+    const row = { seq: Number(r.seq), logId: Number(r.log_id), messageId: r.message_id, payload: r.payload, metadata };
+    return { dead: { ref, row, attempts: previous, reason, dlq: opts.dlq } };
+  }
+  return {
+    row: {
+      logId: Number(r.log_id),
+      seq: Number(r.seq),
+      messageId: r.message_id,
+      payload: r.payload,
+      metadata,
+      publishedAt: Number(r.published_at),
+      visibleSince: Math.max(Number(r.published_at), Number(r.visible_after)),
+      fetchedAt: Number(r.now),
+      attempt: previous + 1,
+      failure:
+        r.failure_reason != null
+          ? {
+              reason: r.failure_reason,
+              failureCount: Number(r.failure_count ?? 0),
+              failedAt: Number(r.failed_at ?? 0),
+              originalTopic: r.original_topic ?? "",
+              consumerGroup: r.original_group ?? "",
+            }
+          : undefined,
+    },
+  };
+}
+
+function cmp(a: string | undefined, b: string | undefined) {
+  const x = a ?? "";
+  const y = b ?? "";
+  return x < y ? -1 : x > y ? 1 : 0;
+}

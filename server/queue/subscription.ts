@@ -10,7 +10,7 @@ import type { QueueDb } from "./db";
 import { type DeliveryHost, QueueDelivery } from "./delivery";
 import { isTransientError } from "./errors";
 import type { QueueEventListener } from "./events";
-import { fetchBatch } from "./fetch";
+import { fetchBatches } from "./fetch";
 import {
   claimPartitions,
   countLive,
@@ -26,8 +26,9 @@ import type { SettleBatcher } from "./settle";
 import type { Delivery, Subscription } from "./types";
 
 const MAX_ERROR_BACKOFF_MS = 5_000;
-/** Held partitions fetched at once by one poll. */
-const FETCH_CONCURRENCY = 4;
+/** Held partitions fetched in one transaction, and such transactions one poll runs at once. */
+const FETCH_GROUP = 16;
+const FETCH_CONCURRENCY = 2;
 
 type State = "running" | "closing" | "closed";
 
@@ -45,7 +46,7 @@ export class QueueSubscription implements Subscription {
   private renewing?: Promise<void>;
   private sleeper?: { timer: NodeJS.Timeout; resolve: () => void };
   /** When the next scan for ready partitions is due (monotonic clock), and whether one was asked for sooner. */
-  private nextScanAt = 0;
+  private nextScanAt = Number.NEGATIVE_INFINITY;
   private scanRequested = true;
   /** When the topic's next deferred row is due (monotonic clock). */
   private nextDueAt = Number.POSITIVE_INFINITY;
@@ -246,56 +247,62 @@ export class QueueSubscription implements Subscription {
 
   /**
    * Fetches a batch from every held partition whose previous batch is
-   * settled, a few partitions at a time on their own connections (each fetch
-   * locks only its own partition's row).
+   * settled and that is not waiting for a due time: up to FETCH_GROUP
+   * partitions per transaction, two such transactions at once.
    */
   private async fetchOwned() {
     const now = performance.now();
     const keys = [...this.owned]
-      .filter(([k, out]) => fetchable(out) && (this.idleUntil.get(k)?.at ?? 0) <= now)
+      .filter(([k, out]) => {
+        // Monotonic times may be negative (a process's clock may be shifted): no default of 0.
+        const idle = this.idleUntil.get(k);
+        return fetchable(out) && (idle === undefined || idle.at <= now);
+      })
       .map(([k]) => k);
+    const groups: string[][] = [];
+    for (let i = 0; i < keys.length; i += FETCH_GROUP) groups.push(keys.slice(i, i + FETCH_GROUP));
     let next = 0;
     const worker = async () => {
-      while (next < keys.length) {
-        const key = keys[next++] as string;
-        await this.fetchOne(key);
-      }
+      while (next < groups.length) await this.fetchGroup(groups[next++] as string[]);
     };
-    await Promise.all(Array.from({ length: Math.min(FETCH_CONCURRENCY, keys.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(FETCH_CONCURRENCY, groups.length) }, worker));
   }
 
-  private async fetchOne(partitionKey: string) {
-    const out = this.owned.get(partitionKey);
-    if (!out) return;
-    const ref = { group: this.id.group, topic: this.id.topic, partitionKey };
+  private async fetchGroup(partitionKeys: string[]) {
+    const refs = partitionKeys.map((partitionKey) => ({ group: this.id.group, topic: this.id.topic, partitionKey }));
     const started = performance.now();
-    const res = await fetchBatch(this.db, ref, this.id.instanceId, {
+    const results = await fetchBatches(this.db, refs, this.id.instanceId, {
       ...this.opts,
       // Within half a lease, holding on is cheaper than giving back and claiming again (one renewal covers all).
       keepIdleLeaseMs: Math.floor(this.opts.leaseDurationMs / 2),
     });
-    if (res.kind === "idle") {
-      // +1 ms: the database's clock has millisecond steps; waking a little late beats an empty fetch.
-      this.idleUntil.set(partitionKey, { at: performance.now() + res.dueInMs + 1, head: res.head });
-      return;
-    }
-    this.idleUntil.delete(partitionKey);
-    if (res.kind !== "rows") {
-      this.owned.delete(partitionKey);
-      return;
-    }
-    for (const row of res.rows) {
-      const d = new QueueDelivery(this.deliveryHost, ref, row, started, this.opts.visibilityTimeoutMs);
-      this.buffer.push(d);
-      out.add(d);
-      this.emit({
-        type: "delivered",
-        topic: this.id.topic,
-        group: this.id.group,
-        attempt: row.attempt,
-        latencyMs: Math.max(0, row.fetchedAt - row.visibleSince),
-      });
-    }
+    results.forEach((res, i) => {
+      const ref = refs[i];
+      const out = ref && this.owned.get(ref.partitionKey);
+      if (!ref || !out) return;
+      if (res.kind === "idle") {
+        // +1 ms: the database's clock has millisecond steps; waking a little late beats an empty fetch.
+        this.idleUntil.set(ref.partitionKey, { at: performance.now() + res.dueInMs + 1, head: res.head });
+        return;
+      }
+      this.idleUntil.delete(ref.partitionKey);
+      if (res.kind !== "rows") {
+        this.owned.delete(ref.partitionKey);
+        return;
+      }
+      for (const row of res.rows) {
+        const d = new QueueDelivery(this.deliveryHost, ref, row, started, this.opts.visibilityTimeoutMs);
+        this.buffer.push(d);
+        out.add(d);
+        this.emit({
+          type: "delivered",
+          topic: this.id.topic,
+          group: this.id.group,
+          attempt: row.attempt,
+          latencyMs: Math.max(0, row.fetchedAt - row.visibleSince),
+        });
+      }
+    });
   }
 
   private async releaseIdle(count: number) {
