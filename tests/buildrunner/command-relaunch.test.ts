@@ -117,7 +117,9 @@ describe("a build whose launcher died mid-launch", () => {
     const r = supervisor();
     const s = await finished(r, id);
     expect(s.status).toBe("succeeded");
-    expect(s.metadata.pid).toBe(String(proc.pid));
+    // The pid stays in command_builds (viewers' metadata no longer shows it): the running process was adopted.
+    const [row] = await tdb.sql<{ pid: number | null }>("SELECT pid FROM command_builds WHERE id = ?", [id]);
+    expect(Number(row?.pid)).toBe(proc.pid);
     expect(await runs()).toEqual([]);
   });
 
