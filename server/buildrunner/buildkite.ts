@@ -17,6 +17,7 @@ import {
   isTerminal,
   UnknownBuildError,
 } from "./types";
+import { describeFetchFailure } from "./fetch-failure";
 
 /** The build meta-data key that carries IDEMPOTENCY_KEY's value (searchable with ?meta_data[...]). */
 export const BUILDKITE_IDEMPOTENCY_META_KEY = "sluice-idempotency-key";
@@ -206,7 +207,7 @@ export class BuildkiteRunner implements BuildRunner {
       });
       return { status: res.status, ok: res.ok, text: await res.text() };
     } catch (err) {
-      throw new Error(`Buildkite ${what}: ${this.redact(describeFailure(err, this.timeoutMs))}`);
+      throw new Error(`Buildkite ${what}: ${this.redact(describeFetchFailure(err, this.timeoutMs))}`);
     }
   }
 
@@ -277,14 +278,4 @@ function metadataOf(build: Build): BuildMetadata {
   if (build.cancel_reason) m.cancel_reason = build.cancel_reason;
   if (isBlocked(build)) m.blocked = "true";
   return m;
-}
-
-function describeFailure(err: unknown, timeoutMs: number): string {
-  if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) {
-    return `no answer within ${timeoutMs} ms`;
-  }
-  if (!(err instanceof Error)) return String(err);
-  // fetch says only "fetch failed"; the reason (ECONNREFUSED, DNS, TLS) is in the cause.
-  const cause = err.cause instanceof Error ? ` (${err.cause.message})` : "";
-  return `${err.message}${cause}`;
 }

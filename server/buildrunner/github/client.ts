@@ -5,6 +5,7 @@
 // retried here: a 502 to a dispatch may still have started a run, so the
 // runner decides (it searches before it dispatches again).
 import type { z } from "zod";
+import { describeFetchFailure } from "../fetch-failure";
 
 export const DEFAULT_API_URL = "https://api.github.com";
 const API_VERSION = "2022-11-28";
@@ -194,7 +195,7 @@ export class GitHubClient {
       return { status: res.status, ok: res.ok, headers: res.headers, text: await res.text() };
     } catch (err) {
       if (err instanceof GitHubApiError) throw err;
-      throw new GitHubApiError(`GitHub ${what}: ${this.redact(describeFailure(err, this.timeoutMs))}`, undefined);
+      throw new GitHubApiError(`GitHub ${what}: ${this.redact(describeFetchFailure(err, this.timeoutMs))}`, undefined);
     }
   }
 
@@ -247,16 +248,6 @@ export function nextLink(headers: Headers): string | undefined {
     if (m?.[1]) return m[1];
   }
   return undefined;
-}
-
-function describeFailure(err: unknown, timeoutMs: number): string {
-  if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) {
-    return `no answer within ${timeoutMs} ms`;
-  }
-  if (!(err instanceof Error)) return String(err);
-  // fetch says only "fetch failed"; the reason (ECONNREFUSED, DNS, TLS) is in the cause.
-  const cause = err.cause instanceof Error ? ` (${err.cause.message})` : "";
-  return `${err.message}${cause}`;
 }
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
