@@ -51,14 +51,17 @@ test.describe("every answer", () => {
 
 test.describe("framing", () => {
   test("a page on another port of the same host cannot frame the console, signed in", async ({ page }) => {
-    // Same site as the console (127.0.0.1, another port): the SameSite=Lax session cookie goes with the frame's request.
-    const framer = `http://127.0.0.1:${PORT + 1}/framer`;
-    await page.route(framer, (route) =>
-      route.fulfill({
-        contentType: "text/html",
-        body: `<!doctype html><title>framer</title><iframe id="victim" src="${BASE}/dlq" width="800" height="600"></iframe>`,
-      }),
-    );
+    // Same site as the console (127.0.0.1, another port): the SameSite=Lax session cookie goes with the frame's
+    // request. A real local server, not a routed page: Chromium blocks a page it sees as public from loading a
+    // local address (Local Network Access), and then the console would never be asked at all.
+    const html = `<!doctype html><title>framer</title><iframe id="victim" src="${BASE}/dlq" width="800" height="600"></iframe>`;
+    const server = http.createServer((_, res) => {
+      res.writeHead(200, { "content-type": "text/html" });
+      res.end(html);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as { port: number };
+    const framer = `http://127.0.0.1:${port}/framer`;
     const framed = page.waitForResponse((r) => r.url() === `${BASE}/dlq`);
     await page.goto(framer);
     // The console answered the frame's request (signed in): the browser must refuse to show it.
@@ -79,6 +82,7 @@ test.describe("framing", () => {
     await child?.waitForLoadState();
     await expect(page.frameLocator("#victim").getByTestId("user-box")).toHaveCount(0);
     await expect(page.frameLocator("#victim").getByRole("navigation")).toHaveCount(0);
+    server.close();
   });
 });
 
