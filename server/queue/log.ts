@@ -54,8 +54,8 @@ const partitionId = (topic: string, partitionKey: string) => JSON.stringify([top
  * The statements that append `rows`, for the caller to send in its
  * transaction (with COMMIT, for a publish of its own). Rows of one partition
  * need no round trip before: the head bump hands the new head to the insert
- * through LAST_INSERT_ID and a session variable, so a single-partition publish
- * is one round trip in all. Rows of several partitions first bump every head
+ * through LAST_INSERT_ID, so a single-partition publish is one round trip in
+ * all. Rows of several partitions first bump every head
  * (one statement, partitions in sorted order so two appends never deadlock)
  * and read them back; that round trip is sent here.
  */
@@ -71,22 +71,21 @@ export async function appendStatements(c: Executor, rows: LogRow[]): Promise<Sta
   const parts = [...counts.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, p]) => p);
   const only = parts.length === 1 ? parts[0] : undefined;
   const statements: Statement[] = [];
-  // Where each row's seq comes from: a number, or the session variable plus an offset.
+  // Where each row's seq comes from: a number, or the new head less an offset.
   let seqOf: (index: number, id: string) => { sql: string; param: number };
   if (only) {
-    statements.push(
-      {
-        // LAST_INSERT_ID(expr) on both paths: a new partition's head is n, an old one's is head + n.
-        sql: `INSERT INTO queue_partitions (topic, partition_key, head_seq, created_at, last_published_at)
+    statements.push({
+      // LAST_INSERT_ID(expr) on both paths: a new partition's head is n, an old one's is head + n.
+      sql: `INSERT INTO queue_partitions (topic, partition_key, head_seq, created_at, last_published_at)
               VALUES (?, ?, LAST_INSERT_ID(?), ${NOW_MS}, ${NOW_MS})
               ON DUPLICATE KEY UPDATE head_seq = LAST_INSERT_ID(head_seq + VALUES(head_seq)),
                 last_published_at = VALUES(last_published_at)`,
-        params: [only.topic, only.partitionKey, only.n],
-      },
-      { sql: "SET @sluice_first_seq = LAST_INSERT_ID() - ?", params: [only.n - 1] },
-    );
-    let offset = 0;
-    seqOf = () => ({ sql: "@sluice_first_seq + ?", param: offset++ });
+      params: [only.topic, only.partitionKey, only.n],
+    });
+    // Within the insert, LAST_INSERT_ID() is the head the statement before set (the log's own
+    // auto-increment ids change it only once the insert is over): row i of n gets head - (n - 1 - i).
+    let left = only.n;
+    seqOf = () => ({ sql: "LAST_INSERT_ID() - ?", param: --left });
   } else {
     const first = await reserveSeqs(c, parts);
     seqOf = (_, id) => {
