@@ -24,18 +24,25 @@ export interface ScannedPartition {
 
 export interface ScanResult {
   partitions: ScannedPartition[];
-  /** How long until the topic's next deferred row becomes visible, ms on the database's clock; null if none. */
+  /**
+   * How long until the next deferred row of a partition nobody holds becomes
+   * visible, ms on the database's clock; null if none. (A held partition's
+   * holder comes back for it at its due time itself.)
+   */
   nextDueInMs: number | null;
 }
 
 /**
  * Partitions of the topic that may have a row ready for this group now, with
- * who holds their lease, and when the next deferred row of the topic is due.
+ * who holds their lease, and when the next deferred row in a partition nobody
+ * holds is due.
  * A partition qualifies when its head is above the group's watermark, unless
  * a fetch found nothing ready in it (its idle mark, set by releaseIdle) and
  * neither that time has come nor has anything been published since: a column
- * compare per partition, no look at its rows. The next-due time is one read
- * of the (topic, visible_after) index. One round trip.
+ * compare per partition, no look at its rows. The next-due time is read from
+ * the (topic, visible_after) index, soonest first, skipping rows of held
+ * partitions (their holders wake for them): without that, a subscriber would
+ * scan at every due time of every partition of the topic. One round trip.
  */
 export async function scanReadyPartitions(c: Executor, id: SubscriberIdentity): Promise<ScanResult> {
   // One statement: a row carrying the next-due time alone, then the
@@ -48,8 +55,13 @@ export async function scanReadyPartitions(c: Executor, id: SubscriberIdentity): 
     due_in: number | null;
   }>(
     `(SELECT NULL AS partition_key, NULL AS lease_owner, 0 AS leased, NULL AS head,
-             CAST(MIN(visible_after) AS SIGNED) - CAST(${NOW_MS} AS SIGNED) AS due_in
-      FROM queue_messages WHERE topic = ? AND visible_after > ${NOW_MS})
+             CAST(m.visible_after AS SIGNED) - CAST(${NOW_MS} AS SIGNED) AS due_in
+      FROM queue_messages m FORCE INDEX (queue_messages_topic_visible)
+      LEFT JOIN queue_group_partitions dg
+        ON dg.consumer_group = ? AND dg.topic = m.topic AND dg.partition_key = m.partition_key
+      WHERE m.topic = ? AND m.visible_after > ${NOW_MS}
+        AND (dg.lease_owner IS NULL OR dg.lease_expires_at < ${NOW_MS})
+      ORDER BY m.visible_after LIMIT 1)
      UNION ALL
      (SELECT p.partition_key, g.lease_owner,
              (g.lease_owner IS NOT NULL AND g.lease_expires_at >= ${NOW_MS}), p.head_seq, NULL
@@ -59,7 +71,7 @@ export async function scanReadyPartitions(c: Executor, id: SubscriberIdentity): 
       WHERE p.topic = ? AND p.head_seq > COALESCE(g.watermark, 0)
         AND (g.idle_until IS NULL OR g.idle_until <= ${NOW_MS} OR p.head_seq > g.idle_head)
       LIMIT ${SCAN_LIMIT})`,
-    [id.topic, id.group, id.topic],
+    [id.group, id.topic, id.group, id.topic],
   );
   const dueIn = rows.find((r) => r.partition_key === null)?.due_in;
   return {

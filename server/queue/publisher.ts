@@ -1,6 +1,7 @@
 import type { QueueDb, TxExecutor } from "./db";
 import { invalid, QueueError } from "./errors";
 import { appendStatements, type LogRow } from "./log";
+import { PublishBatcher } from "./publish-batcher";
 import { checkText, checkTopic, ID_MAX, PARTITION_KEY_MAX } from "./names";
 import type { Message, PublishOptions, Publisher } from "./types";
 
@@ -66,6 +67,7 @@ function checkTx(opts: PublishOptions | undefined): TxExecutor | undefined {
 }
 
 export function createPublisher(db: QueueDb, maxPayloadBytes: number, hooks: PublisherHooks): Publisher {
+  const batcher = new PublishBatcher(db, MAX_BATCH, MAX_BATCH_BYTES);
   async function append(topic: string, messages: unknown[], delayMs: number, opts: PublishOptions | undefined) {
     if (hooks.isClosed()) throw new QueueError("CLOSED", "the queue is closed");
     checkTopic(topic);
@@ -83,8 +85,7 @@ export function createPublisher(db: QueueDb, maxPayloadBytes: number, hooks: Pub
       tx.afterCommit(published);
       return;
     }
-    // One partition: BEGIN, the head bump, the insert and COMMIT in one round trip.
-    await db.tx(async (c) => c.commitWith(await appendStatements(c, rows)));
+    await batcher.append(rows);
     published();
   }
   return {
