@@ -34,15 +34,21 @@ export interface QueueDb extends Executor {
   readonly pool: mysql.Pool;
   /** Statements sent since the pool was made. */
   statements(): number;
-  /** Runs `fn` in a transaction; a deadlock or lock-wait timeout runs it again from the start. */
-  tx<T>(fn: (c: TxExecutor) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` in a transaction; a deadlock or lock-wait timeout runs it again
+   * from the start. START TRANSACTION rides with the first statement sent
+   * through the executor, unless `eager`: then it is sent before `fn` runs,
+   * as it must be when `fn` may write on `connection` directly first.
+   */
+  tx<T>(fn: (c: TxExecutor) => Promise<T>, opts?: { eager?: boolean }): Promise<T>;
   end(): Promise<void>;
 }
 
 /**
  * The executor of one transaction. `connection` is the mysql2 connection it
  * runs on, for a caller that writes its own rows with another client
- * (Drizzle) in the same transaction. Hooks run once the transaction's fate is
+ * (Drizzle) in the same transaction: only in a transaction begun eagerly
+ * (see QueueDb.tx), or a statement on it could run before START TRANSACTION. Hooks run once the transaction's fate is
  * known: after COMMIT, or after a ROLLBACK (also one that will be retried).
  */
 export interface TxExecutor extends Executor {
@@ -125,7 +131,7 @@ export function openDb(url: string, connectionLimit: number): QueueDb {
     pool,
     ...makeExecutor(pool),
     statements: () => count,
-    async tx<T>(fn: (c: TxExecutor) => Promise<T>): Promise<T> {
+    async tx<T>(fn: (c: TxExecutor) => Promise<T>, opts: { eager?: boolean } = {}): Promise<T> {
       for (let attempt = 1; ; attempt++) {
         const conn = await pool.getConnection();
         const base = makeExecutor(conn);
@@ -143,6 +149,11 @@ export function openDb(url: string, connectionLimit: number): QueueDb {
         const committed: Array<() => void> = [];
         const rolledBack: Array<() => void> = [];
         try {
+          if (opts.eager) {
+            began = true;
+            count++;
+            await conn.query("START TRANSACTION");
+          }
           const result = await fn({
             async query<R>(sql: string, params: unknown[] = []) {
               return (await send([{ sql, params }]))[0] as R[];

@@ -136,7 +136,8 @@ export function createQueue(options: QueueOptions = {}): Queue {
     }),
     transaction(fn) {
       assertOpen();
-      return db.tx(fn);
+      // Begun before fn runs: fn may write on tx.connection (Drizzle) before anything goes through tx.
+      return db.tx(fn, { eager: true });
     },
     subscriber: {
       subscribe(topic, config) {

@@ -84,6 +84,17 @@ describe("queue.transaction", () => {
     await expect(one.ack()).rejects.toMatchObject({ code: "ALREADY_SETTLED" });
   });
 
+  it("rolls back a write made first on tx.connection (the transaction is open before the callback runs)", async () => {
+    const err = await suite.queue
+      .transaction(async (tx) => {
+        await tx.connection.query("INSERT INTO app_rows (id) VALUES ('on-connection')");
+        throw new Abort("undo it");
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Abort);
+    expect(await appRows()).not.toContain("on-connection");
+  });
+
   it("refuses a tx that is not one of the queue's transactions", async () => {
     const err = await suite.queue.publisher
       .publish("tx.bad", { id: "x", partitionKey: "k", payload: "x" }, { tx: {} as never })
