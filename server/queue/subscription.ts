@@ -26,6 +26,8 @@ import type { SettleBatcher } from "./settle";
 import type { Delivery, Subscription } from "./types";
 
 const MAX_ERROR_BACKOFF_MS = 5_000;
+/** How often a subscriber holding several partitions counts the live subscribers of its group, ms. */
+const LIVE_RECOUNT_MS = 1_000;
 /** Held partitions fetched in one transaction, and such transactions one poll runs at once. */
 const FETCH_GROUP = 16;
 const FETCH_CONCURRENCY = 2;
@@ -50,6 +52,8 @@ export class QueueSubscription implements Subscription {
   private scanRequested = true;
   /** When the topic's next deferred row is due (monotonic clock). */
   private nextDueAt = Number.POSITIVE_INFINITY;
+  /** When the live subscribers of the group were last counted (monotonic clock). */
+  private liveCheckedAt = Number.NEGATIVE_INFINITY;
   /** Held partitions with nothing ready: when their next row is due (monotonic clock), and their head then. */
   private readonly idleUntil = new Map<string, { at: number; head: number }>();
   private chain: Promise<unknown> = Promise.resolve();
@@ -230,8 +234,14 @@ export class QueueSubscription implements Subscription {
     const free = ready.filter(
       (p) => !this.owned.has(p.partitionKey) && (!p.leased || p.leaseOwner === this.id.instanceId),
     );
-    // Before taking more, learn who else is live (only then: an idle poll stays one statement).
-    if (free.length > 0) this.live = await countLive(this.db, this.id, this.opts.leaseDurationMs);
+    // Learn who else is live before taking more, and now and then while holding several
+    // partitions (a subscriber that joined meanwhile gets its share without waiting for a
+    // renewal); an idle poll stays one statement.
+    const now = performance.now();
+    if (free.length > 0 || (this.owned.size > 1 && now - this.liveCheckedAt >= LIVE_RECOUNT_MS)) {
+      this.live = await countLive(this.db, this.id, this.opts.leaseDurationMs);
+      this.liveCheckedAt = now;
+    }
     // Fair share: live subscribers split the partitions that have work.
     const target = Math.max(1, Math.ceil(wanted.size / this.live));
     if (this.owned.size < target) {
