@@ -48,8 +48,9 @@ export interface QueueDb extends Executor {
  * The executor of one transaction. `connection` is the mysql2 connection it
  * runs on, for a caller that writes its own rows with another client
  * (Drizzle) in the same transaction: only in a transaction begun eagerly
- * (see QueueDb.tx), or a statement on it could run before START TRANSACTION. Hooks run once the transaction's fate is
- * known: after COMMIT, or after a ROLLBACK (also one that will be retried).
+ * (see QueueDb.tx), or a statement on it could run before START TRANSACTION.
+ * Hooks run once the transaction's fate is known: after COMMIT, or after a
+ * ROLLBACK (also one that will be retried).
  */
 export interface TxExecutor extends Executor {
   readonly connection: mysql.PoolConnection;
@@ -72,6 +73,11 @@ export interface AdminOptions {
 }
 
 type Queryable = Pick<mysql.Pool, "query">;
+
+function writeOutcome(res: unknown): { affectedRows: number; insertId: number } {
+  const header = res as mysql.ResultSetHeader;
+  return { affectedRows: header.affectedRows, insertId: Number(header.insertId) };
+}
 
 const MAX_TX_TRIES = 8;
 
@@ -112,8 +118,7 @@ export function openDb(url: string, connectionLimit: number): QueueDb {
     async execute(sql: string, params: unknown[] = []) {
       count++;
       const [res] = await q.query(sql, params);
-      const header = res as mysql.ResultSetHeader;
-      return { affectedRows: header.affectedRows, insertId: Number(header.insertId) };
+      return writeOutcome(res);
     },
     async script(statements: Statement[]) {
       if (statements.length === 0) return [];
@@ -159,8 +164,7 @@ export function openDb(url: string, connectionLimit: number): QueueDb {
               return (await send([{ sql, params }]))[0] as R[];
             },
             async execute(sql: string, params: unknown[] = []) {
-              const header = (await send([{ sql, params }]))[0] as mysql.ResultSetHeader;
-              return { affectedRows: header.affectedRows, insertId: Number(header.insertId) };
+              return writeOutcome((await send([{ sql, params }]))[0]);
             },
             script: (statements) => (statements.length === 0 ? Promise.resolve([]) : send(statements)),
             async commitWith(statements: Statement[]) {

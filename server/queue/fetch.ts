@@ -10,7 +10,10 @@ import { NOW_MS, type QueueDb, type Statement } from "./db";
 import {
   advanceWatermark,
   BLOCKING_IN_FLIGHT,
+  compareRefs,
   type DlqSettings,
+  type LockRow,
+  lockStatement,
   markDead,
   type PartitionRef,
   READY_ROWS,
@@ -73,7 +76,6 @@ export interface FetchOptions {
   keepIdleLeaseMs: number;
 }
 
-type LockRow = { watermark: number; lease_owner: string | null; lease_valid: number | null };
 type Probe = { head: number; idle_until: number | null; due_in: number | null };
 
 /**
@@ -94,18 +96,14 @@ export async function fetchBatches(
 ): Promise<FetchResult[]> {
   if (refs.length === 0) return [];
   // Key order: every transaction that locks several group-partition rows takes them in this order.
-  const order = refs.map((_, i) => i).sort((x, y) => cmp(refs[x]?.partitionKey, refs[y]?.partitionKey));
+  const order = refs.map((_, i) => i).sort((x, y) => compareRefs(refs[x] as PartitionRef, refs[y] as PartitionRef));
   return db.tx(async (c) => {
     const reads = (await c.script(
       order.flatMap((i) => {
         const ref = refs[i] as PartitionRef;
         const key = [ref.group, ref.topic, ref.partitionKey];
         return [
-          {
-            sql: `SELECT watermark, lease_owner, lease_expires_at >= ${NOW_MS} AS lease_valid
-                  FROM queue_group_partitions WHERE consumer_group = ? AND topic = ? AND partition_key = ? FOR UPDATE`,
-            params: key,
-          },
+          lockStatement(ref),
           { sql: BLOCKING_IN_FLIGHT, params: key },
           {
             sql: `SELECT m.log_id, m.seq, m.message_id, m.payload, m.metadata, m.published_at, m.visible_after, ${NOW_MS} AS now,
@@ -237,10 +235,4 @@ function toFetched(
           : undefined,
     },
   };
-}
-
-function cmp(a: string | undefined, b: string | undefined) {
-  const x = a ?? "";
-  const y = b ?? "";
-  return x < y ? -1 : x > y ? 1 : 0;
 }

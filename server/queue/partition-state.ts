@@ -29,18 +29,52 @@ export interface FailedRow {
 const REF = "consumer_group = ? AND topic = ? AND partition_key = ?";
 const refParams = (r: PartitionRef) => [r.group, r.topic, r.partitionKey];
 
+/** Key order of partitions: every transaction that locks several group-partition rows takes them in it. */
+export function compareRefs(a: PartitionRef, b: PartitionRef): number {
+  const cmp = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+  return cmp(a.group, b.group) || cmp(a.topic, b.topic) || cmp(a.partitionKey, b.partitionKey);
+}
+
+/** Locks the group-partition row; reads its watermark and whether the lease is held and unexpired. */
+export function lockStatement(ref: PartitionRef): Statement {
+  return {
+    sql: `SELECT watermark, lease_owner, lease_expires_at >= ${NOW_MS} AS lease_valid
+          FROM queue_group_partitions WHERE ${REF} FOR UPDATE`,
+    params: refParams(ref),
+  };
+}
+
+export type LockRow = { watermark: number; lease_owner: string | null; lease_valid: number | null };
+
 export async function lockGroupPartition(
   c: Executor,
   ref: PartitionRef,
 ): Promise<{ watermark: number; leaseOwner: string | null; leaseValid: boolean } | undefined> {
-  const [row] = await c.query<{ watermark: number; lease_owner: string | null; lease_valid: number | null }>(
-    `SELECT watermark, lease_owner, lease_expires_at >= ${NOW_MS} AS lease_valid
-     FROM queue_group_partitions WHERE ${REF} FOR UPDATE`,
-    refParams(ref),
-  );
+  const { sql, params } = lockStatement(ref);
+  const [row] = await c.query<LockRow>(sql, params);
   if (!row) return undefined;
   return { watermark: Number(row.watermark), leaseOwner: row.lease_owner, leaseValid: row.lease_valid === 1 };
 }
+
+/**
+ * Rows above `current` that the group has still to finish: not acked or
+ * dead for it, and not addressed to another group. The rule the watermark
+ * and the idle marks share. Parameters: unfinishedParams.
+ */
+const UNFINISHED_ROWS = `
+  FROM queue_messages m
+  LEFT JOIN queue_deliveries d
+    ON d.consumer_group = ? AND d.topic = m.topic AND d.partition_key = m.partition_key AND d.seq = m.seq
+  WHERE m.topic = ? AND m.partition_key = ? AND m.seq > ?
+    AND (m.target_group IS NULL OR m.target_group = ?)
+    AND (d.seq IS NULL OR d.state = ${DeliveryState.inFlight})`;
+const unfinishedParams = (ref: PartitionRef, current: number) => [
+  ref.group,
+  ref.topic,
+  ref.partitionKey,
+  current,
+  ref.group,
+];
 
 /**
  * Rows of the partition this group has still to finish, ready now, in log
@@ -93,16 +127,8 @@ export function advanceWatermark(ref: PartitionRef, current: number): Statement[
       params: [ref.topic, ref.partitionKey],
     },
     {
-      sql: `SET @sluice_watermark = COALESCE(
-              (SELECT m.seq - 1 FROM queue_messages m
-                 LEFT JOIN queue_deliveries d
-                   ON d.consumer_group = ? AND d.topic = m.topic AND d.partition_key = m.partition_key AND d.seq = m.seq
-                 WHERE m.topic = ? AND m.partition_key = ? AND m.seq > ?
-                   AND (m.target_group IS NULL OR m.target_group = ?)
-                   AND (d.seq IS NULL OR d.state = ${DeliveryState.inFlight})
-                 ORDER BY m.seq LIMIT 1),
-              @sluice_head, ?)`,
-      params: [ref.group, ref.topic, ref.partitionKey, current, ref.group, current],
+      sql: `SET @sluice_watermark = COALESCE((SELECT m.seq - 1 ${UNFINISHED_ROWS} ORDER BY m.seq LIMIT 1), @sluice_head, ?)`,
+      params: [...unfinishedParams(ref, current), current],
     },
     {
       sql: `UPDATE queue_group_partitions SET watermark = @sluice_watermark, updated_at = ${NOW_MS}
@@ -171,14 +197,8 @@ export async function markDead(
 export function idleProbe(ref: PartitionRef, current: number): Statement {
   return {
     sql: `SELECT @sluice_head AS head, x.idle_until, CAST(x.idle_until AS SIGNED) - CAST(${NOW_MS} AS SIGNED) AS due_in
-          FROM (SELECT MIN(GREATEST(m.visible_after, COALESCE(d.visible_at, 0))) AS idle_until
-                FROM queue_messages m
-                LEFT JOIN queue_deliveries d
-                  ON d.consumer_group = ? AND d.topic = m.topic AND d.partition_key = m.partition_key AND d.seq = m.seq
-                WHERE m.topic = ? AND m.partition_key = ? AND m.seq > ?
-                  AND (m.target_group IS NULL OR m.target_group = ?)
-                  AND (d.seq IS NULL OR d.state = ${DeliveryState.inFlight})) x`,
-    params: [ref.group, ref.topic, ref.partitionKey, current, ref.group],
+          FROM (SELECT MIN(GREATEST(m.visible_after, COALESCE(d.visible_at, 0))) AS idle_until ${UNFINISHED_ROWS}) x`,
+    params: unfinishedParams(ref, current),
   };
 }
 

@@ -6,18 +6,17 @@
 // shared transaction fails, every call in it is written again on its own, so
 // a failing call fails alone (a repeat is harmless: dedup keeps one row).
 import type { QueueDb } from "./db";
+import { Gatherer, type Waiting } from "./gather";
 import { appendStatements, type LogRow } from "./log";
 
-interface Pending {
+/** One publish() call: its rows and their payload bytes. */
+interface Call {
   rows: LogRow[];
   bytes: number;
-  resolve(): void;
-  reject(err: unknown): void;
 }
 
 export class PublishBatcher {
-  private pending: Pending[] = [];
-  private running = false;
+  private readonly gatherer: Gatherer<Call>;
 
   /**
    * @param maxRows rows one shared transaction holds at most
@@ -25,47 +24,23 @@ export class PublishBatcher {
    */
   constructor(
     private readonly db: QueueDb,
-    private readonly maxRows: number,
-    private readonly maxBytes: number,
-  ) {}
-
-  append(rows: LogRow[]): Promise<void> {
-    const bytes = rows.reduce((n, r) => n + r.payload.byteLength, 0);
-    return new Promise<void>((resolve, reject) => {
-      this.pending.push({ rows, bytes, resolve, reject });
-      if (!this.running) {
-        this.running = true;
-        // Calls made in the same turn of the event loop join the first transaction.
-        queueMicrotask(() => void this.run());
-      }
-    });
+    maxRows: number,
+    maxBytes: number,
+  ) {
+    this.gatherer = new Gatherer(
+      (batch) => this.flush(batch),
+      (waiting) => countWithin(waiting, maxRows, maxBytes),
+    );
   }
 
-  private async run() {
+  /** Resolves once `rows` (`bytes` of payload in all) are committed. */
+  append(rows: LogRow[], bytes: number): Promise<void> {
+    return this.gatherer.add({ rows, bytes });
+  }
+
+  private async flush(batch: Waiting<Call>[]) {
     try {
-      while (this.pending.length > 0) await this.flush(this.take());
-    } finally {
-      this.running = false;
-    }
-  }
-
-  /** The calls waiting, in order, up to the row and byte limits (at least one). */
-  private take(): Pending[] {
-    let rows = 0;
-    let bytes = 0;
-    let n = 0;
-    for (const p of this.pending) {
-      if (n > 0 && (rows + p.rows.length > this.maxRows || bytes + p.bytes > this.maxBytes)) break;
-      rows += p.rows.length;
-      bytes += p.bytes;
-      n++;
-    }
-    return this.pending.splice(0, n);
-  }
-
-  private async flush(batch: Pending[]) {
-    try {
-      await this.write(batch.flatMap((p) => p.rows));
+      await this.write(batch.flatMap((p) => p.item.rows));
       for (const p of batch) p.resolve();
       return;
     } catch (err) {
@@ -76,7 +51,7 @@ export class PublishBatcher {
     }
     for (const p of batch) {
       try {
-        await this.write(p.rows);
+        await this.write(p.item.rows);
         p.resolve();
       } catch (err) {
         p.reject(err);
@@ -88,4 +63,18 @@ export class PublishBatcher {
   private write(rows: LogRow[]): Promise<unknown> {
     return this.db.tx(async (c) => c.commitWith(await appendStatements(c, rows)));
   }
+}
+
+/** How many of the waiting calls, in order, fit the row and byte limits (at least one). */
+function countWithin(waiting: readonly Waiting<Call>[], maxRows: number, maxBytes: number): number {
+  let rows = 0;
+  let bytes = 0;
+  let n = 0;
+  for (const { item } of waiting) {
+    if (n > 0 && (rows + item.rows.length > maxRows || bytes + item.bytes > maxBytes)) break;
+    rows += item.rows.length;
+    bytes += item.bytes;
+    n++;
+  }
+  return n;
 }

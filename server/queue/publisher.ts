@@ -85,7 +85,7 @@ export function createPublisher(db: QueueDb, maxPayloadBytes: number, hooks: Pub
       tx.afterCommit(published);
       return;
     }
-    await batcher.append(rows);
+    await batcher.append(rows, total);
     published();
   }
   return {

@@ -10,7 +10,15 @@
 import { DeliveryState } from "../../db/schema";
 import { type Executor, NOW_MS, type QueueDb, type Statement } from "./db";
 import { QueueError } from "./errors";
-import { advanceWatermark, type DlqSettings, type FailedRow, markDead, type PartitionRef } from "./partition-state";
+import { Gatherer, type Waiting } from "./gather";
+import {
+  advanceWatermark,
+  compareRefs,
+  type DlqSettings,
+  type FailedRow,
+  markDead,
+  type PartitionRef,
+} from "./partition-state";
 
 export type SettleKind = "ack" | "nack" | "dead";
 
@@ -49,9 +57,7 @@ export async function writeSettles(
 ): Promise<Array<QueueError | null>> {
   const refs = new Map<string, PartitionRef>();
   for (const r of requests) refs.set(refKey(r.ref), r.ref);
-  const sorted = [...refs.values()].sort(
-    (a, b) => cmp(a.group, b.group) || cmp(a.topic, b.topic) || cmp(a.partitionKey, b.partitionKey),
-  );
+  const sorted = [...refs.values()].sort(compareRefs);
   const partitionWhere = sorted.map(() => "(consumer_group = ? AND topic = ? AND partition_key = ?)").join(" OR ");
   const partitionParams = sorted.flatMap((r) => [r.group, r.topic, r.partitionKey]);
   const [locked, live] = (await c.script([
@@ -127,53 +133,29 @@ export async function writeSettles(
   return results;
 }
 
-function cmp(a: string, b: string) {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-interface Pending {
-  request: SettleRequest;
-  resolve(): void;
-  reject(err: unknown): void;
-}
-
 /** One per queue: gathers settles while a flush is in flight and writes them together. */
 export class SettleBatcher {
-  private pending: Pending[] = [];
-  private running = false;
+  private readonly gatherer: Gatherer<SettleRequest>;
 
-  constructor(private readonly db: QueueDb) {}
+  constructor(private readonly db: QueueDb) {
+    this.gatherer = new Gatherer(
+      (batch) => this.flush(batch),
+      (waiting) => Math.min(waiting.length, MAX_FLUSH),
+    );
+  }
 
   /** Resolves once the settle is committed; rejects with DELIVERY_EXPIRED (alone) or the flush's error. */
   settle(request: SettleRequest): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.pending.push({ request, resolve, reject });
-      if (!this.running) {
-        this.running = true;
-        // Settles made in the same turn of the event loop join the first flush.
-        queueMicrotask(() => void this.run());
-      }
-    });
+    return this.gatherer.add(request);
   }
 
-  private async run() {
-    try {
-      while (this.pending.length > 0) {
-        const batch = this.pending.splice(0, MAX_FLUSH);
-        await this.flush(batch);
-      }
-    } finally {
-      this.running = false;
-    }
-  }
-
-  private async flush(batch: Pending[]) {
+  private async flush(batch: Waiting<SettleRequest>[]) {
     let results: Array<QueueError | null>;
     try {
       results = await this.db.tx((c) =>
         writeSettles(
           c,
-          batch.map((p) => p.request),
+          batch.map((p) => p.item),
           (s) => c.commitWith(s),
         ),
       );
