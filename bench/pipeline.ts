@@ -600,7 +600,7 @@ interface Backlog {
 /**
  * The messages of a topic group "pipeline" has not finished: above its
  * watermark, without an acked or dead delivery row (the same test the
- * queue's own fetch uses, server/queue/partition-state.ts READY_ROWS).
+ * queue's own fetch uses: READY_ROWS in server/queue/partition-state.ts).
  */
 async function backlog(pool: mysql.Pool, topic: string): Promise<Backlog> {
   const ready = `(m.visible_after <= t.now_ms AND (d.seq IS NULL OR (d.state = 0 AND d.visible_at <= t.now_ms)))`;
@@ -719,12 +719,13 @@ async function takeSample(pool: mysql.Pool, windowStart: number): Promise<Sample
 function statementKind(info: string): string {
   const sql = info.replace(/\s+/g, " ").trim();
   const known: Array<[RegExp, string]> = [
-    [/FROM queue_partitions p LEFT JOIN queue_group_partitions g .* EXISTS/i, "queue: scanReadyPartitions"],
-    [/^SELECT \(SELECT MIN\(m\.seq\) FROM queue_messages m/i, "queue: advanceWatermark (find blocker)"],
-    [/^SELECT MIN\(x\.seq\) AS seq FROM queue_deliveries x/i, "queue: fetch (foreign in-flight)"],
+    [/^\(SELECT NULL AS partition_key/i, "queue: scanReadyPartitions"],
+    [/^SET @sluice_watermark/i, "queue: advanceWatermark (find blocker)"],
+    [/^SET @sluice_head/i, "queue: advanceWatermark (read head)"],
+    [/^SELECT MIN\(x\.seq\) AS seq FROM queue_group_partitions g/i, "queue: fetch (foreign in-flight)"],
     [/^SELECT m\.log_id, m\.seq, m\.message_id/i, "queue: fetch (ready rows)"],
     [/^SELECT watermark, lease_owner, .* FOR UPDATE/i, "queue: lockGroupPartition (FOR UPDATE)"],
-    [/^SELECT p\.topic, p\.partition_key, MIN\(COALESCE\(g\.watermark/i, "queue: collectGarbage (floors)"],
+    [/^SELECT f\.topic, f\.partition_key, f\.floor/i, "queue: collectGarbage (floors)"],
     [/^DELETE FROM queue_messages WHERE topic = /i, "queue: collectGarbage (delete rows)"],
     [/^SELECT log_id, partition_key, seq, metadata, published_at FROM queue_messages/i, "bench: poll row capture"],
   ];

@@ -109,7 +109,7 @@ export function runConsumer<T>(queue: Queue, spec: ConsumerSpec<T>, opts: Consum
       }
       let outcome: Settled | undefined;
       try {
-        outcome = (await spec.handle(decoded.value, d)) ?? undefined;
+        outcome = await spec.handle(decoded.value, d);
       } catch (err) {
         const reason = errorMessage(err) || "handler failed";
         if (isRetryable(err)) {

@@ -23,7 +23,8 @@ export async function buildController(
   const batch = await d.store.getBatch(batchId);
   if (!batch) throw new Error(`unknown batch ${batchId}`);
   const existing = await d.store.getBuildForBatch(batchId);
-  let triggered: { id: string; runner: string } | undefined;
+  // The build to store, when this delivery triggered it.
+  let triggered: { id: string; batchId: string; runner: string; queue: string } | undefined;
   if (!existing) {
     const runner = d.runners.forQueue(batch.queue);
     try {
@@ -32,20 +33,14 @@ export async function buildController(
         requester: batch.requester,
         [IDEMPOTENCY_KEY]: `batch:${batch.id}`,
       });
-      triggered = { id, runner: runner.kind };
+      triggered = { id, batchId, runner: runner.kind, queue: batch.queue };
     } catch (err) {
       throw new RetryableError(`trigger failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
   }
   const build = await d.queue.transaction(async (tx) => {
-    const stored =
-      existing ??
-      (await d.store.within(tx).insertBuild({
-        id: triggered?.id ?? "",
-        batchId,
-        runner: triggered?.runner ?? "",
-        queue: batch.queue,
-      }));
+    const stored = triggered ? await d.store.within(tx).insertBuild(triggered) : existing;
+    if (!stored) throw new Error(`batch ${batchId} has no build and triggered none`);
     // Generation 0 starts the loop; a redelivered `build` re-publishes the same occasion, which dedups.
     await publishPoll(d, stored.id, 0, 0, { tx });
     await delivery.ack({ tx });
@@ -109,7 +104,7 @@ export async function buildsignalController(
 }
 
 /** speculate: { id: batchId }. Records the batch's verdict once its build is terminal. */
-export async function speculateController(d: PipelineDeps, { id: batchId }: IdPayload): Promise<void> {
+export async function speculateController(d: PipelineDeps, { id: batchId }: IdPayload): Promise<undefined> {
   const batch = await d.store.getBatch(batchId);
   if (!batch) throw new Error(`unknown batch ${batchId}`);
   const build = await d.store.getBuildForBatch(batchId);

@@ -69,14 +69,7 @@ export function startPipelineWorker(d: PipelineDeps, opts: WorkerOptions = {}): 
     ),
     runConsumer(
       d.queue,
-      {
-        topic: TOPICS.speculate,
-        schema: idPayload,
-        handle: async (p) => {
-          await speculateController(d, p);
-          return undefined;
-        },
-      },
+      { topic: TOPICS.speculate, schema: idPayload, handle: (p) => speculateController(d, p) },
       common,
     ),
   ];
