@@ -109,6 +109,8 @@ type Row = typeof commandBuilds.$inferSelect;
 export class CommandRunner implements BuildRunner {
   readonly kind = "command";
   private readonly host = hostname();
+  /** Writes this runner has made to command_builds rows; `refresh` reads a row again only when it moved. */
+  private changes = 0;
   /** This runner in `launcher` claims: pid and start time let runners on the host tell whether it is still alive. */
   private readonly instance = `${process.pid}:${processStartTime(process.pid) ?? "?"}:${randomUUID()}`;
   private timer?: NodeJS.Timeout;
@@ -205,6 +207,7 @@ export class CommandRunner implements BuildRunner {
 
   /** Claims and starts an accepted build on this host. */
   private async launch(id: string): Promise<void> {
+    this.changes++;
     const [claim] = await this.cfg.db
       .update(commandBuilds)
       .set({ launcher: this.instance })
@@ -265,10 +268,15 @@ export class CommandRunner implements BuildRunner {
     setTimeout(() => signalGroup(pid, "SIGKILL"), this.opts.cancelGraceMs).unref();
   }
 
-  /** Inspects a non-terminal build and returns its row as it is now. */
+  /**
+   * Inspects a non-terminal build and returns its row as it is now: read
+   * again only when this runner changed a build meanwhile (a running build
+   * whose process is alive costs no second read).
+   */
   private async refresh(row: Row): Promise<Row> {
+    const before = this.changes;
     await this.inspect(row);
-    return this.load(row.id);
+    return this.changes === before ? row : this.load(row.id);
   }
 
   /**
@@ -327,6 +335,7 @@ export class CommandRunner implements BuildRunner {
    * will look after it, so take it over, or start it.
    */
   private async recoverLaunch(row: Row) {
+    this.changes++;
     const exit = await this.readExit(row);
     if (exit !== undefined) return this.finishWithExit(row, exit);
     const pid = await this.readNumber(path.join(row.workDir, "pid"));
@@ -375,6 +384,7 @@ export class CommandRunner implements BuildRunner {
     from: BuildStatus[] = ["accepted", "running"],
     onlyUnlaunched = false,
   ) {
+    this.changes++;
     await this.cfg.db
       .update(commandBuilds)
       .set({

@@ -10,6 +10,8 @@ import { classifyMysqlError, type QueueTx } from "../queue";
 
 export type BatchRow = typeof batches.$inferSelect;
 export type BuildRow = typeof builds.$inferSelect;
+/** What recordStatus tells of the build it recorded. */
+export type RecordedBuild = Pick<BuildRow, "id" | "batchId" | "runner" | "status">;
 
 export interface Batch {
   id: string;
@@ -239,9 +241,13 @@ export class PipelineStore {
     metadata: BuildMetadata,
     /** The live poll generation this answer came from: moved to the next one in the same transaction. */
     advanceFrom?: number,
-  ): Promise<{ build: BuildRow; changed: boolean }> {
+  ): Promise<{ build: RecordedBuild; changed: boolean }> {
     return this.change(async (tx) => {
-      const [row] = await tx.select().from(builds).where(eq(builds.id, buildId)).for("update");
+      const [row] = await tx
+        .select({ id: builds.id, batchId: builds.batchId, runner: builds.runner, status: builds.status })
+        .from(builds)
+        .where(eq(builds.id, buildId))
+        .for("update");
       if (!row) throw new Error(`unknown build ${buildId}`);
       if (isTerminal(row.status as BuildStatus)) return { build: row, changed: false };
       const meta = JSON.stringify(metadata);
@@ -262,8 +268,8 @@ export class PipelineStore {
         })
         .where(eq(builds.id, buildId));
       if (changed) await tx.insert(buildStatusHistory).values({ buildId, status, metadata: meta, at: NOW_MS });
-      const [after] = await tx.select().from(builds).where(eq(builds.id, buildId));
-      return { build: after as BuildRow, changed };
+      // Under the row lock, the status written is the status now: no read back.
+      return { build: { ...row, status }, changed };
     });
   }
 

@@ -12,6 +12,7 @@ import {
   deliveryParams,
   deliveryWhere,
   lockGroupPartition,
+  type PartitionProbe,
   type PartitionRef,
 } from "./partition-state";
 import { deliveryExpired, type SettleBatcher, type SettleRequest, writeSettles } from "./settle";
@@ -22,8 +23,13 @@ export interface DeliveryHost {
   batcher: SettleBatcher;
   maxAttempts: number;
   dlq: DlqSettings;
-  /** Called once the delivery is settled or handed back. */
-  onSettled(d: QueueDelivery): void;
+  /**
+   * Called once the delivery is settled or handed back, with what its
+   * partition holds next when the settle asked (see wantsProbe).
+   */
+  onSettled(d: QueueDelivery, probe?: PartitionProbe): void;
+  /** Whether settling `d` should also probe its partition: it is the last of its partition's deliveries still out. */
+  wantsProbe(d: QueueDelivery): boolean;
   emit: QueueEventListener;
 }
 
@@ -102,7 +108,13 @@ export class QueueDelivery implements Delivery {
   ): Promise<void> {
     if (this.settled) throw new QueueError("ALREADY_SETTLED", `${verb}: this delivery was already settled`);
     this.settled = true;
-    const request: SettleRequest = { ...what, ref: this.ref, seq: this.seq, attempt: this.attempt };
+    const request: SettleRequest = {
+      ...what,
+      ref: this.ref,
+      seq: this.seq,
+      attempt: this.attempt,
+      probe: what.kind !== "nack" && this.host.wantsProbe(this),
+    };
     if (what.kind === "dead") {
       const row = this.row;
       request.failed = {
@@ -114,8 +126,8 @@ export class QueueDelivery implements Delivery {
       };
       request.dlq = this.host.dlq;
     }
-    const done = () => {
-      this.host.onSettled(this);
+    const done = (probe?: PartitionProbe) => {
+      this.host.onSettled(this, probe);
       this.host.emit({
         type: "settled",
         topic: this.ref.topic,
@@ -124,17 +136,18 @@ export class QueueDelivery implements Delivery {
         processingMs: this.handedOutAt ? performance.now() - this.handedOutAt : 0,
       });
     };
+    let probe: PartitionProbe | undefined;
     try {
       if (tx) {
-        const [err] = await writeSettles(tx, [request]);
-        if (err) throw err;
-        tx.afterCommit(done);
+        const [result] = await writeSettles(tx, [request]);
+        if (result instanceof QueueError) throw result;
+        tx.afterCommit(() => done(result?.probe));
         tx.afterRollback(() => {
           this.settled = false;
         });
         return;
       }
-      await this.host.batcher.settle(request);
+      ({ probe } = await this.host.batcher.settle(request));
     } catch (err) {
       if (err instanceof QueueError && err.code === "DELIVERY_EXPIRED") {
         // Nothing of ours is out any more: let the partition be fetched again now, not when our own timer runs out.
@@ -142,7 +155,7 @@ export class QueueDelivery implements Delivery {
       } else this.settled = false;
       throw err;
     }
-    done();
+    done(probe);
   }
 
   async ack(opts?: SettleOptions): Promise<void> {

@@ -3,14 +3,14 @@
 // allows) goes in the next flush. A lone item goes out at once: there is no
 // linger, only items made in the same turn of the event loop join it.
 
-export interface Waiting<T> {
+export interface Waiting<T, R = void> {
   item: T;
-  resolve(): void;
+  resolve(value: R): void;
   reject(err: unknown): void;
 }
 
-export class Gatherer<T> {
-  private pending: Waiting<T>[] = [];
+export class Gatherer<T, R = void> {
+  private pending: Waiting<T, R>[] = [];
   private running = false;
 
   /**
@@ -18,13 +18,13 @@ export class Gatherer<T> {
    * @param take how many of the waiting entries (at least one) the next flush takes
    */
   constructor(
-    private readonly flush: (batch: Waiting<T>[]) => Promise<void>,
-    private readonly take: (waiting: readonly Waiting<T>[]) => number,
+    private readonly flush: (batch: Waiting<T, R>[]) => Promise<void>,
+    private readonly take: (waiting: readonly Waiting<T, R>[]) => number,
   ) {}
 
   /** Resolves or rejects as the flush that takes `item` says. */
-  add(item: T): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  add(item: T): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
       this.pending.push({ item, resolve, reject });
       if (!this.running) {
         this.running = true;

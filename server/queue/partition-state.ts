@@ -202,6 +202,54 @@ export function idleProbe(ref: PartitionRef, current: number): Statement {
   };
 }
 
+/** What a settle learned of its partition once the watermark moved (settleProbe). */
+export interface PartitionProbe {
+  /** The partition's head when the settle ran. */
+  head: number;
+  /** A row is ready for the group now. */
+  ready: boolean;
+  /** Some row above the watermark is out with a subscriber (its own or another's). */
+  out: boolean;
+  /** With nothing ready or out: ms until the next row the group has still to finish is due; null if none. */
+  dueInMs: number | null;
+}
+
+type ProbeRow = { head: number | null; ready: number; out_owned: number; due_in: number | null };
+
+/**
+ * Run right after advanceWatermark for a partition whose last delivery out
+ * is being settled: whether it has a row ready now, whether a row is still
+ * out, and otherwise when the next one is due. With that the subscriber
+ * waits for the due time instead of fetching again just to learn it (the
+ * build poll loop: ack one poll, the next is due in 2 s). The ready test
+ * stops at the first ready row, so a deep backlog costs one row read; the
+ * due time is computed only when nothing is ready or out.
+ */
+export function settleProbe(ref: PartitionRef, current: number): Statement {
+  return {
+    sql: `SELECT @sluice_head AS head, r.ready, r.out_owned,
+            CAST(r.idle_until AS SIGNED) - CAST(${NOW_MS} AS SIGNED) AS due_in
+          FROM (SELECT q.ready, q.out_owned,
+                  IF(q.ready OR q.out_owned, NULL,
+                     (SELECT MIN(GREATEST(m.visible_after, COALESCE(d.visible_at, 0))) ${UNFINISHED_ROWS})) AS idle_until
+                FROM (SELECT EXISTS(SELECT 1 ${READY_ROWS}) AS ready,
+                             EXISTS(SELECT 1 FROM queue_deliveries x WHERE ${REF} AND x.seq > ?
+                                      AND x.state = ${DeliveryState.inFlight} AND x.owner IS NOT NULL) AS out_owned) q) r`,
+    params: [...unfinishedParams(ref, current), ...refParams(ref), ...refParams(ref), current],
+  };
+}
+
+export function toProbe(rows: unknown): PartitionProbe | undefined {
+  const row = (rows as ProbeRow[] | undefined)?.[0];
+  if (!row || row.head === null) return undefined;
+  return {
+    head: Number(row.head),
+    ready: Number(row.ready) === 1,
+    out: Number(row.out_owned) === 1,
+    dueInMs: row.due_in === null ? null : Math.max(0, Number(row.due_in)),
+  };
+}
+
 /**
  * Gives the lease of a partition with nothing ready back, with its idle
  * marks: the ready scan skips it until `idleUntil` unless the head moves past

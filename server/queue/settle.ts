@@ -17,7 +17,10 @@ import {
   type DlqSettings,
   type FailedRow,
   markDead,
+  type PartitionProbe,
   type PartitionRef,
+  settleProbe,
+  toProbe,
 } from "./partition-state";
 
 export type SettleKind = "ack" | "nack" | "dead";
@@ -34,6 +37,13 @@ export interface SettleRequest {
   /** dead: what the DLQ row is made of. */
   failed?: FailedRow;
   dlq?: DlqSettings;
+  /** ack and dead: also learn what the partition holds next (settleProbe), for a subscriber settling its last delivery out. */
+  probe?: boolean;
+}
+
+/** A settle written, with what its partition holds next when it asked (SettleRequest.probe). */
+export interface Settled {
+  probe?: PartitionProbe;
 }
 
 /** Most settles one flush writes; the rest wait for the next. */
@@ -46,15 +56,15 @@ const refKey = (r: PartitionRef) => JSON.stringify([r.group, r.topic, r.partitio
 const deliveryKey = (r: PartitionRef, seq: number) => `${refKey(r)}#${seq}`;
 
 /**
- * Writes `requests` in the caller's transaction. Returns, per request, null
- * when it was written or the error it fails with. `finish` sends the last
- * statements (in a transaction of our own, together with COMMIT).
+ * Writes `requests` in the caller's transaction. Returns, per request, what
+ * was written or the error it fails with. `finish` sends the last statements
+ * (in a transaction of our own, together with COMMIT) and returns their results.
  */
 export async function writeSettles(
   c: Executor,
   requests: SettleRequest[],
-  finish: (statements: Statement[]) => Promise<unknown> = (s) => c.script(s),
-): Promise<Array<QueueError | null>> {
+  finish: (statements: Statement[]) => Promise<unknown[]> = (s) => c.script(s),
+): Promise<Array<QueueError | Settled>> {
   const refs = new Map<string, PartitionRef>();
   for (const r of requests) refs.set(refKey(r.ref), r.ref);
   const sorted = [...refs.values()].sort(compareRefs);
@@ -89,14 +99,16 @@ export async function writeSettles(
     attempts.set(deliveryKey(ref, Number(d.seq)), Number(d.attempts));
   }
 
-  const results: Array<QueueError | null> = [];
+  const results: Array<QueueError | Settled> = [];
   const updates: SettleRequest[] = [];
   const dead: Parameters<typeof markDead>[1] = [];
   const finished = new Map<string, PartitionRef>();
+  const probed = new Set<string>();
   for (const r of requests) {
     const ok = attempts.get(deliveryKey(r.ref, r.seq)) === r.attempt && watermarks.has(refKey(r.ref));
-    results.push(ok ? null : deliveryExpired());
+    results.push(ok ? {} : deliveryExpired());
     if (!ok) continue;
+    if (r.probe && r.kind !== "nack") probed.add(refKey(r.ref));
     if (r.kind === "dead") {
       if (!r.failed || !r.dlq) throw new Error("a dead settle needs its failed row and DLQ settings");
       dead.push({ ref: r.ref, row: r.failed, attempts: r.attempt, reason: r.reason ?? "rejected", dlq: r.dlq });
@@ -128,14 +140,30 @@ export async function writeSettles(
       ]),
     });
   }
-  for (const [key, ref] of finished) statements.push(...advanceWatermark(ref, watermarks.get(key) ?? 0));
-  await finish(statements);
+  // Where each probed partition's answer will be among the results of `finish`.
+  const probeAt = new Map<string, number>();
+  for (const [key, ref] of finished) {
+    const current = watermarks.get(key) ?? 0;
+    statements.push(...advanceWatermark(ref, current));
+    if (probed.has(key)) {
+      probeAt.set(key, statements.length);
+      statements.push(settleProbe(ref, current));
+    }
+  }
+  const out = await finish(statements);
+  if (probeAt.size > 0) {
+    requests.forEach((r, i) => {
+      const at = probeAt.get(refKey(r.ref));
+      const result = results[i];
+      if (r.probe && at !== undefined && result && !(result instanceof QueueError)) result.probe = toProbe(out[at]);
+    });
+  }
   return results;
 }
 
 /** One per queue: gathers settles while a flush is in flight and writes them together. */
 export class SettleBatcher {
-  private readonly gatherer: Gatherer<SettleRequest>;
+  private readonly gatherer: Gatherer<SettleRequest, Settled>;
 
   constructor(private readonly db: QueueDb) {
     this.gatherer = new Gatherer(
@@ -145,12 +173,12 @@ export class SettleBatcher {
   }
 
   /** Resolves once the settle is committed; rejects with DELIVERY_EXPIRED (alone) or the flush's error. */
-  settle(request: SettleRequest): Promise<void> {
+  settle(request: SettleRequest): Promise<Settled> {
     return this.gatherer.add(request);
   }
 
-  private async flush(batch: Waiting<SettleRequest>[]) {
-    let results: Array<QueueError | null>;
+  private async flush(batch: Waiting<SettleRequest, Settled>[]) {
+    let results: Array<QueueError | Settled>;
     try {
       results = await this.db.tx((c) =>
         writeSettles(
@@ -164,9 +192,9 @@ export class SettleBatcher {
       return;
     }
     batch.forEach((p, i) => {
-      const err = results[i];
-      if (err) p.reject(err);
-      else p.resolve();
+      const result = results[i] ?? {};
+      if (result instanceof QueueError) p.reject(result);
+      else p.resolve(result);
     });
   }
 }

@@ -21,7 +21,7 @@ import {
   unregister,
 } from "./leases";
 import type { SubscriptionOptions } from "./options";
-import { releaseLease } from "./partition-state";
+import { type PartitionProbe, releaseLease } from "./partition-state";
 import type { SettleBatcher } from "./settle";
 import type { Delivery, Subscription } from "./types";
 
@@ -78,7 +78,11 @@ export class QueueSubscription implements Subscription {
       batcher,
       maxAttempts: opts.maxAttempts,
       dlq: opts.dlq,
-      onSettled: (d) => this.onDeliverySettled(d),
+      onSettled: (d, probe) => this.onDeliverySettled(d, probe),
+      wantsProbe: (d) => {
+        const out = this.owned.get(d.ref.partitionKey);
+        return out !== undefined && [...out].every((x) => x === d || x.isSettled);
+      },
       emit,
     };
   }
@@ -283,8 +287,7 @@ export class QueueSubscription implements Subscription {
     const started = performance.now();
     const results = await fetchBatches(this.db, refs, this.id.instanceId, {
       ...this.opts,
-      // Within half a lease, holding on is cheaper than giving back and claiming again (one renewal covers all).
-      keepIdleLeaseMs: Math.floor(this.opts.leaseDurationMs / 2),
+      keepIdleLeaseMs: this.keepIdleLeaseMs(),
     });
     results.forEach((res, i) => {
       const ref = refs[i];
@@ -326,10 +329,23 @@ export class QueueSubscription implements Subscription {
 
   private readonly deliveryHost: DeliveryHost;
 
-  private onDeliverySettled(d: QueueDelivery) {
+  /** Within half a lease, holding on is cheaper than giving back and claiming again (one renewal covers all). */
+  private keepIdleLeaseMs() {
+    return Math.floor(this.opts.leaseDurationMs / 2);
+  }
+
+  private onDeliverySettled(d: QueueDelivery, probe?: PartitionProbe) {
     this.forget(d);
-    // The partition may be fetched again: don't sit out the poll interval.
-    if (this.owned.get(d.ref.partitionKey)?.size === 0) this.wake(false);
+    const k = d.ref.partitionKey;
+    if (this.owned.get(k)?.size !== 0) return;
+    // Nothing ready and nothing out, the next row due soon: wait for it as a fetch
+    // that found nothing would, without the fetch. Otherwise fetch again now.
+    if (probe && !probe.ready && !probe.out && probe.dueInMs !== null && probe.dueInMs <= this.keepIdleLeaseMs()) {
+      // +1 ms: the database's clock has millisecond steps; waking a little late beats an empty fetch.
+      this.idleUntil.set(k, { at: performance.now() + probe.dueInMs + 1, head: probe.head });
+    }
+    // Either way the pause ends: the partition is fetched again, or the sleep is measured anew.
+    this.wake(false);
   }
 
   private forget(d: QueueDelivery) {

@@ -95,4 +95,41 @@ describe("idle marks", () => {
     expect(d.message.id).toBe("now");
     await d.ack();
   });
+
+  it("after acking a partition's last delivery with its next row due soon, waits for that row without fetching again", async () => {
+    const topic = "mark.probe";
+    const sub = suite.track(
+      suite.queue.subscriber.subscribe(topic, {
+        subscriberName: "s",
+        consumerGroup: "g",
+        // No scan and no renewal falls in the measured stretch: what it sends is the settle's and the next fetch's.
+        pollIntervalMs: 60_000,
+        leaseRenewalIntervalMs: 20_000,
+      }),
+    );
+    const iter = sub[Symbol.asyncIterator]();
+    await suite.queue.publisher.publish(topic, { id: "first", partitionKey: "k", payload: "x" });
+    const first = await nextDelivery(iter, "the first message");
+    const pending = nextDelivery(iter, "the deferred message", 6_000);
+    // The build poll loop's step: the next message deferred, and this one acked, in one transaction.
+    await suite.queue.transaction(async (tx) => {
+      await suite.queue.publisher.publishAfter(topic, { id: "next", partitionKey: "k", payload: "x" }, 1_500, { tx });
+      await first.ack({ tx });
+    });
+    const before = suite.queue.statementCount();
+    const next = await pending;
+    const sent = suite.queue.statementCount() - before;
+    expect(next.message.id).toBe("next");
+    // One fetch of the due row (begin, lock, blocking check, ready rows, mark in flight, commit) and the scan
+    // the local publish asks for. A fetch that finds nothing ready first would add nine more.
+    expect(sent).toBeLessThanOrEqual(8);
+    const [row] = await suite.db.sql<{ early: number }>(
+      `SELECT d.first_delivered_at < m.visible_after AS early FROM queue_messages m
+       JOIN queue_deliveries d ON d.topic = m.topic AND d.partition_key = m.partition_key AND d.seq = m.seq
+       WHERE m.topic = ? AND m.message_id = 'next'`,
+      [topic],
+    );
+    expect(Number(row?.early)).toBe(0);
+    await next.ack();
+  });
 });
