@@ -23,60 +23,76 @@ export interface ScannedPartition {
 }
 
 export interface ScanResult {
+  /**
+   * Partitions that may have a row ready for this group now and that nobody
+   * else holds: unleased ones, ones whose lease expired, and this
+   * subscriber's own (whose head it compares with what it last saw).
+   */
   partitions: ScannedPartition[];
+  /** Partitions of the topic whose lease for the group is held and unexpired, by anyone: the busy ones. */
+  leasedCount: number;
   /**
    * How long until the next deferred row of a partition nobody holds becomes
-   * visible, ms on the database's clock; null if none. (A held partition's
-   * holder comes back for it at its due time itself.)
+   * visible, ms on the database's clock, when that is within `horizonMs`;
+   * null otherwise. (A held partition's holder comes back for it at its due
+   * time itself; a later one the next scan finds.)
    */
   nextDueInMs: number | null;
 }
 
 /**
- * Partitions of the topic that may have a row ready for this group now, with
- * who holds their lease, and when the next deferred row in a partition nobody
- * holds is due.
+ * Partitions of the topic that may have a row ready for this group now, the
+ * number of partitions held, and when the next deferred row in a partition
+ * nobody holds is due. One statement, one round trip.
+ *
  * A partition qualifies when its head is above the group's watermark, unless
- * a fetch found nothing ready in it (its idle mark, set by releaseIdle) and
- * neither that time has come nor has anything been published since: a column
- * compare per partition, no look at its rows. The next-due time is read from
- * the (topic, visible_after) index, soonest first, skipping rows of held
- * partitions (their holders wake for them): without that, a subscriber would
- * scan at every due time of every partition of the topic. One round trip.
+ * its idle mark (set when a fetch or a settle found nothing ready) says
+ * nothing is due before then and nothing was published since: a column
+ * compare per partition, no look at its rows. Partitions another subscriber
+ * holds are counted, not listed: a busy subscriber's scan returns what it may
+ * take, not the topic. The next-due time is read from the (topic,
+ * visible_after) index within `horizonMs` only (the subscriber scans again
+ * by then anyway), skipping rows of held partitions.
  */
-export async function scanReadyPartitions(c: Executor, id: SubscriberIdentity): Promise<ScanResult> {
-  // One statement: a row carrying the next-due time alone, then the
-  // partitions. (That row comes first so the union's columns may be NULL.)
+export async function scanReadyPartitions(c: Executor, id: SubscriberIdentity, horizonMs: number): Promise<ScanResult> {
+  // The union's first rows carry the next-due time and the lease count
+  // (kind 'd' and 'c'), then the partitions (kind 'p').
   const rows = await c.query<{
+    kind: "d" | "c" | "p";
     partition_key: string | null;
     lease_owner: string | null;
     leased: number;
     head: number | null;
-    due_in: number | null;
+    n: number | null;
   }>(
-    `(SELECT NULL AS partition_key, NULL AS lease_owner, 0 AS leased, NULL AS head,
-             CAST(m.visible_after AS SIGNED) - CAST(${NOW_MS} AS SIGNED) AS due_in
+    `(SELECT 'd' AS kind, NULL AS partition_key, NULL AS lease_owner, 0 AS leased, NULL AS head,
+             CAST(m.visible_after AS SIGNED) - CAST(${NOW_MS} AS SIGNED) AS n
       FROM queue_messages m FORCE INDEX (queue_messages_topic_visible)
       LEFT JOIN queue_group_partitions dg
         ON dg.consumer_group = ? AND dg.topic = m.topic AND dg.partition_key = m.partition_key
-      WHERE m.topic = ? AND m.visible_after > ${NOW_MS}
+      WHERE m.topic = ? AND m.visible_after > ${NOW_MS} AND m.visible_after <= ${NOW_MS} + ?
         AND (dg.lease_owner IS NULL OR dg.lease_expires_at < ${NOW_MS})
       ORDER BY m.visible_after LIMIT 1)
      UNION ALL
-     (SELECT p.partition_key, g.lease_owner,
+     (SELECT 'c', NULL, NULL, 0, NULL, COUNT(*)
+      FROM queue_group_partitions c
+      WHERE c.consumer_group = ? AND c.topic = ? AND c.lease_owner IS NOT NULL AND c.lease_expires_at >= ${NOW_MS})
+     UNION ALL
+     (SELECT 'p', p.partition_key, g.lease_owner,
              (g.lease_owner IS NOT NULL AND g.lease_expires_at >= ${NOW_MS}), p.head_seq, NULL
       FROM queue_partitions p
       LEFT JOIN queue_group_partitions g
         ON g.consumer_group = ? AND g.topic = p.topic AND g.partition_key = p.partition_key
       WHERE p.topic = ? AND p.head_seq > COALESCE(g.watermark, 0)
         AND (g.idle_until IS NULL OR g.idle_until <= ${NOW_MS} OR p.head_seq > g.idle_head)
+        AND (g.lease_owner IS NULL OR g.lease_owner = ? OR g.lease_expires_at < ${NOW_MS})
       LIMIT ${SCAN_LIMIT})`,
-    [id.group, id.topic, id.group, id.topic],
+    [id.group, id.topic, horizonMs, id.group, id.topic, id.group, id.topic, id.instanceId],
   );
-  const dueIn = rows.find((r) => r.partition_key === null)?.due_in;
+  const dueIn = rows.find((r) => r.kind === "d")?.n;
   return {
     partitions: rows.flatMap((r): ScannedPartition[] =>
-      r.partition_key === null
+      r.kind !== "p" || r.partition_key === null
         ? []
         : [
             {
@@ -87,6 +103,7 @@ export async function scanReadyPartitions(c: Executor, id: SubscriberIdentity): 
             },
           ],
     ),
+    leasedCount: Number(rows.find((r) => r.kind === "c")?.n ?? 0),
     nextDueInMs: dueIn == null ? null : Math.max(0, Number(dueIn)),
   };
 }

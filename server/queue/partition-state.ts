@@ -221,22 +221,33 @@ type ProbeRow = { head: number | null; ready: number; out_owned: number; due_in:
  * is being settled: whether it has a row ready now, whether a row is still
  * out, and otherwise when the next one is due. With that the subscriber
  * waits for the due time instead of fetching again just to learn it (the
- * build poll loop: ack one poll, the next is due in 2 s). The ready test
- * stops at the first ready row, so a deep backlog costs one row read; the
- * due time is computed only when nothing is ready or out.
+ * build poll loop: ack one poll, the next is due in 2 s), and the
+ * partition gets the idle marks a fetch that found nothing would leave. The
+ * ready test stops at the first ready row, so a deep backlog costs one row
+ * read; the due time is computed only when nothing is ready or out. The
+ * first statement's result is the probe (toProbe).
  */
-export function settleProbe(ref: PartitionRef, current: number): Statement {
-  return {
-    sql: `SELECT @sluice_head AS head, r.ready, r.out_owned,
-            CAST(r.idle_until AS SIGNED) - CAST(${NOW_MS} AS SIGNED) AS due_in
+export function settleProbe(ref: PartitionRef, current: number): Statement[] {
+  return [
+    {
+      sql: `SELECT @sluice_head AS head, r.ready, r.out_owned,
+            CAST((@sluice_idle := r.idle_until) AS SIGNED) - CAST(${NOW_MS} AS SIGNED) AS due_in
           FROM (SELECT q.ready, q.out_owned,
                   IF(q.ready OR q.out_owned, NULL,
                      (SELECT MIN(GREATEST(m.visible_after, COALESCE(d.visible_at, 0))) ${UNFINISHED_ROWS})) AS idle_until
                 FROM (SELECT EXISTS(SELECT 1 ${READY_ROWS}) AS ready,
                              EXISTS(SELECT 1 FROM queue_deliveries x WHERE ${REF} AND x.seq > ?
                                       AND x.state = ${DeliveryState.inFlight} AND x.owner IS NOT NULL) AS out_owned) q) r`,
-    params: [...unfinishedParams(ref, current), ...refParams(ref), ...refParams(ref), current],
-  };
+      params: [...unfinishedParams(ref, current), ...refParams(ref), ...refParams(ref), current],
+    },
+    {
+      // The idle marks, as a fetch that found nothing ready leaves them: the ready scan
+      // skips the partition until then (or until its head moves), whoever holds it.
+      sql: `UPDATE queue_group_partitions SET idle_until = @sluice_idle, idle_head = @sluice_head
+            WHERE ${REF} AND @sluice_idle IS NOT NULL`,
+      params: refParams(ref),
+    },
+  ];
 }
 
 export function toProbe(rows: unknown): PartitionProbe | undefined {

@@ -147,7 +147,7 @@ export async function writeSettles(
     statements.push(...advanceWatermark(ref, current));
     if (probed.has(key)) {
       probeAt.set(key, statements.length);
-      statements.push(settleProbe(ref, current));
+      statements.push(...settleProbe(ref, current));
     }
   }
   const out = await finish(statements);

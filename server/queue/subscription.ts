@@ -224,7 +224,8 @@ export class QueueSubscription implements Subscription {
 
   /** Looks for partitions with work and leases a fair share of them. */
   private async scanAndClaim() {
-    const scan = await scanReadyPartitions(this.db, this.id);
+    // Due times beyond the next scan are that scan's business: the index is read no further.
+    const scan = await scanReadyPartitions(this.db, this.id, 2 * this.opts.pollIntervalMs);
     // +1 ms: the database's clock has millisecond steps; waking a little late beats an empty fetch.
     this.nextDueAt = scan.nextDueInMs === null ? Number.POSITIVE_INFINITY : performance.now() + scan.nextDueInMs + 1;
     const ready = scan.partitions;
@@ -233,11 +234,11 @@ export class QueueSubscription implements Subscription {
       const idle = this.idleUntil.get(p.partitionKey);
       if (idle && p.head > idle.head) this.idleUntil.delete(p.partitionKey);
     }
-    const wanted = new Set(ready.map((p) => p.partitionKey));
-    for (const k of this.owned.keys()) wanted.add(k);
     const free = ready.filter(
       (p) => !this.owned.has(p.partitionKey) && (!p.leased || p.leaseOwner === this.id.instanceId),
     );
+    // The partitions with work: the held ones (ours among them), and the ready ones nobody holds.
+    const wanted = Math.max(scan.leasedCount + ready.filter((p) => !p.leased).length, this.owned.size);
     // Learn who else is live before taking more, and now and then while holding several
     // partitions (a subscriber that joined meanwhile gets its share without waiting for a
     // renewal); an idle poll stays one statement.
@@ -247,7 +248,7 @@ export class QueueSubscription implements Subscription {
       this.liveCheckedAt = now;
     }
     // Fair share: live subscribers split the partitions that have work.
-    const target = Math.max(1, Math.ceil(wanted.size / this.live));
+    const target = Math.max(1, Math.ceil(wanted / this.live));
     if (this.owned.size < target) {
       shuffle(free);
       const picked = free.slice(0, target - this.owned.size).map((p) => p.partitionKey);
