@@ -5,7 +5,7 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useEffect, useRef, useState } from "react";
 import { useTRPC } from "../trpc-provider";
-import { httpUrl } from "./metadata-table";
+import { logLinks } from "./log-links";
 
 /** How often a followed log is read while its build runs, ms. */
 export const LOG_LIVE_MS = 1_000;
@@ -22,6 +22,7 @@ export function BuildLogs({
   metadata: Record<string, string>;
 }) {
   if (runner === "command") return <CommandLog id={id} live={live} tail={metadata.outputTail} />;
+  if (runner === "noop") return <p className="muted small">A noop build runs nothing and has no output.</p>;
   const links = logLinks(metadata);
   if (links.length === 0)
     return <p className="muted small">The runner has not named a page for this build's log yet.</p>;
@@ -36,18 +37,6 @@ export function BuildLogs({
       ))}
     </ul>
   );
-}
-
-/** The build's page (its log on Buildkite, its run with every job's log on GitHub) and each job's own page. */
-function logLinks(metadata: Record<string, string>): Array<{ label: string; href: string }> {
-  const out: Array<{ label: string; href: string }> = [];
-  const build = metadata.buildUrl ? httpUrl(metadata.buildUrl) : undefined;
-  if (build) out.push({ label: "The build's log", href: build });
-  for (const [key, value] of Object.entries(metadata).sort(([a], [b]) => a.localeCompare(b))) {
-    const href = key.startsWith("job: ") ? httpUrl(value) : undefined;
-    if (href) out.push({ label: `Log of ${key}`, href });
-  }
-  return out;
 }
 
 /** 812 B · 63.9 KiB · 1.4 MiB */

@@ -54,7 +54,8 @@ type Raw = {
 const STALE_SQL = `
   SELECT g.consumer_group, g.topic, g.partition_key, g.lease_owner, g.lease_expires_at,
          g.lease_expires_at < ${NOW_MS} AS expired,
-         s.subscriber_name, s.host, s.pid, s.heartbeat_at, ${NOW_MS} - s.heartbeat_at AS silent
+         s.subscriber_name, s.host, s.pid, s.heartbeat_at,
+         CAST(${NOW_MS} AS SIGNED) - CAST(s.heartbeat_at AS SIGNED) AS silent
   FROM queue_group_partitions g
   LEFT JOIN queue_subscribers s ON s.instance_id = g.lease_owner
   WHERE g.lease_owner IS NOT NULL AND (s.instance_id IS NULL OR s.heartbeat_at < ${NOW_MS} - ?)`;
