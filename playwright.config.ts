@@ -23,6 +23,12 @@ const E2E_RUNNERS = {
     "e2e-ok": { kind: "command", command: "sleep 3; echo ok" },
     "e2e-fail": { kind: "command", command: "echo boom; exit 3" },
     "e2e-long": { kind: "command", command: "sleep 120" },
+    // Two pages of output at once, then a line every half second for ten seconds (e2e/build-logs.spec.ts).
+    "e2e-log": {
+      kind: "command",
+      command:
+        'seq -f "line %g of the long output" 1 4000; i=1; while [ $i -le 20 ]; do echo "live $i"; sleep 0.5; i=$((i + 1)); done',
+    },
   },
 };
 

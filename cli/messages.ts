@@ -1,8 +1,9 @@
-// sluice messages / sluice message: a topic's log and one message in full.
+// sluice messages / message / delete-message / purge-topic: a topic's log, one
+// message in full, and taking messages out of it by hand.
 import { QueueError, type StateFilter } from "../server/queue";
 import { viewPayload } from "../server/trpc/payload-view";
 import { type Command, int, oneOf, req, str, UsageError } from "./args";
-import { line, printJson, table, when } from "./output";
+import { confirm, line, printJson, table, when } from "./output";
 
 const STATES: readonly StateFilter[] = ["all", "ready", "in_flight", "retrying", "deferred", "done"];
 
@@ -88,4 +89,63 @@ const message: Command = {
   },
 };
 
-export const messageCommands = [messages, message];
+const deleteMessage: Command = {
+  name: "delete-message",
+  summary: "Delete one message from a topic's log, with every group's delivery state of it",
+  usage: "<topic> <partitionKey> <seq> [--yes]",
+  details: [
+    "  A subscriber that has it out gets DELIVERY_EXPIRED when it settles it; nothing else changes.",
+    "  Works on DLQ topics too (one dead letter).",
+    "  --yes  do not ask",
+  ],
+  required: ["topic", "partitionKey", "seq"],
+  options: { yes: { type: "boolean", short: "y" } },
+  async run(ctx, args) {
+    const topic = req(args, "topic");
+    const partitionKey = req(args, "partitionKey");
+    const seq = int(req(args, "seq"), "<seq>", 1) ?? 1;
+    const m = await ctx.queue().inspect.getMessage(topic, partitionKey, seq);
+    if (!m) throw new QueueError("NOT_FOUND", `no message ${partitionKey}/${seq} in topic ${topic}`);
+    await confirm(`Delete message ${m.id} (${partitionKey}/${seq}) from ${topic}?`, args.yes, "delete-message");
+    const address = { topic, partitionKey, seq };
+    const r = await ctx.queue().admin.deleteMessage(address, {
+      within: ctx.audit("queue.delete-message", { ...address, id: m.id }),
+    });
+    if (args.json) return printJson({ deleted: 1, ...r });
+    line(`Deleted ${r.id} (${partitionKey}/${seq}) from ${topic}; ${r.deliveriesCleared} delivery rows cleared.`);
+    if (r.inFlightFor.length > 0) line(`It was in flight for ${r.inFlightFor.join(", ")}: that settle will fail.`);
+  },
+};
+
+const purgeTopic: Command = {
+  name: "purge-topic",
+  summary: "Delete every message of a topic (exactly the count confirmed)",
+  usage: "<topic> [--yes]",
+  details: [
+    "  One transaction; refused, with nothing deleted, if the topic no longer holds the",
+    "  count confirmed. Messages published after the purge began are kept. Partitions,",
+    "  groups and their watermarks stay, so later messages are delivered as usual.",
+    "  --yes  do not ask",
+  ],
+  required: ["topic"],
+  options: { yes: { type: "boolean", short: "y" } },
+  async run(ctx, args) {
+    const topic = req(args, "topic");
+    const q = ctx.queue();
+    const n = await q.inspect.countMessages(topic);
+    if (n === 0) {
+      if (args.json) return printJson({ topic, deleted: 0, deliveriesCleared: 0 });
+      return line(`Topic ${topic} holds no messages; nothing done.`);
+    }
+    await confirm(`Delete all ${n} messages of topic ${topic}?`, args.yes, "purge-topic");
+    // The confirmed count: if the topic holds another number by now, the purge is refused.
+    const r = await q.admin.purgeTopic(topic, {
+      expectedCount: n,
+      within: ctx.audit("queue.purge-topic", { topic, expectedCount: n }),
+    });
+    if (args.json) return printJson(r);
+    line(`Deleted ${r.deleted} messages from ${topic}; ${r.deliveriesCleared} delivery rows cleared.`);
+  },
+};
+
+export const messageCommands = [messages, message, deleteMessage, purgeTopic];

@@ -1,6 +1,6 @@
-// sluice leases / release-lease / reset-offset: who holds which partition,
-// and moving a group's position by hand.
-import { QueueError } from "../server/queue";
+// sluice leases / release-lease / reset-offset / stale-leases: who holds
+// which partition, and moving a group's position by hand.
+import { QueueError, STALE_LEASE_THRESHOLD_MS, type StaleLease } from "../server/queue";
 import { type Command, int, req, str, UsageError } from "./args";
 import { confirm, line, printJson, table, when } from "./output";
 import { allPartitions } from "./topics";
@@ -113,4 +113,54 @@ const resetOffset: Command = {
   },
 };
 
-export const offsetCommands = [leases, releaseLease, resetOffset];
+const staleLeases: Command = {
+  name: "stale-leases",
+  summary: "Leases whose holder has stopped heartbeating, and taking them away",
+  usage: "[--threshold ms] [--limit n] [--release] [--yes]",
+  details: [
+    `  --threshold ms  silent for longer than this (default ${STALE_LEASE_THRESHOLD_MS}, the default lease duration)`,
+    "  --limit n       leases listed at most (default 1000)",
+    "  --release       take them away (only those still held by the same silent holder)",
+    "  --yes           do not ask",
+  ],
+  options: {
+    threshold: { type: "string" },
+    limit: { type: "string" },
+    release: { type: "boolean" },
+    yes: { type: "boolean", short: "y" },
+  },
+  async run(ctx, args) {
+    const thresholdMs = int(str(args, "threshold"), "--threshold", 0, 30 * 24 * 3600_000) ?? STALE_LEASE_THRESHOLD_MS;
+    const limit = int(str(args, "limit"), "--limit", 1, 100_000) ?? 1000;
+    const stale = await ctx.queue().inspect.staleLeases({ thresholdMs, limit });
+    let released: StaleLease[] | undefined;
+    if (args.values.release === true && stale.length > 0) {
+      await confirm(`Release ${stale.length} stale leases?`, args.yes, "stale-leases");
+      const held = stale.map((l) => ({ group: l.group, topic: l.topic, partitionKey: l.partitionKey, owner: l.owner }));
+      released = await ctx.queue().admin.releaseStaleLeases(held, {
+        thresholdMs,
+        within: ctx.audit("queue.release-stale-leases", { thresholdMs, leases: held }),
+      });
+    } else if (args.values.release === true) released = [];
+    if (args.json) return printJson({ thresholdMs, leases: stale, ...(released ? { released } : {}) });
+    line(
+      table(
+        ["GROUP", "TOPIC", "PARTITION", "HOLDER", "HOST", "PID", "SILENT", "EXPIRES", "EXPIRED"],
+        stale.map((l) => [
+          l.group,
+          l.topic,
+          l.partitionKey,
+          l.subscriber?.name ?? l.owner,
+          l.subscriber?.host,
+          l.subscriber?.pid,
+          l.silentMs === null ? "no subscriber" : `${Math.round(l.silentMs / 1000)} s`,
+          when(l.leaseExpiresAt),
+          l.expired ? "yes" : "no",
+        ]),
+      ),
+    );
+    if (released) line(`\nReleased ${released.length} of ${stale.length}.`);
+  },
+};
+
+export const offsetCommands = [leases, releaseLease, resetOffset, staleLeases];

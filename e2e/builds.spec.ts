@@ -77,7 +77,7 @@ test("a build triggered from the form goes accepted, running, succeeded, live on
   await expect(page.getByTestId("head-changes").locator("li")).toHaveCount(2);
   await expect(page.getByTestId("head-changes")).toContainText("github://acme/lib/pull/7/ccc333");
   await expect(page.getByTestId("exit-code")).toHaveText("0");
-  await expect(page.getByTestId("output-tail")).toContainText("ok");
+  await expect(page.getByTestId("build-log")).toContainText("ok");
   const link = page.getByTestId("request-metadata").getByRole("link", { name: "https://ci.example.com/builds/42" });
   await expect(link).toHaveAttribute("href", "https://ci.example.com/builds/42");
   await page.screenshot({ path: testInfo.outputPath("build-succeeded.png"), fullPage: true });
@@ -97,7 +97,7 @@ test("a failing build shows failed with its exit code", async ({ page }, testInf
   await expect(page.getByTestId("build-status")).toHaveText("failed", { timeout: BUILD_TIMEOUT });
   await expect(page.getByTestId("exit-code")).toHaveText("3");
   await expect(page.getByTestId("build-reason")).toHaveText("exited with code 3");
-  await expect(page.getByTestId("output-tail")).toContainText("boom");
+  await expect(page.getByTestId("build-log")).toContainText("boom");
   await expectNoReload(page);
   await page.screenshot({ path: testInfo.outputPath("build-failed.png"), fullPage: true });
 });

@@ -165,8 +165,24 @@ const envSchema = z.object({
   SLUICE_TRUST_PROXY: bool.default(false),
   /** API token for buildkite runners (secret). */
   BUILDKITE_API_TOKEN: z.string().min(1).optional(),
-  /** The token Buildkite sends with webhooks (X-Buildkite-Token); unset: the webhook route refuses every call. */
+  /**
+   * The webhook's token in Buildkite: sent as it is (X-Buildkite-Token) or as
+   * the key of an HMAC (X-Buildkite-Signature); unset: the webhook route
+   * refuses every call.
+   */
   BUILDKITE_WEBHOOK_TOKEN: z.string().min(8, "must be at least 8 characters").optional(),
+  /** Refuse a plain X-Buildkite-Token: only signed webhooks are taken. */
+  BUILDKITE_WEBHOOK_SIGNED_ONLY: bool.default(false),
+  /**
+   * How far an X-Buildkite-Signature's timestamp may be from now, either way
+   * (clock skew), ms; further off, the call is refused as a replay.
+   */
+  SLUICE_BUILDKITE_REPLAY_MS: z
+    .string()
+    .regex(/^[0-9]{1,9}$/, "must be a whole number of milliseconds")
+    .transform(Number)
+    .refine((n) => n >= 1000 && n <= 3_600_000, "must be between 1000 and 3600000 ms")
+    .default(300_000),
   /** A fine-grained token (Actions: read and write on the repositories) for github runners with token auth (secret). */
   GITHUB_TOKEN: z.string().min(1).optional(),
   /** The GitHub App github runners authenticate as (auth "app"; the default when set). */

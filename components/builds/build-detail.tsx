@@ -10,6 +10,7 @@ import { num, TableHead } from "../table-head";
 import { useTRPC } from "../trpc-provider";
 import { CancelBuild } from "./cancel-build";
 import { ChangeList } from "./change-list";
+import { BuildLogs } from "./build-log";
 import { BUILDS_LIVE_MS, buildsHref } from "./filter-params";
 import { MetadataTable } from "./metadata-table";
 import type { BuildDetail } from "./types";
@@ -174,14 +175,11 @@ function BuildDetailBody({ detail, stale, refreshing }: { detail: BuildDetail; s
       <section className="panel" aria-labelledby="runner-metadata">
         <h2 id="runner-metadata">Runner metadata</h2>
         <MetadataTable metadata={meta} omit={PROMINENT} testId="runner-metadata" />
-        {meta.outputTail !== undefined ? (
-          <>
-            <h3>Output (tail)</h3>
-            <pre className="output" data-testid="output-tail">
-              {meta.outputTail}
-            </pre>
-          </>
-        ) : null}
+      </section>
+
+      <section className="panel" aria-labelledby="build-output">
+        <h2 id="build-output">Output</h2>
+        <BuildLogs id={build.id} runner={build.runner} live={!build.terminal} metadata={meta} />
       </section>
 
       <section className="panel" aria-labelledby="request-metadata">

@@ -1,7 +1,11 @@
 // A runner's status webhook enters the pipeline through `buildsignal`, the
 // same path as a poll: the consumer asks the runner for the status, so a
 // webhook can hurry a build's record along but never decide it.
-import { parseBuildkiteWebhook, type WebhookHeaders } from "../buildrunner/buildkite-webhook";
+import {
+  type BuildkiteAuthOptions,
+  parseBuildkiteWebhook,
+  type WebhookHeaders,
+} from "../buildrunner/buildkite-webhook";
 import type { PipelineDeps } from "./deps";
 import { publishPush } from "./signals";
 
@@ -17,11 +21,12 @@ export async function handleBuildkiteWebhook(
   headers: WebhookHeaders,
   body: string,
   expectedToken: string | undefined,
+  auth: BuildkiteAuthOptions = {},
 ): Promise<WebhookOutcome> {
   if (!expectedToken)
     return { status: 404, body: { error: "the Buildkite webhook is not configured (BUILDKITE_WEBHOOK_TOKEN)" } };
   if (Buffer.byteLength(body) > MAX_WEBHOOK_BYTES) return { status: 413, body: { error: "the body is too large" } };
-  const parsed = parseBuildkiteWebhook(headers, body, expectedToken);
+  const parsed = parseBuildkiteWebhook(headers, body, expectedToken, undefined, auth);
   if (!parsed.ok) return { status: parsed.status, body: { error: parsed.error } };
   const build = await d.store.getBuild(parsed.buildId);
   // A build Sluice did not trigger (the pipeline is shared with other triggers): nothing to do.

@@ -7,12 +7,14 @@ import { type AdminOptions, openDb } from "./db";
 import { QueueError } from "./errors";
 import { safeEmitter } from "./events";
 import { checkTopic } from "./names";
-import { deliverNow, listDeferred } from "./ops/deferred";
+import { deliverNow, listDeferred, type MessageAddress } from "./ops/deferred";
 import { countDlq, dlqFailureGroups, getDeadLetter, listDlq, listDlqTopics } from "./ops/dlq";
 import { cancelJob, claimableJobs, createJob, getJob, listJobs, runJob } from "./ops/jobs";
 import { getMessage, listMessages } from "./ops/messages";
 import { type OffsetReset, type ReleasedLease, releaseLease, resetOffset } from "./ops/offsets";
 import { listPartitions, listTopics } from "./ops/overview";
+import { countTopicMessages, type DeletedMessage, deleteMessage, type PurgedTopic, purgeTopic } from "./ops/remove";
+import { type HeldLease, listStaleLeases, releaseStaleLeases, type StaleLease } from "./ops/stale-leases";
 import { listSubscribers } from "./ops/workers";
 import { parseQueueOptions, parseSubscriptionOptions, type QueueOptions } from "./options";
 import { createPublisher } from "./publisher";
@@ -39,6 +41,8 @@ export {
 } from "./ops/messages";
 export type { OffsetReset, ReleasedLease } from "./ops/offsets";
 export type { GroupLag, PartitionRow, TopicOverview } from "./ops/overview";
+export type { DeletedMessage, PurgedTopic } from "./ops/remove";
+export { type HeldLease, STALE_LEASE_THRESHOLD_MS, type StaleLease } from "./ops/stale-leases";
 export type { SubscriberRow } from "./ops/workers";
 export type { QueueOptions, SubscriptionInput, SubscriptionOptions } from "./options";
 export type {
@@ -89,6 +93,12 @@ export interface Queue {
       toSeq: number,
       opts?: { force?: boolean } & AdminOptions,
     ): Promise<OffsetReset>;
+    /** Deletes one message and its delivery rows; a subscriber holding it gets DELIVERY_EXPIRED on settle. */
+    deleteMessage(address: MessageAddress, opts?: AdminOptions): Promise<DeletedMessage>;
+    /** Deletes every message of a topic, refused unless exactly `expectedCount` go (the count confirmed). */
+    purgeTopic(topic: string, opts: { expectedCount: number } & AdminOptions): Promise<PurgedTopic>;
+    /** Takes away the given leases whose holders are still silent past the threshold; returns those released. */
+    releaseStaleLeases(leases: HeldLease[], opts?: { thresholdMs?: number } & AdminOptions): Promise<StaleLease[]>;
   };
   /** Reads for the console and the CLI: every one bounded by a page size or a count cap. */
   inspect: {
@@ -105,6 +115,10 @@ export interface Queue {
     getJob(id: string): ReturnType<typeof getJob>;
     listJobs(limit?: number): ReturnType<typeof listJobs>;
     listSubscribers(): ReturnType<typeof listSubscribers>;
+    /** Exactly how many messages a topic holds (for a purge's confirmation; counts every row). */
+    countMessages(topic: string): Promise<number>;
+    /** Leases whose holder's heartbeat is older than `thresholdMs` (default 30 s), or that no subscriber row backs. */
+    staleLeases(opts?: { thresholdMs?: number; limit?: number }): Promise<StaleLease[]>;
   };
   /** Statements this queue has sent to the database (for idle-cost measurements). */
   statementCount(): number;
@@ -172,6 +186,9 @@ export function createQueue(options: QueueOptions = {}): Queue {
       claimableJobs: () => claimableJobs(db),
       releaseLease: (group, topic, pk, o) => releaseLease(db, group, topic, pk, o),
       resetOffset: (group, topic, pk, toSeq, o) => resetOffset(db, group, topic, pk, toSeq, o),
+      deleteMessage: (a, o) => deleteMessage(db, a, o),
+      purgeTopic: (topic, o) => purgeTopic(db, topic, o),
+      releaseStaleLeases: (leases, o) => releaseStaleLeases(db, leases, o),
     },
     inspect: {
       listTopics: () => listTopics(db),
@@ -187,6 +204,8 @@ export function createQueue(options: QueueOptions = {}): Queue {
       getJob: (id) => getJob(db, id),
       listJobs: (limit) => listJobs(db, limit),
       listSubscribers: () => listSubscribers(db),
+      countMessages: (topic) => countTopicMessages(db, topic),
+      staleLeases: (o) => listStaleLeases(db, o),
     },
     statementCount: () => db.statements(),
     async close() {

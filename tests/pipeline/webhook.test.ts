@@ -1,6 +1,7 @@
 // A Buildkite build through the pipeline, against a local server that speaks
 // Buildkite's REST API: the webhook pushes into buildsignal, so a finished
 // build is recorded long before the next poll is due.
+import { createHmac } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Pipeline, type PipelineWorker, requestBuild, startPipelineWorker } from "../../server/pipeline";
 import { handleBuildkiteWebhook } from "../../server/pipeline/webhook";
@@ -86,6 +87,45 @@ describe("Buildkite webhook", () => {
     expect(meta.buildUrl).toMatch(/^https?:\/\//);
     // Buildkite retries a webhook it thinks failed: the same delivery is one push.
     expect((await hook("build.finished", 1, "passed")).status).toBe(202);
+  });
+
+  it("records a build from a signed webhook (X-Buildkite-Signature) and refuses a stale or missing one", async () => {
+    const batchId = await requestBuild(p.deps, {
+      queue: "mobile",
+      base: [],
+      head: [{ uris: ["github://acme/mobile/pull/10/def"] }],
+      requester: "ann",
+    });
+    const build = await until(async () => {
+      const b = await p.deps.store.getBuildForBatch(batchId);
+      return b && b.statusCalls > 0 ? b : undefined;
+    }, "the build to be triggered and polled once");
+    const [, number] = /^buildkite:acme\/mobile\/(\d+)$/.exec(build.id) ?? [];
+    fake.setState({ organization: "acme", pipeline: "mobile", number: Number(number) }, "failed");
+    const body = JSON.stringify({
+      event: "build.finished",
+      build: { number: Number(number), state: "failed" },
+      pipeline: { slug: "mobile", organization: { slug: "acme" } },
+    });
+    const signed = (ts: number) =>
+      handleBuildkiteWebhook(
+        p.deps,
+        new Headers({
+          "x-buildkite-signature": `timestamp=${ts},signature=${createHmac("sha256", HOOK_TOKEN).update(`${ts}.${body}`).digest("hex")}`,
+        }),
+        body,
+        HOOK_TOKEN,
+        { signatureMaxAgeMs: 300_000 },
+      );
+    const now = Math.floor(Date.now() / 1000);
+    expect((await signed(now - 301)).status).toBe(401);
+    expect((await handleBuildkiteWebhook(p.deps, new Headers(), body, HOOK_TOKEN)).status).toBe(401);
+    const plain = new Headers({ "x-buildkite-token": HOOK_TOKEN });
+    const required = await handleBuildkiteWebhook(p.deps, plain, body, HOOK_TOKEN, { requireSignature: true });
+    expect(required).toEqual({ status: 401, body: { error: "missing X-Buildkite-Signature" } });
+    expect(await signed(now)).toEqual({ status: 202, body: { accepted: true, buildId: build.id } });
+    const { batch } = await verdict(p, batchId, 15_000);
+    expect(batch.verdict).toBe("failed");
   });
 
   it("ignores builds it did not trigger and refuses calls when no token is configured", async () => {
