@@ -56,6 +56,8 @@ export class QueueSubscription implements Subscription {
   private liveCheckedAt = Number.NEGATIVE_INFINITY;
   /** Held partitions with nothing ready: when their next row is due (monotonic clock), and their head then. */
   private readonly idleUntil = new Map<string, { at: number; head: number }>();
+  /** Held partitions whose last fetch came back with a full batch. */
+  private readonly fullBatch = new Set<string>();
   private chain: Promise<unknown> = Promise.resolve();
   private iterator?: AsyncIterator<Delivery>;
   private closing?: Promise<void>;
@@ -79,9 +81,14 @@ export class QueueSubscription implements Subscription {
       maxAttempts: opts.maxAttempts,
       dlq: opts.dlq,
       onSettled: (d, probe) => this.onDeliverySettled(d, probe),
+      // A partition whose last fetch filled the batch most likely has more ready: it is fetched again anyway.
       wantsProbe: (d) => {
         const out = this.owned.get(d.ref.partitionKey);
-        return out !== undefined && [...out].every((x) => x === d || x.isSettled);
+        return (
+          out !== undefined &&
+          !this.fullBatch.has(d.ref.partitionKey) &&
+          [...out].every((x) => x === d || x.isSettled)
+        );
       },
       emit,
     };
@@ -302,8 +309,11 @@ export class QueueSubscription implements Subscription {
       this.idleUntil.delete(ref.partitionKey);
       if (res.kind !== "rows") {
         this.owned.delete(ref.partitionKey);
+        this.fullBatch.delete(ref.partitionKey);
         return;
       }
+      if (res.rows.length >= this.opts.batchSize) this.fullBatch.add(ref.partitionKey);
+      else this.fullBatch.delete(ref.partitionKey);
       for (const row of res.rows) {
         const d = new QueueDelivery(this.deliveryHost, ref, row, started, this.opts.visibilityTimeoutMs);
         this.buffer.push(d);
@@ -325,6 +335,7 @@ export class QueueSubscription implements Subscription {
       await releaseLease(this.db, { group: this.id.group, topic: this.id.topic, partitionKey: k }, this.id.instanceId);
       this.owned.delete(k);
       this.idleUntil.delete(k);
+      this.fullBatch.delete(k);
     }
   }
 
@@ -394,6 +405,7 @@ export class QueueSubscription implements Subscription {
       if (this.renewTimer) clearInterval(this.renewTimer);
       this.owned.clear();
       this.idleUntil.clear();
+      this.fullBatch.clear();
       this.onClosed(this);
     }
   }
