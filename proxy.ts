@@ -23,5 +23,5 @@ export function proxy(request: NextRequest) {
 
 export const config = {
   // Pages only: not the sign-in page, the APIs (they answer 401 themselves), or static files.
-  matcher: ["/((?!signin|api/|_next/|favicon\\.ico|robots\\.txt).*)"],
+  matcher: ["/((?!signin|api/|_next/|favicon\\.ico|icon\\.svg|robots\\.txt).*)"],
 };

@@ -4,6 +4,8 @@ import { redirect } from "next/navigation";
 import type { ReactNode } from "react";
 import { SessionUserProvider } from "@/components/auth/session-user";
 import { ConsoleNav } from "@/components/console-nav";
+import { LiveBanner } from "@/components/live-refresh";
+import { THEME_BOOT_SCRIPT } from "@/components/theme";
 import { TRPCReactProvider } from "@/components/trpc-provider";
 import { currentIdentity } from "@/server/trpc/session";
 import "./globals.css";
@@ -19,14 +21,26 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
   const page = (await headers()).get("x-sluice-path");
   if (!user && page) redirect(`/signin?next=${encodeURIComponent(page)}`);
   return (
-    <html lang="en">
+    // The boot script sets data-theme before React hydrates: the attribute is expected to differ.
+    <html lang="en" suppressHydrationWarning>
+      <head>
+        {/* biome-ignore lint/security/noDangerouslySetInnerHtml: a constant of ours, run before the first paint so a stored theme never flashes. */}
+        <script dangerouslySetInnerHTML={{ __html: THEME_BOOT_SCRIPT }} />
+      </head>
       <body>
         <TRPCReactProvider>
           <SessionUserProvider user={user ? { username: user.username, role: user.role } : null}>
             {user ? (
               <div className="shell">
+                <a href="#main" className="skip-link">
+                  Skip to content
+                </a>
                 <ConsoleNav />
-                <main className="content">{children}</main>
+                {/* tabIndex -1: the skip link moves keyboard focus here, not just the scroll position. */}
+                <main className="content" id="main" tabIndex={-1}>
+                  <LiveBanner />
+                  {children}
+                </main>
               </div>
             ) : (
               <main className="content content-bare">{children}</main>

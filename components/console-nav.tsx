@@ -4,6 +4,8 @@ import Link from "next/link";
 import { usePathname } from "next/navigation";
 import { UserBox } from "./auth/user-box";
 import { DatabaseStatus } from "./database-status";
+import { LiveIndicator } from "./live-refresh";
+import { ThemeToggle } from "./theme-toggle";
 
 const ENTRIES = [
   { href: "/", label: "Overview" },
@@ -46,6 +48,10 @@ export function ConsoleNav() {
       <div className="nav-footer">
         <UserBox />
         <DatabaseStatus />
+        <div className="nav-controls">
+          <LiveIndicator />
+          <ThemeToggle />
+        </div>
       </div>
     </nav>
   );

@@ -43,3 +43,10 @@ export function formatAbsolute(ms: number): string {
   const local = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
   return `${local} (${d.toISOString()})`;
 }
+
+/** 14:05:06, the viewer's wall clock: a moment within the day, next to a countdown or a "since". */
+export function formatClock(ms: number): string {
+  const d = new Date(ms);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}

@@ -99,7 +99,7 @@ test.describe("viewer", () => {
     await expect(row.getByRole("button", { name: "Requeue" })).toBeDisabled();
     await expect(page.getByRole("button", { name: /Requeue all matching/ })).toBeDisabled();
     await expect(page.getByRole("button", { name: /Purge/ })).toBeDisabled();
-    await row.getByRole("button", { name: id }).click();
+    await row.getByRole("link", { name: id }).click();
     await expect(page.getByTestId("dlq-detail").getByRole("button", { name: "Requeue" })).toBeDisabled();
     await screenshot(page, testInfo, "viewer-dlq");
 
@@ -126,7 +126,7 @@ test.describe("operator", () => {
     // The consumer's handler is "fixed": the requeued message is consumed, not dead-lettered again.
     heal(id);
     await page.goto(`/dlq?topic=${DLQ}`);
-    await page.locator(`tr[data-message-id="${id}"]`).getByRole("button", { name: id }).click();
+    await page.locator(`tr[data-message-id="${id}"]`).getByRole("link", { name: id }).click();
     await page.getByTestId("dlq-detail").getByRole("button", { name: "Requeue" }).click();
     await expect
       .poll(() => queue.inspect.countDlq({ topic: DLQ, search: `auth flow ${id}` }), { timeout: 20_000 })

@@ -58,7 +58,7 @@ test("a failing message lands in the DLQ with its reason and payload, is found b
   await expect(row).toBeVisible();
 
   // Its detail: reason, where it failed, payload pretty-printed.
-  await row.getByRole("button", { name: id }).click();
+  await row.getByRole("link", { name: id }).click();
   const detail = page.getByTestId("dlq-detail");
   await expect(detail.getByTestId("dlq-detail-reason")).toHaveText(reason);
   await expect(detail.getByTestId("payload")).toHaveText(

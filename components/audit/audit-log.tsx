@@ -3,7 +3,6 @@
 import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { LoadMore } from "../load-more";
-import { RefreshFailed } from "../refresh-failed";
 import { RelativeTime } from "../relative-time";
 import { useTRPC } from "../trpc-provider";
 import { type AuditView, auditHref } from "./audit-filters";
@@ -60,35 +59,36 @@ export function AuditLog({ view }: { view: AuditView }) {
         </div>
       ) : (
         <>
-          <RefreshFailed error={log.isError ? log.error : null} />
-          <table className="table" data-testid="audit-table">
-            <thead>
-              <tr>
-                <th>When</th>
-                <th>User</th>
-                <th>Action</th>
-                <th>Target</th>
-                <th className="num">Rows</th>
-                <th>From</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((r) => (
-                <tr key={r.id}>
-                  <td>
-                    <RelativeTime ms={r.at} />
-                  </td>
-                  <td>{r.actor}</td>
-                  <td>
-                    <code>{r.action}</code>
-                  </td>
-                  <td className="mono audit-target">{r.target}</td>
-                  <td className="num">{r.count}</td>
-                  <td className="mono">{r.address}</td>
+          <div className="table-wrap">
+            <table className="table" data-testid="audit-table">
+              <thead>
+                <tr>
+                  <th>When</th>
+                  <th>User</th>
+                  <th>Action</th>
+                  <th>Target</th>
+                  <th className="num">Rows</th>
+                  <th>From</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {items.map((r) => (
+                  <tr key={r.id}>
+                    <td>
+                      <RelativeTime ms={r.at} />
+                    </td>
+                    <td>{r.actor}</td>
+                    <td>
+                      <code>{r.action}</code>
+                    </td>
+                    <td className="mono audit-target">{r.target}</td>
+                    <td className="num">{r.count}</td>
+                    <td className="mono">{r.address}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
           <div className="table-footer">
             <span className="muted small">{items.length} shown</span>
             <LoadMore pages={log} />

@@ -49,6 +49,7 @@ export function BuildFilters({ filter, queues }: { filter: BuildFilter; queues: 
           list="builds-queue-options"
           defaultValue={filter.queue ?? ""}
           placeholder="any"
+          title="A queue's full name, or part of one for every queue containing it"
           maxLength={191}
           spellCheck={false}
         />

@@ -5,7 +5,7 @@ import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import type { BuildFilter } from "@/server/pipeline/build-request-schema";
 import { LoadMore } from "../load-more";
-import { RefreshFailed } from "../refresh-failed";
+import { LiveNote } from "../live-refresh";
 import { useTRPC } from "../trpc-provider";
 import { BuildFilters } from "./build-filters";
 import { BuildsTable } from "./builds-table";
@@ -34,7 +34,8 @@ export function BuildsList({ filter, ignored }: { filter: BuildFilter; ignored: 
         <div>
           <h1>Builds</h1>
           <p className="muted small">
-            Newest first · live, every {BUILDS_LIVE_MS / 1000} s{list.isRefetching ? " · refreshing" : ""}
+            Newest first · <LiveNote everyMs={BUILDS_LIVE_MS} />
+            {list.isRefetching ? " · refreshing" : ""}
           </p>
         </div>
         <Link href="/builds/new" className="btn btn-primary">
@@ -65,7 +66,6 @@ export function BuildsList({ filter, ignored }: { filter: BuildFilter; ignored: 
         </div>
       ) : (
         <>
-          <RefreshFailed error={list.isError ? list.error : null} />
           <BuildsTable items={items} />
           <div className="table-footer">
             <span className="muted small" data-testid="builds-count">

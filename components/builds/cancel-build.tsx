@@ -4,12 +4,14 @@ import { OPERATORS_ONLY, useCanAct } from "@/components/auth/session-user";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTRPC } from "../trpc-provider";
+import { useConfirmFocus } from "../use-confirm-focus";
 
 export function CancelBuild({ id }: { id: string }) {
   const canAct = useCanAct();
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const [confirming, setConfirming] = useState(false);
+  const { safeRef, openerRef } = useConfirmFocus(confirming);
   const cancel = useMutation(
     trpc.builds.cancel.mutationOptions({
       onSuccess: () => {
@@ -33,6 +35,7 @@ export function CancelBuild({ id }: { id: string }) {
   if (!confirming) {
     return (
       <button
+        ref={openerRef}
         type="button"
         className="btn btn-danger"
         disabled={!canAct}
@@ -54,7 +57,13 @@ export function CancelBuild({ id }: { id: string }) {
       >
         {cancel.isPending ? "Cancelling…" : "Yes, cancel build"}
       </button>
-      <button type="button" className="btn" onClick={() => setConfirming(false)} disabled={cancel.isPending}>
+      <button
+        ref={safeRef}
+        type="button"
+        className="btn"
+        onClick={() => setConfirming(false)}
+        disabled={cancel.isPending}
+      >
         Keep it running
       </button>
       {cancel.isError ? (

@@ -7,11 +7,12 @@ import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tansta
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { type FormEvent, useEffect, useTransition } from "react";
+import { LiveNote } from "../live-refresh";
 import { LoadMore } from "../load-more";
 import { RelativeTime } from "../relative-time";
 import { num, TableHead } from "../table-head";
 import { useTRPC } from "../trpc-provider";
-import { Countdown } from "./countdown";
+import { Countdown, deadlineOf, useArrivedAt, VisibleAt } from "./countdown";
 import { formatNumber, plural } from "./format";
 import { deferredHref, messageHref } from "./hrefs";
 import { LIVE_MS, live, PAGE_SIZE } from "./live";
@@ -35,7 +36,15 @@ export function DeferredList({ topic }: { topic?: string }) {
     ),
   );
   const rows = q.data?.pages.flatMap((p) => p.rows) ?? [];
-  const fetchedAt = q.dataUpdatedAt;
+  const arrivedAt = useArrivedAt(q.data);
+  // The topics the filter text named: its full name, or every one containing it.
+  const matched = q.data?.pages[0]?.matched ?? null;
+  const where =
+    topic === undefined
+      ? ""
+      : matched && matched.length === 1 && matched[0] === topic
+        ? ` in ${topic}`
+        : ` in topics containing “${topic}”`;
 
   const deliver = useMutation(
     trpc.deferred.deliverNow.mutationOptions({
@@ -70,6 +79,7 @@ export function DeferredList({ topic }: { topic?: string }) {
             list="deferred-topic-options"
             defaultValue={topic ?? ""}
             placeholder="every topic"
+            title="A topic's full name, or part of one for every topic containing it"
             maxLength={191}
             spellCheck={false}
           />
@@ -108,7 +118,8 @@ export function DeferredList({ topic }: { topic?: string }) {
         {selection.size > MAX_PICK ? <span className="text-bad small">At most {MAX_PICK} at a time.</span> : null}
         <span className="spacer" />
         <span className="muted small">
-          Soonest first · live, every {LIVE_MS / 1000} s{q.isRefetching ? " · refreshing" : ""}
+          Soonest first · <LiveNote everyMs={LIVE_MS} />
+          {q.isRefetching ? " · refreshing" : ""}
         </span>
       </div>
       {deliver.isError ? (
@@ -125,6 +136,11 @@ export function DeferredList({ topic }: { topic?: string }) {
         </p>
       ) : null}
 
+      {matched && matched.length > 1 ? (
+        <p className="muted small" data-testid="matched-topics">
+          Topics containing “{topic}”: {matched.join(", ")}
+        </p>
+      ) : null}
       {q.isPending ? (
         <p className="muted">Loading deferred messages…</p>
       ) : q.isError && rows.length === 0 ? (
@@ -133,7 +149,11 @@ export function DeferredList({ topic }: { topic?: string }) {
         </p>
       ) : rows.length === 0 ? (
         <div className="empty">
-          <p>No deferred messages{topic ? ` in ${topic}` : ""}: everything published is visible.</p>
+          <p>
+            {matched && matched.length === 0
+              ? `No topic name contains “${topic}”.`
+              : `No deferred messages${where}: everything published is visible.`}
+          </p>
         </div>
       ) : (
         <>
@@ -156,7 +176,7 @@ export function DeferredList({ topic }: { topic?: string }) {
                     >
                       <PickCell id={r.id} picked={picked} onPick={(on) => selection.toggle(address(r), on)} />
                       <td data-col="time-left">
-                        <Countdown remainingMs={r.remainingMs} fetchedAt={fetchedAt} />
+                        <Countdown deadline={deadlineOf(r.remainingMs, arrivedAt)} />
                       </td>
                       <td className="mono">{r.topic}</td>
                       <td className="mono">{r.partitionKey}</td>
@@ -167,8 +187,8 @@ export function DeferredList({ topic }: { topic?: string }) {
                       <td>
                         <RelativeTime ms={r.publishedAt} />
                       </td>
-                      <td>
-                        <RelativeTime ms={r.visibleAfter} />
+                      <td data-col="visible-at">
+                        <VisibleAt deadline={deadlineOf(r.remainingMs, arrivedAt)} />
                       </td>
                       <td>
                         <button

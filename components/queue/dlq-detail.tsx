@@ -4,6 +4,7 @@
 import { OPERATORS_ONLY, useCanAct } from "@/components/auth/session-user";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
+import { useEffect, useRef } from "react";
 import { formatAbsolute } from "../format";
 import { MetadataTable } from "../builds/metadata-table";
 import { RelativeTime } from "../relative-time";
@@ -33,8 +34,21 @@ export function DlqDetail({
     }),
   );
 
+  // Opening the detail takes keyboard focus into it; Escape, like Close, gives it back (see the caller's onClose).
+  const ref = useRef<HTMLElement>(null);
+  useEffect(() => ref.current?.focus(), []);
+
   return (
-    <section className="panel" aria-label="Dead letter" data-testid="dlq-detail">
+    <section
+      ref={ref}
+      tabIndex={-1}
+      className="panel"
+      aria-label="Dead letter"
+      data-testid="dlq-detail"
+      onKeyDown={(e) => {
+        if (e.key === "Escape") onClose();
+      }}
+    >
       <div className="toolbar">
         <h2 style={{ margin: 0 }}>
           Dead letter <span className="mono">{q.data?.id ?? ""}</span>

@@ -8,6 +8,7 @@ import { OPERATORS_ONLY, useCanAct } from "@/components/auth/session-user";
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { type FormEvent, useEffect, useState, useTransition } from "react";
+import { LiveNote } from "../live-refresh";
 import { LoadMore } from "../load-more";
 import { useTRPC } from "../trpc-provider";
 import { DlqDetail } from "./dlq-detail";
@@ -23,6 +24,12 @@ import { addressKey, useSelection } from "./selection";
 
 const MAX_PICK = 500;
 const RATES = [50, 200, 1000] as const;
+
+/** Back to the row's link that opened the detail; if the row has gone (requeued), to the page. */
+function returnFocus(key: string) {
+  const opener = document.querySelector<HTMLElement>(`[data-dlq-open="${CSS.escape(key)}"]`);
+  (opener ?? document.getElementById("main"))?.focus();
+}
 
 export function DlqPage({ view, ignored }: { view: DlqView; ignored: string[] }) {
   const trpc = useTRPC();
@@ -275,7 +282,10 @@ function DlqTopicView({
               topic={topic}
               partitionKey={view.pk}
               seq={view.seq}
-              onClose={() => go({ ...view, pk: undefined, seq: undefined })}
+              onClose={() => {
+                go({ ...view, pk: undefined, seq: undefined });
+                returnFocus(addressKey({ topic, partitionKey: view.pk ?? "", seq: view.seq ?? 0 }));
+              }}
             />
           ) : null}
 
@@ -296,7 +306,7 @@ function DlqTopicView({
                 isPicked={selection.has}
                 onPick={selection.toggle}
                 onPickAll={(on) => selection.setAll(rows, on)}
-                onOpen={(r) => go({ ...view, pk: r.partitionKey, seq: r.seq })}
+                openHref={(r) => dlqHref({ ...view, pk: r.partitionKey, seq: r.seq })}
                 onRequeue={requeueRow}
                 requeueing={requeueing}
                 open={view.pk && view.seq ? { topic, partitionKey: view.pk, seq: view.seq } : undefined}
@@ -304,8 +314,8 @@ function DlqTopicView({
               <div className="table-footer">
                 <span className="muted small" data-testid="dlq-shown">
                   {formatNumber(rows.length)} shown
-                  {matching !== undefined ? ` of ${plural(matching, "match", "matches")}` : ""} · newest first · live,
-                  every {LIVE_MS / 1000} s
+                  {matching !== undefined ? ` of ${plural(matching, "match", "matches")}` : ""} · newest first ·{" "}
+                  <LiveNote everyMs={LIVE_MS} />
                 </span>
                 <LoadMore pages={list} />
               </div>

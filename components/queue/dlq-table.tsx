@@ -1,7 +1,9 @@
 "use client";
 // Dead letters newest first: reason, failures, when, where from; a checkbox
-// per row, Requeue per row, and the id opens the detail above the list.
+// per row, Requeue per row, and the id opens the detail above the list (a
+// real link, so it also opens in a new tab).
 import { OPERATORS_ONLY, useCanAct } from "@/components/auth/session-user";
+import Link from "next/link";
 import { RelativeTime } from "../relative-time";
 import { num, TableHead } from "../table-head";
 import { PickAllHeader, PickCell } from "./pick-cells";
@@ -13,7 +15,7 @@ export function DlqTable({
   isPicked,
   onPick,
   onPickAll,
-  onOpen,
+  openHref,
   onRequeue,
   requeueing,
   open,
@@ -22,7 +24,8 @@ export function DlqTable({
   isPicked: (a: Address) => boolean;
   onPick: (a: Address, on: boolean) => void;
   onPickAll: (on: boolean) => void;
-  onOpen: (row: DlqRowView) => void;
+  /** The address of the page with this row's detail open. */
+  openHref: (row: DlqRowView) => string;
   onRequeue: (row: DlqRowView) => void;
   requeueing: Set<string>;
   open?: Address;
@@ -52,14 +55,15 @@ export function DlqTable({
                   <RelativeTime ms={r.failedAt} />
                 </td>
                 <td>
-                  <button
-                    type="button"
-                    className="btn btn-link btn-inline mono"
+                  <Link
+                    href={openHref(r)}
+                    scroll={false}
+                    className="mono"
                     title="Show its failure and payload"
-                    onClick={() => onOpen(r)}
+                    data-dlq-open={key}
                   >
                     {r.id}
-                  </button>
+                  </Link>
                   <div className="sub mono">
                     {r.partitionKey} #{r.seq}
                   </div>

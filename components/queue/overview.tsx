@@ -4,7 +4,6 @@ import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { BUILD_STATUSES } from "@/server/buildrunner/types";
 import { BuildStatusBadge } from "../build-status-badge";
-import { RefreshFailed } from "../refresh-failed";
 import { useTRPC } from "../trpc-provider";
 import { formatNumber } from "./format";
 import { LIVE_MS, live } from "./live";
@@ -30,7 +29,6 @@ export function Overview({ topicsOnly = false }: { topicsOnly?: boolean }) {
 
   return (
     <>
-      <RefreshFailed error={q.isError ? q.error : null} />
       {topicsOnly ? null : (
         <div className="cards">
           <div className="card" data-testid="workers-alive">

@@ -19,6 +19,7 @@ export function PurgeDialog({
 }) {
   const trpc = useTRPC();
   const ref = useRef<HTMLDialogElement>(null);
+  const keepRef = useRef<HTMLButtonElement>(null);
   // Always counted afresh when the dialog opens: the number shown is the number confirmed.
   const count = useQuery(trpc.dlq.count.queryOptions(filter, { staleTime: 0, refetchOnMount: "always" }));
   const purge = useMutation(
@@ -28,10 +29,16 @@ export function PurgeDialog({
     }),
   );
 
+  // Focus starts on the safe choice and, when the dialog goes, returns to what opened it.
   useEffect(() => {
     const d = ref.current;
+    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     if (d && !d.open) d.showModal();
-    return () => d?.close();
+    keepRef.current?.focus();
+    return () => {
+      d?.close();
+      if (opener?.isConnected) opener.focus();
+    };
   }, []);
 
   const n = count.isFetching ? undefined : count.data?.count;
@@ -62,7 +69,7 @@ export function PurgeDialog({
         </p>
       ) : null}
       <div className="dialog-actions">
-        <button type="button" className="btn" onClick={onClose} disabled={purge.isPending}>
+        <button ref={keepRef} type="button" className="btn" onClick={onClose} disabled={purge.isPending}>
           Keep them
         </button>
         <button

@@ -5,7 +5,6 @@ import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useTransition } from "react";
-import { RefreshFailed } from "../refresh-failed";
 import { RelativeTime } from "../relative-time";
 import { num, TableHead } from "../table-head";
 import { useTRPC } from "../trpc-provider";
@@ -14,7 +13,7 @@ import { CountText } from "./count-cell";
 import { formatNumber } from "./format";
 import { deferredHref, dlqHref, topicHref, type TopicView as View } from "./hrefs";
 import { live } from "./live";
-import { MessagesPanel, type StateTab } from "./messages-panel";
+import { MessagesPanel, STATE_TABS } from "./messages-panel";
 import { PartitionsTable } from "./partitions-table";
 
 export function TopicView({ topic, view }: { topic: string; view: View }) {
@@ -35,11 +34,37 @@ export function TopicView({ topic, view }: { topic: string; view: View }) {
   const groups = t.groups.map((g) => g.group);
   // No group in the URL: the first one, so the state tabs mean something.
   const group = view.group && groups.includes(view.group) ? view.group : (groups[0] ?? null);
-  const go = (next: View) => startTransition(() => router.push(topicHref(topic, next), { scroll: false }));
+  // A hand-edited or outdated address is answered in words, not with the server's validation error.
+  const unknownGroup = view.group && !groups.includes(view.group) ? view.group : undefined;
+  const state = STATE_TABS.find((s) => s.state === view.state)?.state;
+  const unknownState = view.state && !state ? view.state : undefined;
+  // Moving on drops what the address got wrong, so the notes below go with it.
+  const go = (next: View) => {
+    const clean = {
+      ...next,
+      group: next.group === unknownGroup ? undefined : next.group,
+      state: next.state === unknownState ? undefined : next.state,
+    };
+    startTransition(() => router.push(topicHref(topic, clean), { scroll: false }));
+  };
 
   return (
     <>
-      <RefreshFailed error={q.isError ? q.error : null} />
+      {unknownGroup ? (
+        <p className="note note-warn" data-testid="unknown-group">
+          No consumer group named “{unknownGroup}” reads {topic}
+          {group ? `; showing group ${group} instead.` : "; no group reads it yet."}
+        </p>
+      ) : null}
+      {unknownState ? (
+        <p className="note note-warn" data-testid="unknown-state">
+          “{unknownState}” is not a message state; showing all messages. The states are{" "}
+          {STATE_TABS.filter((s) => s.state !== "all")
+            .map((s) => s.label.toLowerCase())
+            .join(", ")}
+          .
+        </p>
+      ) : null}
       <section className="panel" aria-label="Summary">
         <dl className="facts">
           <div>
@@ -155,7 +180,7 @@ export function TopicView({ topic, view }: { topic: string; view: View }) {
       <MessagesPanel
         topic={topic}
         group={group}
-        state={(view.state as StateTab | undefined) ?? "all"}
+        state={state ?? "all"}
         partitionKey={view.partition}
         onState={(state) => go({ ...view, state: state === "all" ? undefined : state })}
       />

@@ -6,7 +6,7 @@ import { defaultShouldDehydrateQuery, MutationCache, QueryCache, QueryClient } f
 import superjson from "superjson";
 
 /** 4xx: asking again gives the same answer. */
-function isClientError(error: unknown): boolean {
+export function isClientError(error: unknown): boolean {
   const status = httpStatus(error);
   return typeof status === "number" && status >= 400 && status < 500;
 }

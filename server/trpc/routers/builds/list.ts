@@ -2,6 +2,7 @@ import { z } from "zod";
 import { buildFilterSchema, pageSizeSchema } from "../../../pipeline/build-request-schema";
 import { listBuilds } from "../../../pipeline/reads";
 import { viewerProcedure } from "../../init";
+import { buildQueueNames, mergeNewestFirst, namesMatching } from "../../name-filter";
 
 /** Where the next page starts: the last row of this one. */
 export const buildCursorSchema = z
@@ -11,11 +12,25 @@ export const buildCursorSchema = z
 /**
  * Builds newest first, filtered by status and queue, keyset-paged: pass the
  * previous page's `nextCursor` as `cursor` (null when there is no more).
+ * `queue` is a queue's full name or a part of one (every queue with builds
+ * containing it, ignoring case).
  */
 export const list = viewerProcedure
   // Not strict: useInfiniteQuery adds a `direction` of its own, dropped here.
   .input(buildFilterSchema.extend({ cursor: buildCursorSchema.nullish(), limit: pageSizeSchema.default(50) }))
   .query(async ({ ctx, input }) => {
-    const page = await listBuilds(ctx.pipeline(), input);
+    const deps = ctx.pipeline();
+    const read = (queue: string | undefined) => listBuilds(deps, { ...input, queue });
+    if (input.queue === undefined) {
+      const page = await read(undefined);
+      return { items: page.rows, nextCursor: page.nextCursor };
+    }
+    const queues = namesMatching(await buildQueueNames(deps.store.db), input.queue);
+    // No queue has builds by that name yet: still ask for it, so a build arriving there shows up.
+    if (queues.length <= 1) {
+      const page = await read(queues[0] ?? input.queue);
+      return { items: page.rows, nextCursor: page.nextCursor };
+    }
+    const page = mergeNewestFirst(await Promise.all(queues.map(read)), input.limit);
     return { items: page.rows, nextCursor: page.nextCursor };
   });
