@@ -305,11 +305,20 @@ function workerEnv(s: Settings, db: BenchDatabase, buildDir: string, runners: Ru
 }
 
 function startWorker(index: number, env: NodeJS.ProcessEnv): Promise<WorkerProc> {
-  const child = spawn(process.execPath, ["--import", "tsx", "scripts/worker.ts"], {
-    cwd: ROOT,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      ...(process.env.BENCH_WORKER_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_WORKER_PROF}`] : []),
+      "--import",
+      "tsx",
+      "scripts/worker.ts",
+    ],
+    {
+      cwd: ROOT,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   if (child.pid === undefined) {
     return new Promise((_, reject) => child.once("error", (err) => reject(new Error(`spawn worker: ${err.message}`))));
   }

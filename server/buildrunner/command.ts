@@ -199,8 +199,12 @@ export class CommandRunner implements BuildRunner {
     return row;
   }
 
+  /** Built once: every status call reads its row, and building the query each time cost more than running it. */
+  private loadQuery?: ReturnType<typeof prepareLoad>;
+
   private async load(id: string): Promise<Row> {
-    const [row] = await this.cfg.db.select().from(commandBuilds).where(eq(commandBuilds.id, id));
+    this.loadQuery ??= prepareLoad(this.cfg.db);
+    const [row] = await this.loadQuery.execute({ id });
     if (!row) throw new UnknownBuildError(id);
     return row;
   }
@@ -475,3 +479,10 @@ function metadataOf(row: Row): BuildMetadata {
   if (row.outputTail) m.outputTail = row.outputTail;
   return m;
 }
+
+const prepareLoad = (db: Db) =>
+  db
+    .select()
+    .from(commandBuilds)
+    .where(eq(commandBuilds.id, sql.placeholder("id")))
+    .prepare();

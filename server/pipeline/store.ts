@@ -63,6 +63,8 @@ export type Tx = Pick<Db, "select" | "insert" | "update" | "delete" | "execute">
 /** Runs in the transaction of a change (an audit row): commits or rolls back with it. */
 export type TxHook = (tx: Tx) => Promise<void>;
 
+const boundStores = new WeakMap<Pool, PipelineStore>();
+
 export class PipelineStore {
   /**
    * @param bound true when `db` runs on a connection whose transaction the
@@ -79,7 +81,15 @@ export class PipelineStore {
    * with the publishes and settles of that transaction (queue.transaction).
    */
   within(tx: QueueTx): PipelineStore {
-    return new PipelineStore(createDb(tx.connection as unknown as Pool), true);
+    // One bound store per pooled connection: making a Drizzle client (it reads the whole schema) per
+    // transaction showed in a busy worker's profile.
+    const conn = tx.connection as unknown as Pool;
+    let store = boundStores.get(conn);
+    if (!store) {
+      store = new PipelineStore(createDb(conn), true);
+      boundStores.set(conn, store);
+    }
+    return store;
   }
 
   private change<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
@@ -128,8 +138,12 @@ export class PipelineStore {
     return row && toBatch(row);
   }
 
+  /** Built once per store: a status poll reads its build first, and building the query each time cost more than running it. */
+  private getBuildQuery?: ReturnType<typeof prepareGetBuild>;
+
   async getBuild(id: string): Promise<BuildRow | undefined> {
-    const [row] = await this.db.select().from(builds).where(eq(builds.id, id));
+    this.getBuildQuery ??= prepareGetBuild(this.db);
+    const [row] = await this.getBuildQuery.execute({ id });
     return row;
   }
 
@@ -299,3 +313,10 @@ export class PipelineStore {
       .limit(limit);
   }
 }
+
+const prepareGetBuild = (db: Db) =>
+  db
+    .select()
+    .from(builds)
+    .where(eq(builds.id, sql.placeholder("id")))
+    .prepare();

@@ -85,9 +85,7 @@ export class QueueSubscription implements Subscription {
       wantsProbe: (d) => {
         const out = this.owned.get(d.ref.partitionKey);
         return (
-          out !== undefined &&
-          !this.fullBatch.has(d.ref.partitionKey) &&
-          [...out].every((x) => x === d || x.isSettled)
+          out !== undefined && !this.fullBatch.has(d.ref.partitionKey) && [...out].every((x) => x === d || x.isSettled)
         );
       },
       emit,
