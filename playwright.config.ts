@@ -9,15 +9,17 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { defineConfig, devices } from "@playwright/test";
-import { storageStatePath } from "./e2e/env";
+import { E2E_GITHUB, storageStatePath } from "./e2e/env";
 
 // The config is evaluated again in each worker process: pin the generated values in the environment.
 process.env.SLUICE_E2E_DB ??= `sluice_e2e_${process.pid}_${randomBytes(3).toString("hex")}`;
 process.env.SLUICE_E2E_PORT ??= "3217";
+// The fake GitHub's port (e2e/github.spec.ts starts it): 1000 above the web server's, so parallel runs differ.
+process.env.SLUICE_E2E_GITHUB_PORT ??= String(Number(process.env.SLUICE_E2E_PORT) + 1000);
 // Where the e2e command builds keep their files; global-teardown removes it.
 process.env.SLUICE_E2E_BUILD_DIR ??= mkdtempSync(path.join(tmpdir(), "sluice-e2e-builds-"));
 
-/** The runners of the e2e queues (e2e/builds.spec.ts). No default: any other queue cannot be built. */
+/** The runners of the e2e queues (e2e/builds.spec.ts, e2e/github.spec.ts). No default: any other queue cannot be built. */
 const E2E_RUNNERS = {
   queues: {
     "e2e-ok": { kind: "command", command: "sleep 3; echo ok" },
@@ -28,6 +30,19 @@ const E2E_RUNNERS = {
       kind: "command",
       command:
         'seq -f "line %g of the long output" 1 4000; i=1; while [ $i -le 20 ]; do echo "live $i"; sleep 0.5; i=$((i + 1)); done',
+    },
+    // GitHub Actions against the fake GitHub (e2e/github.spec.ts). Polls ten minutes apart: within the test
+    // only the webhook can take the run from queued to succeeded.
+    "e2e-github": {
+      kind: "github",
+      owner: E2E_GITHUB.owner,
+      repo: E2E_GITHUB.repo,
+      workflow: E2E_GITHUB.workflow,
+      ref: "main",
+      inputs: { head: "head" },
+      apiUrl: `http://127.0.0.1:${process.env.SLUICE_E2E_GITHUB_PORT}`,
+      pollAcceptedMs: 600_000,
+      pollRunningMs: 600_000,
     },
   },
 };
@@ -98,6 +113,8 @@ export default defineConfig({
       SLUICE_POLL_ACCEPTED_MS: "500",
       SLUICE_POLL_RUNNING_MS: "500",
       SLUICE_BUILD_DIR: process.env.SLUICE_E2E_BUILD_DIR,
+      GITHUB_TOKEN: E2E_GITHUB.token,
+      GITHUB_WEBHOOK_SECRET: E2E_GITHUB.webhookSecret,
     },
   },
 });

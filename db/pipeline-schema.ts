@@ -15,15 +15,29 @@ export const batches = mysqlTable(
     head: text("head").notNull(), // JSON Change[]
     metadata: text("metadata").notNull(), // JSON Record<string, string>
     requester: varchar("requester", { length: 191 }).notNull(),
-    // pending → building → done
+    // pending → building → done; a queue with maxConcurrentBuilds: pending → waiting (no slot free) → building → done.
+    // On such a queue, "building" is what holds a slot, from before the trigger to the verdict.
     state: varchar("state", { length: 16 }).notNull(),
     // succeeded | failed | cancelled, once done
     verdict: varchar("verdict", { length: 16 }),
     createdAt: ms("created_at").notNull(),
     updatedAt: ms("updated_at").notNull(),
   },
-  (t) => [index("batches_state").on(t.state, t.createdAt)],
+  (t) => [
+    index("batches_state").on(t.state, t.createdAt),
+    // A capped queue's slots in use (queue, building) and its waiting batches, oldest first (queue, waiting).
+    index("batches_queue_state").on(t.queue, t.state, t.createdAt),
+  ],
 );
+
+/**
+ * One row per queue with a cap on concurrent builds: its lock serializes
+ * taking and handing over the queue's slots, so two workers never both take
+ * the last one. Holds no count: the batches in state building are the count.
+ */
+export const buildQueueSlots = mysqlTable("build_queue_slots", {
+  queue: varchar("queue", { length: 191 }).primaryKey(),
+});
 
 /** One build per batch. */
 export const builds = mysqlTable(
@@ -38,6 +52,8 @@ export const builds = mysqlTable(
     // The generation of the one live poll message; see buildsignalController in server/pipeline/controllers.ts.
     pollGeneration: int("poll_generation", { unsigned: true }).notNull().default(0),
     statusCalls: int("status_calls", { unsigned: true }).notNull().default(0),
+    // Status calls that failed since the last one that answered; at the queue's maxStatusFailures the build fails.
+    statusFailures: int("status_failures", { unsigned: true }).notNull().default(0),
     createdAt: ms("created_at").notNull(),
     updatedAt: ms("updated_at").notNull(),
     finishedAt: ms("finished_at"),

@@ -55,3 +55,22 @@ export function storageStatePath(who: keyof typeof E2E_USERS): string {
   if (!db) throw new Error("SLUICE_E2E_DB is not set: run the e2e tests through playwright.config.ts");
   return path.join(tmpdir(), `${db}-auth`, `${who}.json`);
 }
+
+/**
+ * The e2e-github queue's GitHub: e2e/github.spec.ts runs the fake GitHub of
+ * the Vitest tests (tests/buildrunner/fake-github.ts) on this port, which the
+ * web server was configured with before the test started it.
+ */
+export const E2E_GITHUB = {
+  token: "github_pat_e2e_0123456789abcdefghijklmnopqrstuvwxyz",
+  webhookSecret: "e2e-github-webhook-secret-0123456789",
+  owner: "acme",
+  repo: "web",
+  workflow: "merge-queue.yml",
+} as const;
+
+export function e2eGitHubPort(): number {
+  const port = Number(process.env.SLUICE_E2E_GITHUB_PORT);
+  if (!port) throw new Error("SLUICE_E2E_GITHUB_PORT is not set: run the e2e tests through playwright.config.ts");
+  return port;
+}

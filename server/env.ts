@@ -113,6 +113,15 @@ const envSchema = z.object({
   SLUICE_POLL_ACCEPTED_MS: delayMs.default(5_000),
   /** Delay before polling a running build again, ms. */
   SLUICE_POLL_RUNNING_MS: delayMs.default(2_000),
+  /** Delay before polling a build that waits on a person (Buildkite blocked, GitHub waiting), ms. */
+  SLUICE_POLL_WAITING_MS: delayMs.default(30_000),
+  /** Consecutive failed status calls after which a build ends failed (1 to 1000). */
+  SLUICE_MAX_STATUS_FAILURES: z
+    .string()
+    .regex(/^[0-9]{1,4}$/, "must be a whole number")
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 1000, "must be between 1 and 1000")
+    .default(10),
   /** Where command builds keep their files (build.json, output.log, exit). */
   SLUICE_BUILD_DIR: z.string().min(1).default(".sluice/builds"),
   /** `npm run worker` serves Prometheus metrics at http://SLUICE_METRICS_HOST:port/metrics when set. */

@@ -44,8 +44,9 @@ export function BatchProgress({ batchId }: { batchId: string }) {
       <p className="muted">Loading…</p>
     );
   }
-  const { batch } = query.data;
+  const { batch, slots } = query.data;
   const waited = Math.max(0, now - batch.createdAt);
+  const forSlot = !buildId && batch.state === "waiting" && slots !== null;
   return (
     <div className="page">
       <nav className="breadcrumbs" aria-label="Breadcrumbs">
@@ -56,13 +57,29 @@ export function BatchProgress({ batchId }: { batchId: string }) {
           <h1>
             Batch <span className="mono">{batch.id}</span>
           </h1>
-          <span className="badge badge-accepted">{batch.state}</span>
+          <span
+            className={`badge badge-${batch.state === "waiting" ? "waiting" : "accepted"}`}
+            data-testid="batch-state"
+          >
+            {batch.state === "waiting" ? "waiting for a slot" : batch.state}
+          </span>
         </div>
       </header>
       <section className="panel">
         <p data-testid="batch-waiting" aria-live="polite">
           {buildId ? (
             "The build is triggered; opening it…"
+          ) : forSlot ? (
+            <span data-testid="batch-slot">
+              Waiting for a build slot on <span className="mono">{batch.queue}</span>: {slots.inUse} of {slots.cap}{" "}
+              {slots.cap === 1 ? "build runs" : "builds run"} at once
+              {slots.position !== null ? (
+                <>
+                  ; this batch is <strong>number {slots.position}</strong> of {slots.waiting} in line
+                </>
+              ) : null}
+              . It starts as soon as one finishes.
+            </span>
           ) : (
             <>
               <span className="spinner" aria-hidden="true" /> Waiting for a worker to trigger the build on{" "}
@@ -73,7 +90,7 @@ export function BatchProgress({ batchId }: { batchId: string }) {
         <p className="muted small">
           Requested <RelativeTime ms={batch.createdAt} /> by {batch.requester}.
         </p>
-        {!buildId && waited > SLOW_MS ? (
+        {!buildId && !forSlot && waited > SLOW_MS ? (
           <p className="note note-warn">
             Still waiting after {formatDuration(waited)}. Is a worker running? Start one with{" "}
             <code>npm run worker</code>, or set <code>SLUICE_IN_PROCESS_WORKER=true</code> on the web server.

@@ -3,6 +3,7 @@
 // runner said, and how it got here.
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
+import { WAITING_FOR } from "@/server/buildrunner/types";
 import { BuildStatusBadge } from "../build-status-badge";
 import { formatDuration } from "../format";
 import { RelativeTime } from "../relative-time";
@@ -62,7 +63,7 @@ function BuildDetailBody({ detail, stale, refreshing }: { detail: BuildDetail; s
           <h1>
             Build <span className="mono">{build.id}</span>
           </h1>
-          <BuildStatusBadge status={build.status} live />
+          <BuildStatusBadge status={build.status} waitingFor={build.metadata[WAITING_FOR]} live />
           {!build.terminal ? <span className="muted small">live{refreshing ? " · refreshing" : ""}</span> : null}
         </div>
         {!build.terminal ? <CancelBuild key={build.id} id={build.id} /> : null}

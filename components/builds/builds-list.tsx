@@ -10,6 +10,7 @@ import { useTRPC } from "../trpc-provider";
 import { BuildFilters } from "./build-filters";
 import { BuildsTable } from "./builds-table";
 import { BUILDS_LIVE_MS, BUILDS_PAGE_SIZE } from "./filter-params";
+import { WaitingBatches } from "./waiting-batches";
 
 export function BuildsList({ filter, ignored }: { filter: BuildFilter; ignored: string[] }) {
   const trpc = useTRPC();
@@ -48,6 +49,7 @@ export function BuildsList({ filter, ignored }: { filter: BuildFilter; ignored: 
         <p className="note note-warn">Ignored an invalid {ignored.join(" and ")} filter in the address.</p>
       ) : null}
 
+      <WaitingBatches />
       {list.isPending ? (
         <p className="muted">Loading builds…</p>
       ) : list.isError && items.length === 0 ? (

@@ -21,7 +21,7 @@ export function BuildsTable({ items }: { items: BuildListItem[] }) {
                 </Link>
               </td>
               <td>
-                <BuildStatusBadge status={b.status} />
+                <BuildStatusBadge status={b.status} waitingFor={b.waitingFor} />
               </td>
               <td>
                 <Link href={buildsHref({ queue: b.queue })} className="mono" title={`Only builds of ${b.queue}`}>

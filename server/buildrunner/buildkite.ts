@@ -16,6 +16,7 @@ import {
   IDEMPOTENCY_KEY,
   isTerminal,
   UnknownBuildError,
+  WAITING_FOR,
 } from "./types";
 import { describeFetchFailure } from "./fetch-failure";
 
@@ -276,6 +277,11 @@ function metadataOf(build: Build): BuildMetadata {
   };
   if (build.web_url) m.buildUrl = build.web_url;
   if (build.cancel_reason) m.cancel_reason = build.cancel_reason;
-  if (isBlocked(build)) m.blocked = "true";
+  if (isBlocked(build)) {
+    m.blocked = "true";
+    // A failed or cancelled build may still say blocked; it waits for nothing.
+    const mapped = STATES.get(build.state);
+    if (mapped !== "failed" && mapped !== "cancelled") m[WAITING_FOR] = "a block step";
+  }
   return m;
 }

@@ -23,6 +23,18 @@ export type BuildMetadata = Record<string, string>;
 
 export const IDEMPOTENCY_KEY = "sluice.idempotencyKey";
 
+/**
+ * Metadata key a runner sets on an unfinished build that waits on a person
+ * (a Buildkite block step, a GitHub environment awaiting approval), valued
+ * with what it waits for. Its status stays accepted or running: the pipeline
+ * polls it at the slower waiting delay and the console marks it waiting.
+ */
+export const WAITING_FOR = "waitingFor";
+
+export function isWaiting(metadata: BuildMetadata): boolean {
+  return Boolean(metadata[WAITING_FOR]);
+}
+
 export interface BuildRunner {
   /** The runner's name as configured (noop, command, buildkite). */
   readonly kind: string;

@@ -6,6 +6,37 @@ import { DEFAULT_ID_INPUT, INPUT_NAME_PATTERN, INPUT_SOURCES, MAX_INPUTS } from 
 
 const name = z.string().min(1).max(191);
 
+const pollMs = z.number().int().min(10).max(3_600_000);
+
+/**
+ * Settings any queue may carry next to its runner (fields of the runner's
+ * object in SLUICE_RUNNERS; on `default` they apply to each queue it builds,
+ * one by one). Unset fields take the global values.
+ */
+const queueSettingFields = {
+  /** Delay before polling an accepted build again, ms (10 to 3,600,000). Default SLUICE_POLL_ACCEPTED_MS (5,000). */
+  pollAcceptedMs: pollMs.optional(),
+  /** Delay before polling a running build again, ms (10 to 3,600,000). Default SLUICE_POLL_RUNNING_MS (2,000). */
+  pollRunningMs: pollMs.optional(),
+  /**
+   * Delay before polling a build that waits on a person (a Buildkite block
+   * step, a GitHub environment awaiting approval), ms (10 to 3,600,000).
+   * Default SLUICE_POLL_WAITING_MS (30,000).
+   */
+  pollWaitingMs: pollMs.optional(),
+  /**
+   * At most this many of the queue's batches build at once (1 to 10,000);
+   * the others wait for a slot, oldest first. Default: no limit.
+   */
+  maxConcurrentBuilds: z.number().int().min(1).max(10_000).optional(),
+  /**
+   * A build whose status calls fail this many times in a row (1 to 1,000)
+   * ends failed with the last error as its reason. Default
+   * SLUICE_MAX_STATUS_FAILURES (10).
+   */
+  maxStatusFailures: z.number().int().min(1).max(1_000).optional(),
+};
+
 const inputName = z.string().regex(INPUT_NAME_PATTERN, "must be a workflow input name (letters, digits, _ and -)");
 
 const githubRunner = z
@@ -36,6 +67,7 @@ const githubRunner = z
       .optional(),
     /** false: never ask for run details (a server known to refuse them). Default true. */
     returnRunDetails: z.boolean().optional(),
+    ...queueSettingFields,
   })
   .strict()
   .superRefine((v, ctx) => {
@@ -53,7 +85,7 @@ const githubRunner = z
   });
 
 export const runnerConfigSchema = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("noop") }).strict(),
+  z.object({ kind: z.literal("noop"), ...queueSettingFields }).strict(),
   z
     .object({
       kind: z.literal("command"),
@@ -69,6 +101,7 @@ export const runnerConfigSchema = z.discriminatedUnion("kind", [
         .optional(),
       /** Fail the build after this long, ms. Default: no limit. */
       timeoutMs: z.number().int().positive().optional(),
+      ...queueSettingFields,
     })
     .strict(),
   z
@@ -81,6 +114,7 @@ export const runnerConfigSchema = z.discriminatedUnion("kind", [
       commit: name.optional(),
       /** Default https://api.buildkite.com. */
       apiBaseUrl: z.url().optional(),
+      ...queueSettingFields,
     })
     .strict(),
   githubRunner,
@@ -106,10 +140,22 @@ export const DEFAULT_RUNNERS: RunnersConfig = {
   },
 };
 
+export interface PollDelays {
+  accepted: number;
+  running: number;
+  /** A build waiting on a person (isWaiting): polled slower, since only a person moves it. */
+  waiting: number;
+}
+
 export interface PipelineConfig {
   runners: RunnersConfig;
-  /** Delay before polling a build again, by its status, ms. Defaults: accepted 5,000, running 2,000. */
-  pollDelayMs: { accepted: number; running: number };
+  /**
+   * Delay before polling a build again, by its status, ms; a queue's own
+   * poll*Ms win. Defaults: accepted 5,000, running 2,000, waiting 30,000.
+   */
+  pollDelayMs: Omit<PollDelays, "waiting"> & { waiting?: number };
+  /** Consecutive failed status calls before a build ends failed; a queue's maxStatusFailures wins. Default 10. */
+  maxStatusFailures?: number;
   /** Where command builds keep their files. */
   buildDir: string;
   buildkiteToken?: string;
@@ -123,4 +169,44 @@ export interface GitHubSettings {
   cancelGraceMs: number;
   /** How long to look for a run dispatched without run details, ms. */
   findTimeoutMs: number;
+}
+
+export const DEFAULT_POLL_WAITING_MS = 30_000;
+export const DEFAULT_MAX_STATUS_FAILURES = 10;
+
+/** A queue's settings with the global defaults filled in. */
+export interface QueueSettings {
+  poll: PollDelays;
+  /** undefined: no cap. */
+  maxConcurrentBuilds: number | undefined;
+  maxStatusFailures: number;
+}
+
+// Per config object: the hot path (every status poll) reads settings without building them again.
+const settingsCache = new WeakMap<PipelineConfig, Map<string, QueueSettings>>();
+
+/** The settings of a queue: its runner's fields over the global ones (in memory, no database). */
+export function queueSettings(config: PipelineConfig, queue: string): QueueSettings {
+  let byQueue = settingsCache.get(config);
+  if (!byQueue) {
+    byQueue = new Map();
+    settingsCache.set(config, byQueue);
+  }
+  let s = byQueue.get(queue);
+  if (!s) {
+    const rc = config.runners.queues[queue] ?? config.runners.default;
+    const global = config.pollDelayMs;
+    s = {
+      poll: {
+        accepted: rc?.pollAcceptedMs ?? global.accepted,
+        running: rc?.pollRunningMs ?? global.running,
+        waiting: rc?.pollWaitingMs ?? global.waiting ?? DEFAULT_POLL_WAITING_MS,
+      },
+      maxConcurrentBuilds: rc?.maxConcurrentBuilds,
+      maxStatusFailures: rc?.maxStatusFailures ?? config.maxStatusFailures ?? DEFAULT_MAX_STATUS_FAILURES,
+    };
+    // Queue names come from batches, which anyone with the operator role can create: bound what is kept.
+    if (byQueue.size < 10_000) byQueue.set(queue, s);
+  }
+  return s;
 }

@@ -49,7 +49,7 @@ export interface ConsumerOptions {
   log: Logger;
 }
 
-const defaultBackoff = (attempt: number) => Math.min(60_000, 1000 * 2 ** Math.max(0, attempt - 1));
+export const defaultBackoff = (attempt: number) => Math.min(60_000, 1000 * 2 ** Math.max(0, attempt - 1));
 
 export function decodePayload<T>(
   schema: z.ZodType<T>,

@@ -18,7 +18,12 @@ export { type PipelineWorker, startPipelineWorker, type WorkerOptions } from "./
 export function pipelineConfigFromEnv(env: Env): PipelineConfig {
   return {
     runners: env.SLUICE_RUNNERS ?? DEFAULT_RUNNERS,
-    pollDelayMs: { accepted: env.SLUICE_POLL_ACCEPTED_MS, running: env.SLUICE_POLL_RUNNING_MS },
+    pollDelayMs: {
+      accepted: env.SLUICE_POLL_ACCEPTED_MS,
+      running: env.SLUICE_POLL_RUNNING_MS,
+      waiting: env.SLUICE_POLL_WAITING_MS,
+    },
+    maxStatusFailures: env.SLUICE_MAX_STATUS_FAILURES,
     buildDir: path.resolve(env.SLUICE_BUILD_DIR),
     buildkiteToken: env.BUILDKITE_API_TOKEN,
     github: {

@@ -2,6 +2,7 @@
 // history, a batch waiting for its build, and the configured queues. Plain
 // data (numbers, strings, parsed JSON), ready to cross the wire.
 import { type BuildMetadata, type BuildStatus, isTerminal, UnknownBuildError } from "../buildrunner/types";
+import { queueSettings } from "./config";
 import type { PipelineDeps } from "./deps";
 import { UnknownBatchError } from "./errors";
 import type { Batch, BuildCursor } from "./store";
@@ -80,8 +81,34 @@ export type BuildDetail = Awaited<ReturnType<typeof getBuildDetail>>;
 export async function getBatchProgress(d: PipelineDeps, batchId: string) {
   const batch = await d.store.getBatch(batchId);
   if (!batch) throw new UnknownBatchError(batchId);
-  const build = await d.store.getBuildForBatch(batchId);
-  return { batch: batchView(batch), buildId: build?.id ?? null };
+  const cap = queueSettings(d.config, batch.queue).maxConcurrentBuilds;
+  const [build, slots] = await Promise.all([
+    d.store.getBuildForBatch(batchId),
+    // Only a capped queue has slots; only a batch not yet built waits for one.
+    cap !== undefined && (batch.state === "pending" || batch.state === "waiting")
+      ? d.store.slotState(batch)
+      : Promise.resolve(undefined),
+  ]);
+  return {
+    batch: batchView(batch),
+    buildId: build?.id ?? null,
+    /** A capped queue's slots: in use, the cap, how many batches wait, and this one's place (1: next). */
+    slots:
+      cap === undefined || !slots
+        ? null
+        : {
+            cap,
+            inUse: slots.building,
+            waiting: slots.waiting,
+            position: batch.state === "waiting" ? slots.ahead + 1 : null,
+          },
+  };
+}
+
+/** Batches waiting for a build slot on capped queues, oldest first, with their place in their queue's line. */
+export async function listWaitingBatches(d: PipelineDeps, limit: number) {
+  const rows = await d.store.waitingBatches(limit);
+  return rows.map((r) => ({ ...r, cap: queueSettings(d.config, r.queue).maxConcurrentBuilds ?? null }));
 }
 
 /** The queues named in the runner configuration, and the runner of every other queue (null: none). */

@@ -10,10 +10,15 @@ import { POLL_GENERATION, TOPICS } from "./topics";
 
 const body = (id: string) => JSON.stringify({ id });
 
-export function publishBuild(d: PipelineDeps, batchId: string, tx?: QueueTx) {
+/** The batch's `build` message; `occasion` "slot": the one sent when a capped queue hands the batch a slot. */
+export function publishBuild(d: PipelineDeps, batchId: string, tx?: QueueTx, occasion?: "slot") {
   return d.queue.publisher.publish(
     TOPICS.build,
-    { id: occasionId("build", batchId), partitionKey: batchId, payload: body(batchId) },
+    {
+      id: occasion ? occasionId("build", batchId, occasion) : occasionId("build", batchId),
+      partitionKey: batchId,
+      payload: body(batchId),
+    },
     { tx },
   );
 }
@@ -40,12 +45,17 @@ export function publishPoll(
 }
 
 /** A push (a webhook, a cancel): handled like a poll but never schedules the next poll. */
-export function publishPush(d: PipelineDeps, buildId: string, occasion: string) {
-  return d.queue.publisher.publish(TOPICS.buildsignal, {
-    id: occasionId("push", buildId, occasion),
-    partitionKey: buildId,
-    payload: body(buildId),
-  });
+export function publishPush(
+  d: PipelineDeps,
+  buildId: string,
+  occasion: string,
+  opts: { delayMs?: number; tx?: QueueTx } = {},
+) {
+  const message = { id: occasionId("push", buildId, occasion), partitionKey: buildId, payload: body(buildId) };
+  // publish, not publishAfter(0): only a publish wakes the subscribers at once.
+  return opts.delayMs
+    ? d.queue.publisher.publishAfter(TOPICS.buildsignal, message, opts.delayMs, { tx: opts.tx })
+    : d.queue.publisher.publish(TOPICS.buildsignal, message, { tx: opts.tx });
 }
 
 export function publishSpeculate(d: PipelineDeps, batchId: string, buildId: string, status: BuildStatus, tx?: QueueTx) {

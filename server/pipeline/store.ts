@@ -4,8 +4,8 @@ import { randomUUID } from "node:crypto";
 import { and, desc, eq, inArray, lt, lte, or, type SQL, sql } from "drizzle-orm";
 import type { Pool } from "mysql2/promise";
 import { createDb, type Db, NOW_MS } from "../../db/client";
-import { batches, buildStatusHistory, builds } from "../../db/schema";
-import { type BuildMetadata, type BuildStatus, type Change, isTerminal } from "../buildrunner/types";
+import { batches, buildQueueSlots, buildStatusHistory, builds } from "../../db/schema";
+import { type BuildMetadata, type BuildStatus, type Change, isTerminal, WAITING_FOR } from "../buildrunner/types";
 import { classifyMysqlError, type QueueTx } from "../queue";
 
 export type BatchRow = typeof batches.$inferSelect;
@@ -20,7 +20,7 @@ export interface Batch {
   head: Change[];
   metadata: BuildMetadata;
   requester: string;
-  state: "pending" | "building" | "done";
+  state: "pending" | "waiting" | "building" | "done";
   verdict: "succeeded" | "failed" | "cancelled" | null;
   createdAt: number;
   updatedAt: number;
@@ -49,6 +49,8 @@ export interface BuildListRow {
   queue: string;
   runner: string;
   status: BuildStatus;
+  /** What an unfinished build waits for (the runner's WAITING_FOR metadata), or null. */
+  waitingFor: string | null;
   createdAt: number;
   finishedAt: number | null;
   /** finishedAt - createdAt; for an unfinished build, the time so far on the database's clock. */
@@ -193,6 +195,8 @@ export class PipelineStore {
         queue: builds.queue,
         runner: builds.runner,
         status: builds.status,
+        // One key of the row's metadata, not the whole text over the wire.
+        waitingFor: sql<string | null>`JSON_UNQUOTE(JSON_EXTRACT(${builds.metadata}, ${`$.${WAITING_FOR}`}))`,
         createdAt: builds.createdAt,
         finishedAt: builds.finishedAt,
         now: sql<number>`${NOW_MS}`,
@@ -255,6 +259,8 @@ export class PipelineStore {
     metadata: BuildMetadata,
     /** The live poll generation this answer came from: moved to the next one in the same transaction. */
     advanceFrom?: number,
+    /** true: a verdict of the pipeline itself (no answer came), so the run of failed calls stays counted. */
+    fromFailures = false,
   ): Promise<{ build: RecordedBuild; changed: boolean }> {
     return this.change(async (tx) => {
       const [row] = await tx
@@ -272,6 +278,8 @@ export class PipelineStore {
           status,
           metadata: meta,
           statusCalls: sql`${builds.statusCalls} + 1`,
+          // An answer ends a run of failed status calls (same statement: nothing added to the poll's cost).
+          ...(fromFailures ? {} : { statusFailures: 0 }),
           ...(advanceFrom === undefined
             ? {}
             : {
@@ -284,6 +292,147 @@ export class PipelineStore {
       if (changed) await tx.insert(buildStatusHistory).values({ buildId, status, metadata: meta, at: NOW_MS });
       // Under the row lock, the status written is the status now: no read back.
       return { build: { ...row, status }, changed };
+    });
+  }
+
+  /**
+   * Counts a failed status call of an unfinished build. Returns the failures
+   * in a row so far and the build's last metadata, or undefined when the
+   * build is finished (nothing to count).
+   */
+  async noteStatusFailure(buildId: string): Promise<{ failures: number; metadata: BuildMetadata } | undefined> {
+    return this.change(async (tx) => {
+      const [row] = await tx
+        .select({ status: builds.status, failures: builds.statusFailures, metadata: builds.metadata })
+        .from(builds)
+        .where(eq(builds.id, buildId))
+        .for("update");
+      if (!row) throw new Error(`unknown build ${buildId}`);
+      if (isTerminal(row.status as BuildStatus)) return undefined;
+      const failures = row.failures + 1;
+      // updated_at moves too: a build whose status calls are being retried is not stalled.
+      await tx.update(builds).set({ statusFailures: failures, updatedAt: NOW_MS }).where(eq(builds.id, buildId));
+      let metadata: BuildMetadata = {};
+      try {
+        metadata = JSON.parse(row.metadata) as BuildMetadata;
+      } catch {
+        // A row written by hand: the failure's reason is what matters.
+      }
+      return { failures, metadata };
+    });
+  }
+
+  /**
+   * Locks a capped queue's slot row (made on first use) until the
+   * transaction ends. Every move into or out of "building" on that queue
+   * happens under it, so the count read after it is the count.
+   * Bound stores only (within a queue transaction).
+   */
+  /** Takes the queue's slot lock (see lockSlots) in this store's transaction. */
+  async lockQueueSlots(queue: string): Promise<void> {
+    await this.change((tx) => this.lockSlots(tx, queue));
+  }
+
+  private async lockSlots(tx: Tx, queue: string): Promise<void> {
+    await tx
+      .insert(buildQueueSlots)
+      .values({ queue })
+      .onDuplicateKeyUpdate({ set: { queue: sql`${buildQueueSlots.queue}` } });
+  }
+
+  private async slotsInUse(tx: Tx, queue: string): Promise<number> {
+    // A locking read: it sees every commit made under the slot lock, whenever this transaction's snapshot began.
+    const [rows] = await tx.execute(
+      sql`SELECT COUNT(*) AS n FROM ${batches} WHERE ${batches.queue} = ${queue} AND ${batches.state} = 'building' LOCK IN SHARE MODE`,
+    );
+    return Number((rows as unknown as Array<{ n: number | string }>)[0]?.n ?? 0);
+  }
+
+  /**
+   * Takes one of a capped queue's `cap` slots for a batch about to be built
+   * ("building"), or parks it ("waiting") when none is free. A batch that is
+   * building already (its slot taken, or handed over) keeps it.
+   */
+  async claimSlot(batchId: string, queue: string, cap: number): Promise<Batch["state"]> {
+    return this.change(async (tx) => {
+      await this.lockSlots(tx, queue);
+      const [row] = await tx
+        .select({ state: batches.state })
+        .from(batches)
+        .where(eq(batches.id, batchId))
+        .for("update");
+      if (!row) throw new Error(`unknown batch ${batchId}`);
+      if (row.state !== "pending" && row.state !== "waiting") return row.state as Batch["state"];
+      const next = (await this.slotsInUse(tx, queue)) < cap ? "building" : "waiting";
+      if (next !== row.state) {
+        await tx.update(batches).set({ state: next, updatedAt: NOW_MS }).where(eq(batches.id, batchId));
+      }
+      return next;
+    });
+  }
+
+  /**
+   * Gives a capped queue's free slots to its oldest waiting batches (they
+   * become "building") and returns their ids: the caller publishes their
+   * `build` messages in the same transaction. `cap` undefined: the queue is
+   * no longer capped, so every waiting batch goes.
+   */
+  async handOverSlots(queue: string, cap: number | undefined): Promise<string[]> {
+    return this.change(async (tx) => {
+      await this.lockSlots(tx, queue);
+      const free = cap === undefined ? 1_000 : cap - (await this.slotsInUse(tx, queue));
+      if (free <= 0) return [];
+      const next = await tx
+        .select({ id: batches.id })
+        .from(batches)
+        .where(and(eq(batches.queue, queue), eq(batches.state, "waiting")))
+        .orderBy(batches.createdAt, batches.id)
+        .limit(free)
+        .for("update");
+      if (next.length === 0) return [];
+      const ids = next.map((r) => r.id);
+      await tx.update(batches).set({ state: "building", updatedAt: NOW_MS }).where(inArray(batches.id, ids));
+      return ids;
+    });
+  }
+
+  /** Queues with batches waiting for a slot (the sweep that makes sure none waits forever). */
+  async queuesWithWaitingBatches(): Promise<string[]> {
+    const rows = await this.db
+      .selectDistinct({ queue: batches.queue })
+      .from(batches)
+      .where(eq(batches.state, "waiting"))
+      .limit(1_000);
+    return rows.map((r) => r.queue);
+  }
+
+  /** How many of a queue's batches hold a slot, and how many wait (in all, and ahead of `batch`). */
+  async slotState(batch: Pick<Batch, "id" | "queue" | "createdAt">) {
+    const [row] = await this.db
+      .select({
+        building: sql<number>`SUM(${batches.state} = 'building')`,
+        waiting: sql<number>`SUM(${batches.state} = 'waiting')`,
+        ahead: sql<number>`SUM(${batches.state} = 'waiting' AND (${batches.createdAt} < ${batch.createdAt} OR (${batches.createdAt} = ${batch.createdAt} AND ${batches.id} < ${batch.id})))`,
+      })
+      .from(batches)
+      .where(and(eq(batches.queue, batch.queue), inArray(batches.state, ["building", "waiting"])));
+    return { building: Number(row?.building ?? 0), waiting: Number(row?.waiting ?? 0), ahead: Number(row?.ahead ?? 0) };
+  }
+
+  /** Batches waiting for a slot, oldest first, with their place in their queue's line (1: next). */
+  async waitingBatches(limit: number) {
+    const rows = await this.db
+      .select({ id: batches.id, queue: batches.queue, requester: batches.requester, createdAt: batches.createdAt })
+      .from(batches)
+      .where(eq(batches.state, "waiting"))
+      .orderBy(batches.createdAt, batches.id)
+      .limit(limit);
+    // Oldest first over every queue: each queue's earlier waiting batches are all in the page, so its count is the place.
+    const seen = new Map<string, number>();
+    return rows.map((r) => {
+      const position = (seen.get(r.queue) ?? 0) + 1;
+      seen.set(r.queue, position);
+      return { ...r, position };
     });
   }
 
@@ -304,13 +453,14 @@ export class PipelineStore {
   }
 
   /** Unfinished builds nobody has looked at for `ms`: their poll chain may have been lost. */
-  async stalledBuilds(ms: number, limit = 100): Promise<BuildRow[]> {
-    return this.db
-      .select()
+  async stalledBuilds(ms: number, limit = 100): Promise<Array<BuildRow & { idleMs: number }>> {
+    const rows = await this.db
+      .select({ build: builds, idleMs: sql<number>`${NOW_MS} - ${builds.updatedAt}` })
       .from(builds)
       .where(and(inArray(builds.status, ["accepted", "running"]), lt(builds.updatedAt, sql`${NOW_MS} - ${ms}`)))
       .orderBy(desc(builds.updatedAt))
       .limit(limit);
+    return rows.map((r) => ({ ...r.build, idleMs: Number(r.idleMs) }));
   }
 }
 

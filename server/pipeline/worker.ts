@@ -6,7 +6,8 @@ import { deleteExpiredSessions } from "../auth/sessions";
 import { deleteOldSigninFailures } from "../auth/signin";
 import { errorMessage } from "../log";
 import { type RunningConsumer, runConsumer } from "./consumer";
-import { buildController, buildsignalController, speculateController } from "./controllers";
+import { queueSettings } from "./config";
+import { buildController, buildsignalController, handOverFreeSlots, speculateController } from "./controllers";
 import type { PipelineDeps } from "./deps";
 import { publishPoll } from "./signals";
 import { idPayload, PIPELINE_GROUP, TOPICS } from "./topics";
@@ -64,7 +65,11 @@ export function startPipelineWorker(d: PipelineDeps, opts: WorkerOptions = {}): 
     ),
     runConsumer(
       d.queue,
-      { topic: TOPICS.buildsignal, schema: idPayload, handle: (p, delivery) => buildsignalController(d, p, delivery) },
+      {
+        topic: TOPICS.buildsignal,
+        schema: idPayload,
+        handle: (p, delivery) => buildsignalController(d, p, delivery, { backoffMs: opts.retryBackoffMs }),
+      },
       common,
     ),
     runConsumer(
@@ -102,9 +107,14 @@ export function startPipelineWorker(d: PipelineDeps, opts: WorkerOptions = {}): 
 /** Recovers what a crash between two steps could leave behind, and collects garbage. */
 async function maintain(d: PipelineDeps) {
   for (const build of await d.store.stalledBuilds(STALLED_AFTER_MS)) {
+    // A queue may poll less often than STALLED_AFTER_MS: such a build is only stalled once its own delay has passed too.
+    const { poll } = queueSettings(d.config, build.queue);
+    if (build.idleMs < STALLED_AFTER_MS + Math.max(poll.accepted, poll.running, poll.waiting)) continue;
     // A revival of the live generation: if its poll is still queued, one of the two stops at the generation check.
     await publishPoll(d, build.id, build.pollGeneration, 0, { occasion: "revive" });
   }
+  const started = await handOverFreeSlots(d);
+  if (started > 0) d.log.warn("the sweep handed free build slots to waiting batches", { started });
   await d.queue.admin.collectGarbage();
   // Expired sessions and sign-in failures no rate-limit window counts any more.
   await deleteExpiredSessions(d.store.db);

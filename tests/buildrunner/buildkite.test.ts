@@ -8,7 +8,7 @@ import {
   parseBuildkiteBuildId,
 } from "../../server/buildrunner/buildkite";
 import { parseBuildkiteWebhook } from "../../server/buildrunner/buildkite-webhook";
-import { type BuildStatus, IDEMPOTENCY_KEY, UnknownBuildError } from "../../server/buildrunner/types";
+import { type BuildStatus, IDEMPOTENCY_KEY, UnknownBuildError, WAITING_FOR } from "../../server/buildrunner/types";
 import { FakeBuildkite } from "./fake-buildkite";
 
 const TOKEN = "bkua_0123456789abcdef0123456789abcdef01234567";
@@ -153,7 +153,10 @@ describe("BuildkiteRunner.status", () => {
     const { id } = await r.trigger("main", base, head);
     // The REST API shows such a build as its last state plus blocked: true.
     fake.setState(parseBuildkiteBuildId(id), "passed", { blocked: true });
-    expect(await r.status({ id })).toMatchObject({ status: "running", metadata: { blocked: "true" } });
+    expect(await r.status({ id })).toMatchObject({
+      status: "running",
+      metadata: { blocked: "true", [WAITING_FOR]: "a block step" },
+    });
   });
 
   it("exposes web_url as buildUrl, with the number, UUID and cancel reason", async () => {

@@ -64,6 +64,8 @@ export interface FakeGitHubOptions {
   listLagMs?: number;
   /** false: cancel answers 202 but the run keeps going (an always() step), until force-cancel. */
   cancelTakesEffect?: boolean;
+  /** A fixed port (the e2e server is configured with the URL before the test starts the fake). Default: any free one. */
+  port?: number;
 }
 
 const LIMIT = 5000;
@@ -93,7 +95,7 @@ export class FakeGitHub {
       });
     });
     fake = new FakeGitHub(server, opts);
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    await new Promise<void>((resolve) => server.listen(opts.port ?? 0, "127.0.0.1", resolve));
     return fake;
   }
 

@@ -201,6 +201,8 @@ describe("status errors", () => {
       const { batch } = await verdict(p, batchId);
       expect(batch.verdict).toBe("succeeded");
       expect(runner.calls()).toBe(3);
+      // The answer ended the run of failures.
+      expect((await p.deps.store.getBuildForBatch(batchId))?.statusFailures).toBe(0);
       const [dlq] = await db.sql<{ n: number }>(
         "SELECT COUNT(*) AS n FROM queue_messages WHERE topic = 'buildsignal_dlq'",
       );
@@ -210,24 +212,30 @@ describe("status errors", () => {
     }
   });
 
-  it("dead-letters a status that always errors, with its reason", async () => {
+  it("ends a build failed after the queue's maxStatusFailures failed status calls in a row, without dead letters", async () => {
     const runner = flaky(Number.POSITIVE_INFINITY);
     const orig = p.deps.runners.forQueue.bind(p.deps.runners);
     p.deps.runners.forQueue = (q) => (q === "flaky" ? runner : orig(q));
     try {
-      start({ maxAttempts: 3 });
+      // maxAttempts 2: had a failing status been nacked, its poll would have been dead-lettered at the second call.
+      start({ maxAttempts: 2 });
       const batchId = await requestBuild(p.deps, { queue: "flaky", base: [], head: [change(8)], requester: "ann" });
-      const build = await until(() => p.deps.store.getBuildForBatch(batchId), "the build to be stored");
-      const [row] = await until(async () => {
-        const r = await db.sql<{ failure_reason: string; failure_count: number }>(
-          "SELECT failure_reason, failure_count FROM queue_messages WHERE topic = 'buildsignal_dlq' AND partition_key = ?",
-          [build.id],
-        );
-        return r.length ? r : undefined;
-      }, "the poll message in the DLQ");
-      expect(row?.failure_reason).toMatch(/^status failed: runner unreachable/);
-      expect(Number(row?.failure_count)).toBe(3);
-      expect(runner.calls()).toBe(3);
+      const { batch, build } = await verdict(p, batchId);
+      expect(batch.verdict).toBe("failed");
+      expect(build.status).toBe("failed");
+      // The pipeline config's default (the test's queue sets none): SLUICE_MAX_STATUS_FAILURES's 10.
+      expect(runner.calls()).toBe(10);
+      expect(build.statusFailures).toBe(10);
+      const history = await p.deps.store.history(build.id);
+      expect(history.map((h) => h.status)).toEqual(["accepted", "failed"]);
+      const reason = (JSON.parse(history[1]?.metadata ?? "{}") as Record<string, string>).reason;
+      expect(reason).toBe("status failed 10 times in a row; last: runner unreachable (call 10)");
+      expect(JSON.parse(build.metadata)).toMatchObject({ reason });
+      const [dlq] = await db.sql<{ n: number }>(
+        "SELECT COUNT(*) AS n FROM queue_messages WHERE topic = 'buildsignal_dlq' AND partition_key = ?",
+        [build.id],
+      );
+      expect(Number(dlq?.n)).toBe(0);
     } finally {
       p.deps.runners.forQueue = orig;
     }

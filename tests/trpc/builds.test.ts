@@ -34,6 +34,8 @@ beforeAll(async () => {
           fail: { kind: "command", command: "echo boom; exit 3" },
           long: { kind: "command", command: "sleep 60" },
           instant: { kind: "noop" },
+          // One build at a time: the second batch waits for the first's slot.
+          single: { kind: "command", command: "sleep 60", maxConcurrentBuilds: 1 },
         },
       },
       { accepted: 100, running: 150 },
@@ -80,6 +82,7 @@ describe("builds.queues", () => {
         { name: "instant", kind: "noop" },
         { name: "long", kind: "command" },
         { name: "ok", kind: "command" },
+        { name: "single", kind: "command" },
       ],
       defaultKind: null,
     });
@@ -167,6 +170,39 @@ describe("builds.trigger and builds.get", () => {
   });
 });
 
+describe("builds.batch and builds.waiting on a capped queue", () => {
+  it("shows a batch beyond maxConcurrentBuilds waiting, with its place, until the running build's slot frees", async () => {
+    const first = await caller().builds.trigger({ queue: "single", head: [change(60)] });
+    const firstBuild = await buildOf(first.batchId);
+    const second = await caller().builds.trigger({ queue: "single", head: [change(61)] });
+    const waiting = await until(async () => {
+      const b = await caller().builds.batch({ batchId: second.batchId });
+      return b.batch.state === "waiting" ? b : undefined;
+    }, "the second batch to wait for a slot");
+    expect(waiting.buildId).toBeNull();
+    expect(waiting.slots).toEqual({ cap: 1, inUse: 1, waiting: 1, position: 1 });
+    expect((await caller().builds.batch({ batchId: first.batchId })).slots).toBeNull();
+    const listed = await caller().builds.waiting({});
+    expect(listed.items).toEqual([
+      expect.objectContaining({
+        id: second.batchId,
+        queue: "single",
+        position: 1,
+        cap: 1,
+        requester: OPERATOR.username,
+      }),
+    ]);
+    expect((await rejection(caller().builds.waiting({ limit: 0 }))).code).toBe("BAD_REQUEST");
+
+    // The first build ends (cancelled): its slot goes to the waiting batch, whose build then starts.
+    await caller().builds.cancel({ id: firstBuild });
+    const secondBuild = await buildOf(second.batchId);
+    expect((await caller().builds.waiting({})).items).toEqual([]);
+    await caller().builds.cancel({ id: secondBuild });
+    await finished(secondBuild);
+  });
+});
+
 describe("builds.cancel", () => {
   it("cancels a running build, then says it had finished", async () => {
     const { batchId } = await caller().builds.trigger({ queue: "long", head: [change(6)] });
@@ -216,7 +252,7 @@ describe("builds.list", () => {
     const first = all[0];
     expect(first).toMatchObject({ queue: "paging", runner: "noop" });
     expect(Object.keys(first ?? {}).toSorted()).toEqual(
-      ["batchId", "createdAt", "duration", "finishedAt", "id", "queue", "runner", "status"].toSorted(),
+      ["batchId", "createdAt", "duration", "finishedAt", "id", "queue", "runner", "status", "waitingFor"].toSorted(),
     );
 
     const succeeded = await caller().builds.list({ queue: "paging", status: "succeeded", limit: 200 });

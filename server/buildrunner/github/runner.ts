@@ -20,6 +20,7 @@ import {
   IDEMPOTENCY_KEY,
   isTerminal,
   UnknownBuildError,
+  WAITING_FOR,
 } from "../types";
 import { type GitHubClient, GitHubApiError, nextLink, type Reply } from "./client";
 import { formatRunId, type GitHubRunRef, parseRunId } from "./ids";
@@ -347,7 +348,10 @@ function metadataOf(run: Run, status: BuildStatus, jobs: Jobs | undefined): Buil
   if (run.run_number) m.runNumber = String(run.run_number);
   if (run.run_attempt) m.runAttempt = String(run.run_attempt);
   if (run.head_sha) m.headSha = run.head_sha;
-  if (run.status === "waiting") m.waiting = "true";
+  if (run.status === "waiting") {
+    m.waiting = "true";
+    m[WAITING_FOR] = "an environment's approval";
+  }
   if (isTerminal(status) && status !== "succeeded") m.reason = `the workflow run concluded ${run.conclusion}`;
   for (const job of jobs?.jobs.slice(0, MAX_JOBS_SHOWN) ?? []) m[`job: ${job.name}`] = job.html_url ?? job.status;
   if (jobs && jobs.total_count > MAX_JOBS_SHOWN) m.jobsNotShown = String(jobs.total_count - MAX_JOBS_SHOWN);

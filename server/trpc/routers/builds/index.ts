@@ -1,4 +1,4 @@
-// builds.*: the build list and detail, a build's log, triggering and cancelling builds.
+// builds.*: the build list and detail, a build's log, batches waiting for a slot, triggering and cancelling builds.
 import { router } from "../../init";
 import { batch } from "./batch";
 import { cancel } from "./cancel";
@@ -7,5 +7,6 @@ import { list } from "./list";
 import { log } from "./log";
 import { queues } from "./queues";
 import { trigger } from "./trigger";
+import { waiting } from "./waiting";
 
-export const buildsRouter = router({ list, get, log, batch, trigger, cancel, queues });
+export const buildsRouter = router({ list, get, log, batch, waiting, trigger, cancel, queues });
