@@ -728,7 +728,10 @@ async function takeSample(pool: mysql.Pool, windowStart: number): Promise<Sample
 function statementKind(info: string): string {
   const sql = info.replace(/\s+/g, " ").trim();
   const known: Array<[RegExp, string]> = [
-    [/^\(SELECT NULL AS partition_key/i, "queue: scanReadyPartitions"],
+    [/^\(SELECT 'd' AS kind/i, "queue: scanReadyPartitions"],
+    [/^SELECT @sluice_head AS head, r\.ready/i, "queue: settleProbe"],
+    [/^UPDATE queue_group_partitions SET idle_until = @sluice_idle/i, "queue: settleProbe (idle marks)"],
+    [/^SELECT @sluice_head AS head, x\.idle_until/i, "queue: idleProbe"],
     [/^SET @sluice_watermark/i, "queue: advanceWatermark (find blocker)"],
     [/^SET @sluice_head/i, "queue: advanceWatermark (read head)"],
     [/^SELECT MIN\(x\.seq\) AS seq FROM queue_group_partitions g/i, "queue: fetch (foreign in-flight)"],
