@@ -1,5 +1,6 @@
 // The queue's tables. Times are milliseconds since the epoch on the database's
 // clock (never the application's): NOW_MS_SQL in db/clock.ts.
+import { sql } from "drizzle-orm";
 import {
   bigint,
   index,
@@ -58,6 +59,14 @@ export const queueMessages = mysqlTable(
     originalSeq: ms("original_seq"),
     // The failure reason with ids, numbers and quoted values masked: rows that failed the same way share it.
     failureGroup: varchar("failure_group", { length: 191 }),
+    // The message id again on DLQ rows (NULL on the rest), for the DLQ's exact-id search. An index
+    // on message_id itself would put every publish's random id at a random place in a big index;
+    // this one only appends (topic, NULL) at the end of the topic's range, as the failure-group
+    // index already does. Stored, not virtual: MariaDB computes the value once, at the insert.
+    dlqMessageId: varchar("dlq_message_id", { length: 255 }).generatedAlwaysAs(
+      sql`if(failure_group is null, null, message_id)`,
+      { mode: "stored" },
+    ),
   },
   (t) => [
     uniqueIndex("queue_messages_dedup").on(t.dedupKey),
@@ -67,6 +76,9 @@ export const queueMessages = mysqlTable(
     index("queue_messages_topic_log").on(t.topic, t.logId),
     // DLQ failures grouped by their normalised reason.
     index("queue_messages_topic_failure_group").on(t.topic, t.failureGroup),
+    index("queue_messages_topic_dlq_id").on(t.topic, t.dlqMessageId),
+    // DLQ counts and failure groups of one original group, from the index alone.
+    index("queue_messages_topic_original_group").on(t.topic, t.originalGroup, t.failureGroup),
   ],
 );
 
@@ -159,6 +171,9 @@ export const queueJobs = mysqlTable(
     createdBy: varchar("created_by", { length: 191 }).notNull(),
     createdAt: ms("created_at").notNull(),
     finishedAt: ms("finished_at"),
+    // The audit row that records what this job moved: each batch adds its count there in its own
+    // transaction, whichever process runs it (a worker carries on a job the web server started).
+    auditId: bigint("audit_id", { mode: "number", unsigned: true }),
   },
   (t) => [index("queue_jobs_state").on(t.state, t.createdAt)],
 );

@@ -1,0 +1,4 @@
+ALTER TABLE `queue_jobs` ADD `audit_id` bigint unsigned;--> statement-breakpoint
+ALTER TABLE `queue_messages` ADD `dlq_message_id` varchar(255) GENERATED ALWAYS AS (if(failure_group is null, null, message_id)) STORED;--> statement-breakpoint
+CREATE INDEX `queue_messages_topic_dlq_id` ON `queue_messages` (`topic`,`dlq_message_id`);--> statement-breakpoint
+CREATE INDEX `queue_messages_topic_original_group` ON `queue_messages` (`topic`,`original_group`,`failure_group`);
