@@ -63,6 +63,12 @@ export const queueMessages = mysqlTable(
     // on message_id itself would put every publish's random id at a random place in a big index;
     // this one only appends (topic, NULL) at the end of the topic's range, as the failure-group
     // index already does. Stored, not virtual: MariaDB computes the value once, at the insert.
+    // The failure reason again on DLQ rows whose reason fits in 191 characters (NULL on the rest),
+    // so the DLQ's text search reads it from the failure-group indexes instead of from each row.
+    dlqReason: varchar("dlq_reason", { length: 191 }).generatedAlwaysAs(
+      sql`if(failure_group is null or char_length(failure_reason) > 191, null, failure_reason)`,
+      { mode: "stored" },
+    ),
     dlqMessageId: varchar("dlq_message_id", { length: 255 }).generatedAlwaysAs(
       sql`if(failure_group is null, null, message_id)`,
       { mode: "stored" },
@@ -74,11 +80,11 @@ export const queueMessages = mysqlTable(
     index("queue_messages_topic_visible").on(t.topic, t.visibleAfter),
     // The console's newest-first keyset paging within a topic.
     index("queue_messages_topic_log").on(t.topic, t.logId),
-    // DLQ failures grouped by their normalised reason.
-    index("queue_messages_topic_failure_group").on(t.topic, t.failureGroup),
+    // DLQ failures grouped by their normalised reason, with the reason itself for the text search.
+    index("queue_messages_topic_failure_group").on(t.topic, t.failureGroup, t.dlqReason),
     index("queue_messages_topic_dlq_id").on(t.topic, t.dlqMessageId),
-    // DLQ counts and failure groups of one original group, from the index alone.
-    index("queue_messages_topic_original_group").on(t.topic, t.originalGroup, t.failureGroup),
+    // The same within one original group: its counts, groups and text search from the index alone.
+    index("queue_messages_topic_original_group").on(t.topic, t.originalGroup, t.failureGroup, t.dlqReason),
   ],
 );
 

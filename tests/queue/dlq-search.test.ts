@@ -127,8 +127,10 @@ describe("the DLQ search", () => {
         { id: "order-1006", key: "cust-4", reason: "discount of 100% is not allowed" },
         // An id that also appears in another row's text.
         { id: "cust-4", key: "cust-5", reason: "Café closed" },
+        // Longer than the 191 characters the index holds: read from its row.
+        { id: "order-1007", key: "cust-6", reason: `stack: ${"frame ".repeat(50)}needle at the end` },
       ]);
-      // A second group reads the same topic: it finishes the first seven and gives up on one more.
+      // A second group reads the same topic: it finishes the first eight and gives up on one more.
       await suite.queue.publisher.publish(topic, [
         { id: "order-2001", partitionKey: "cust-9", payload: JSON.stringify({ reason: "order 2001 not found" }) },
       ]);
@@ -137,7 +139,7 @@ describe("the DLQ search", () => {
         consumerGroup: "other",
         pollIntervalMs: 10,
       });
-      await take(other, 8, (d) => (d.message.id === "order-2001" ? d.reject("order 2001 not found") : d.ack()));
+      await take(other, 9, (d) => (d.message.id === "order-2001" ? d.reject("order 2001 not found") : d.ack()));
       await other.close();
     })();
     return ready;
@@ -167,6 +169,8 @@ describe("the DLQ search", () => {
     // Inside a quoted value, which its group masks.
     expect(await find("sku")).toEqual(["order-1005"]);
     expect(await find("cafe")).toEqual(["cust-4"]);
+    expect(await find("NEEDLE at")).toEqual(["order-1007"]);
+    expect(await count("frame frame")).toBe(1);
     // LIKE's wildcards are plain characters in a search.
     expect(await find("100%")).toEqual(["order-1006"]);
     expect(await find("o_der")).toEqual([]);

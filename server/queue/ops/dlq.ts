@@ -30,8 +30,8 @@ export interface DlqRow {
 }
 
 // How a filter is read. Every DLQ read is a union of index-driven branches,
-// each walking one index of queue_messages newest first and stopping at its
-// LIMIT; no read walks every DLQ row to evaluate a LIKE.
+// each returning log ids newest first and stopping at its LIMIT; the page's
+// rows are read by id afterwards. No read walks every DLQ row for a LIKE.
 //
 // A search matches a row when it is the row's message id or partition key
 // exactly (byte for byte), or appears in its failure reason (a substring,
@@ -40,11 +40,12 @@ export interface DlqRow {
 // seq) key. For the text, the failure groups (the normalised reasons, see
 // failure-group.ts) stand in for a full-text index: the distinct groups of
 // the topic are one loose scan of (topic, failure_group), groupMayContain()
-// drops every group whose reasons cannot contain the text, and only the rows
-// of the groups left are read, each group through its own index range. A
-// text no group can hold ("no such error") reads no row at all; a common one
-// ("timeout") stops after a page in its group; the worst case is a rare text
-// in a big group, which reads that group's rows (not the whole DLQ).
+// drops every group whose reasons cannot contain the text, and only the
+// groups left are read, each through its own range of (topic, failure_group,
+// dlq_reason): the LIKE runs on the index entries, not on the rows (reasons
+// over 191 characters, whose dlq_reason is NULL, are read from their rows).
+// A text no group can hold ("no such error") reads nothing; otherwise the
+// cost is the candidate groups' index entries, never the whole log.
 //
 // Why not FULLTEXT: Drizzle cannot declare a FULLTEXT index (the schema must
 // come from db/schema.ts), MariaDB has no n-gram parser, and InnoDB's FTS on
@@ -63,9 +64,9 @@ interface Branch {
   index: string;
   where: string[];
   params: unknown[];
-  /** Newest first on this branch's index. Within one partition seq order is log order (seqs are handed out in commit order). */
+  /** Newest first on this branch's rows. Within one partition seq order is log order (seqs are handed out in commit order). */
   newestFirst: "log_id DESC" | "seq DESC";
-  /** An index that answers COUNT(*) without reading rows, when the branch's conditions allow it. */
+  /** An index that holds every condition of the branch, for a COUNT(*) that reads no row (the page itself walks `index`). */
   countIndex?: string;
 }
 
@@ -125,17 +126,33 @@ export async function planDlq(db: Reader, f: DlqFilter, bounds: DlqBounds = {}):
     branch("queue_messages_topic_dlq_id", ["dlq_message_id = ?"], [s]),
     branch("queue_messages_partition_seq", ["partition_key = ?"], [s], { newestFirst: "seq DESC" }),
   ];
-  const like = ["failure_reason COLLATE utf8mb4_general_ci LIKE ?"];
-  const pattern = [`%${s.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`];
-  const walk = () => [...branches, branch("queue_messages_topic_log", like, pattern)];
+  const pattern = `%${s.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+  const walk = () => [
+    ...branches,
+    branch("queue_messages_topic_log", ["failure_reason COLLATE utf8mb4_general_ci LIKE ?"], [pattern]),
+  ];
+  // A group's text is read from the index (dlq_reason) for reasons of up to 191 characters, and
+  // from the rows for the longer ones only (their dlq_reason is NULL).
+  const inGroup = (g: string | undefined): Branch[] => {
+    const pin = g === undefined ? [] : ["failure_group = ?"];
+    const pinned = g === undefined ? [] : [g];
+    return [
+      branch(groupIndex, [...pin, "dlq_reason COLLATE utf8mb4_general_ci LIKE ?"], [...pinned, pattern]),
+      branch(
+        groupIndex,
+        [...pin, "dlq_reason IS NULL", "failure_reason COLLATE utf8mb4_general_ci LIKE ?"],
+        [...pinned, pattern],
+      ),
+    ];
+  };
   if (f.failureGroup !== undefined) {
-    return groupMayContain(f.failureGroup, s) ? [...branches, branch(groupIndex, like, pattern)] : branches;
+    return groupMayContain(f.failureGroup, s) ? [...branches, ...inGroup(undefined)] : branches;
   }
   const groups = await distinctGroups(db, f.topic);
   if (groups === null) return walk();
   const candidates = groups.filter((g) => groupMayContain(g, s));
   if (candidates.length > MAX_GROUP_BRANCHES) return walk();
-  for (const g of candidates) branches.push(branch(groupIndex, ["failure_group = ?", ...like], [g, ...pattern]));
+  for (const g of candidates) branches.push(...inGroup(g));
   return branches;
 }
 
@@ -159,31 +176,29 @@ function branchSelect(b: Branch, columns: string, limit: number): { sql: string;
   };
 }
 
-/** The newest `limit` matching rows' `columns` (log_id among them), newest first, each row once. */
+/**
+ * The newest `limit` matching rows' `columns`, newest first, each row once.
+ * The branches return log ids only (from their indexes, mostly without
+ * reading a row); the rows of the page are read by id afterwards.
+ */
 async function selectNewest<T extends { log_id: number }>(
   db: Reader,
   branches: Branch[],
   columns: string,
   limit: number,
 ): Promise<T[]> {
-  const parts = branches.map((b) => branchSelect(b, columns, limit));
-  const rows =
-    parts.length === 1
-      ? await db.query<T>(parts[0]?.sql ?? "", parts[0]?.params)
-      : await db.query<T>(
-          parts.map((p) => `(${p.sql})`).join(" UNION ALL "),
-          parts.flatMap((p) => p.params),
-        );
-  const seen = new Set<number>();
-  return rows
-    .filter((r) => {
-      const id = Number(r.log_id);
-      if (seen.has(id)) return false;
-      seen.add(id);
-      return true;
-    })
-    .sort((a, b) => Number(b.log_id) - Number(a.log_id))
-    .slice(0, limit);
+  const parts = branches.map((b) => branchSelect(b, "log_id", limit));
+  const found = await db.query<{ log_id: number }>(
+    parts.length === 1 ? (parts[0]?.sql ?? "") : parts.map((p) => `(${p.sql})`).join(" UNION ALL "),
+    parts.flatMap((p) => p.params),
+  );
+  const ids = [...new Set(found.map((r) => Number(r.log_id)))].sort((a, b) => b - a).slice(0, limit);
+  if (columns === "log_id") return ids.map((id) => ({ log_id: id }) as T);
+  if (ids.length === 0) return [];
+  const rows = await db.query<T>(`SELECT ${columns} FROM queue_messages WHERE log_id IN (?) ORDER BY log_id DESC`, [
+    ids,
+  ]);
+  return rows;
 }
 
 /** Log ids of the newest `limit` matching rows, newest first: what a job's batch takes. */
