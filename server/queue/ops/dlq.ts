@@ -310,7 +310,9 @@ export async function dlqFailureGroups(
   const groups =
     f.search === undefined && f.originalGroup === undefined
       ? await db.query<{ failure_group: string; n: number; newest: number }>(
-          `SELECT failure_group, COUNT(*) AS n, MAX(log_id) AS newest FROM queue_messages
+          // Pinned: left alone, the planner may walk (topic, log_id) and read every DLQ row.
+          `SELECT failure_group, COUNT(*) AS n, MAX(log_id) AS newest
+           FROM queue_messages FORCE INDEX (queue_messages_topic_failure_group)
            WHERE topic = ? AND failure_group IS NOT NULL
            GROUP BY failure_group ORDER BY n DESC, failure_group LIMIT ?`,
           [f.topic, limit],
