@@ -49,7 +49,8 @@ export function AuditTarget({ action, target, count }: { action: string; target:
   ].filter(Boolean);
   const state = STATES[job.state ?? ""] ?? job.state ?? "";
   return (
-    <span data-testid="audit-job" data-job={job.job} data-state={state}>
+    // Table cells do not wrap; this one's words may, so the row's count stays in its own column.
+    <span data-testid="audit-job" data-job={job.job} data-state={state} style={{ whiteSpace: "normal" }}>
       <Link href={href}>
         {job.topic}
         {filter.length > 0 ? ` ${filter.join(", ")}` : ", everything"}
