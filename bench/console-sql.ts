@@ -1,9 +1,9 @@
 // The statements behind the console calls the benchmark found slow, as the
-// library sends them (dlqWhere is the library's own WHERE builder), with a
-// variant that pins the (topic, log_id) index, so the report can show both
-// plans and both timings. The library itself is not changed here.
+// library sends them (the DLQ's through the library's own planner), with, for
+// the message walks, a variant that pins the (topic, log_id) index, so the
+// report can show both plans and both timings.
 import type mysql from "mysql2/promise";
-import { dlqWhere } from "../server/queue/ops/dlq";
+import { type DlqFilter, dlqListSql } from "../server/queue/ops/dlq";
 import { messageId, SEED } from "./console-seed";
 
 export interface Statement {
@@ -15,25 +15,19 @@ export interface Statement {
 
 const dlq = SEED.dlqTopic;
 
-function dlqList(filter: Parameters<typeof dlqWhere>[0]): Statement {
-  const w = dlqWhere(filter);
-  const body = (hint: string) =>
-    `SELECT log_id FROM queue_messages ${hint} WHERE ${w.sql} ORDER BY log_id DESC LIMIT 51`;
-  return {
-    sql: body(""),
-    params: w.params,
-    pinned: { sql: body("FORCE INDEX (queue_messages_topic_log)"), params: w.params },
-  };
+const reader = (pool: mysql.Pool) => ({
+  query: async <T>(sql: string, params?: unknown[]) => (await pool.query(sql, params))[0] as T[],
+});
+
+/** A DLQ list as the library plans it: a union of index-driven branches. */
+async function dlqList(pool: mysql.Pool, filter: DlqFilter): Promise<Statement> {
+  return dlqListSql(reader(pool), filter, 51);
 }
 
-function dlqCount(filter: Parameters<typeof dlqWhere>[0]): Statement {
-  const w = dlqWhere(filter);
-  const body = (hint: string) => `SELECT COUNT(*) AS n FROM queue_messages ${hint} WHERE ${w.sql}`;
-  return {
-    sql: body(""),
-    params: w.params,
-    pinned: { sql: body("FORCE INDEX (queue_messages_topic_log)"), params: w.params },
-  };
+/** A DLQ count: the same branches, counted. */
+async function dlqCount(pool: mysql.Pool, filter: DlqFilter): Promise<Statement> {
+  const list = await dlqListSql(reader(pool), filter, 1_000_000_000);
+  return { sql: `SELECT COUNT(*) AS n FROM (${list.sql}) matched`, params: list.params };
 }
 
 /** The newest-first walk of listMessages (its inner SELECT, where the plan is chosen). */
@@ -49,16 +43,18 @@ function messagesWalk(topic: string): Statement {
 }
 
 /** Keyed by the benchmark's call label. */
-export function statementFor(call: string): Statement | undefined {
+export async function statementFor(pool: mysql.Pool, call: string): Promise<Statement | undefined> {
   if (call.startsWith(`listMessages("${SEED.quietTopic}"`)) return messagesWalk(SEED.quietTopic);
   if (call.startsWith('listMessages("payments", no group, all')) return messagesWalk("payments");
-  if (call === "listDlq(search an id: one match)") return dlqList({ topic: dlq, search: messageId("orders", 0, 8) });
-  if (call.startsWith('listDlq(search "no such error"')) return dlqList({ topic: dlq, search: "no such error" });
-  if (call.startsWith('listDlq(search "timeout"')) return dlqList({ topic: dlq, search: "timeout" });
-  if (call === "countDlq(no filter)") return dlqCount({ topic: dlq });
-  if (call.startsWith('countDlq(search "timeout")')) return dlqCount({ topic: dlq, search: "timeout" });
-  if (call.startsWith("countDlq(originalGroup")) return dlqCount({ topic: dlq, originalGroup: "shipping" });
-  if (call.startsWith("countDlq(failureGroup")) return dlqCount({ topic: dlq, failureGroup: "order <n> not found" });
+  if (call === "listDlq(search an id: one match)")
+    return dlqList(pool, { topic: dlq, search: messageId("orders", 0, 8) });
+  if (call.startsWith('listDlq(search "no such error"')) return dlqList(pool, { topic: dlq, search: "no such error" });
+  if (call.startsWith('listDlq(search "timeout"')) return dlqList(pool, { topic: dlq, search: "timeout" });
+  if (call === "countDlq(no filter)") return dlqCount(pool, { topic: dlq });
+  if (call.startsWith('countDlq(search "timeout")')) return dlqCount(pool, { topic: dlq, search: "timeout" });
+  if (call.startsWith("countDlq(originalGroup")) return dlqCount(pool, { topic: dlq, originalGroup: "shipping" });
+  if (call.startsWith("countDlq(failureGroup"))
+    return dlqCount(pool, { topic: dlq, failureGroup: "order <n> not found" });
   return undefined;
 }
 

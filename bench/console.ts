@@ -145,11 +145,18 @@ async function timeEverything(queue: Queue, store: PipelineStore, pool: mysql.Po
     return queue.inspect.listDlq({ topic: dlq }, { before: first.next ?? undefined, limit });
   });
   await add("dlq", "dlqFailureGroups()", () => queue.inspect.dlqFailureGroups(dlq));
+  await add("dlq", 'dlqFailureGroups(search "timeout")', () =>
+    queue.inspect.dlqFailureGroups({ topic: dlq, search: "timeout" }),
+  );
+  await add("dlq", 'dlqFailureGroups(search "order 104016")', () =>
+    queue.inspect.dlqFailureGroups({ topic: dlq, search: reasonFor(4016).slice(0, 12) }),
+  );
   await add("dlq", 'listDlq(search "timeout": common text)', () =>
     queue.inspect.listDlq({ topic: dlq, search: "timeout" }, { limit }),
   );
-  await add("dlq", 'listDlq(search "order 104017": rare text)', () =>
-    queue.inspect.listDlq({ topic: dlq, search: reasonFor(4017).slice(0, 12) }, { limit }),
+  // reasonFor(4016) is "order 104016 not found": one row, in a group of 12,500 that the search must read.
+  await add("dlq", 'listDlq(search "order 104016": rare text)', () =>
+    queue.inspect.listDlq({ topic: dlq, search: reasonFor(4016).slice(0, 12) }, { limit }),
   );
   await add("dlq", "listDlq(search an id: one match)", (i) => {
     const { p, seq } = pick(i);
@@ -169,6 +176,13 @@ async function timeEverything(queue: Queue, store: PipelineStore, pool: mysql.Po
     queue.inspect.countDlq({ topic: dlq, failureGroup: "order <n> not found" }),
   );
   await add("dlq", 'countDlq(search "timeout")', () => queue.inspect.countDlq({ topic: dlq, search: "timeout" }));
+  await add("dlq", 'countDlq(search "order 104016")', () =>
+    queue.inspect.countDlq({ topic: dlq, search: reasonFor(4016).slice(0, 12) }),
+  );
+  await add("dlq", "countDlq(search an id)", (i) => {
+    const { p, seq } = pick(i);
+    return queue.inspect.countDlq({ topic: dlq, search: messageId("orders", p, 1 + ((seq * 7) % 5_000)) });
+  });
   await add("dlq", "countDlq(originalGroup shipping)", () =>
     queue.inspect.countDlq({ topic: dlq, originalGroup: "shipping" }),
   );
@@ -187,9 +201,9 @@ async function timeEverything(queue: Queue, store: PipelineStore, pool: mysql.Po
 
 async function explainSlow(pool: mysql.Pool, slow: Timed[]): Promise<void> {
   if (slow.length === 0) return;
-  console.log("\nThe statements behind the slow calls (the library's own SQL; server/queue is not changed here):");
+  console.log("\nThe statements behind the slow calls (the library's own SQL):");
   for (const t of slow) {
-    const statement = statementFor(t.call);
+    const statement = await statementFor(pool, t.call);
     console.log(`\n${t.page} ${t.call}`);
     if (!statement) {
       console.log("  (no statement on file for this call)");

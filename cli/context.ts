@@ -1,7 +1,7 @@
 // What commands run against: the queue and the pipeline, opened on first use
 // (help and argument errors need no database), and closed once at the end.
 import os from "node:os";
-import { type AuditAction, auditWithin, writeAuditTx } from "../server/auth/audit";
+import { type AuditAction, auditJob, auditWithin, writeAuditTx } from "../server/auth/audit";
 import type { Actor } from "../server/auth/roles";
 import { getEnv } from "../server/env";
 import { silentLogger } from "../server/log";
@@ -17,6 +17,8 @@ export interface Ctx {
   auditActor: Actor;
   /** The queue library's in-transaction hook that writes this action's audit row. */
   audit(action: AuditAction, target: unknown): ReturnType<typeof auditWithin>;
+  /** A requeue-all or purge job's audit row, kept by the job itself (see auditJob). */
+  auditJob(action: AuditAction, filter: object): ReturnType<typeof auditJob>;
   /** The same for pipeline actions (a Drizzle transaction); the count is 1. */
   auditTx(action: AuditAction, target: unknown): (tx: Parameters<typeof writeAuditTx>[0]) => Promise<void>;
   close(): Promise<void>;
@@ -39,6 +41,7 @@ export function createCtx(): Ctx {
     actor,
     auditActor,
     audit: (action, target) => auditWithin(auditActor, action, target),
+    auditJob: (action, filter) => auditJob(auditActor, action, filter),
     auditTx: (action, target) => (tx) => writeAuditTx(tx, auditActor, { action, target, count: 1 }),
     queue() {
       // The pipeline has a queue of its own: reuse it rather than open a second pool.

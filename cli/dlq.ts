@@ -111,7 +111,7 @@ async function runBulk(ctx: Ctx, args: Args, kind: JobKind, rate: number): Promi
   // The confirmed count: if the filter matches another number by now, the job is refused.
   const job = await q.admin.createJob(
     { kind, filter, ratePerSecond: rate, createdBy: ctx.actor, expectedCount: n },
-    { within: ctx.audit(kind === "purge" ? "dlq.purge" : "dlq.requeue-matching", filter) },
+    { audit: ctx.auditJob(kind === "purge" ? "dlq.purge" : "dlq.requeue-matching", filter) },
   );
   const progress = (j: Job) => process.stderr.write(`${j.kind} ${j.id}: ${j.processed}/${j.total} ${j.state}\n`);
   let cancelling = false;

@@ -1,5 +1,6 @@
 // The queue's tables. Times are milliseconds since the epoch on the database's
 // clock (never the application's): NOW_MS_SQL in db/clock.ts.
+import { sql } from "drizzle-orm";
 import {
   bigint,
   index,
@@ -58,6 +59,20 @@ export const queueMessages = mysqlTable(
     originalSeq: ms("original_seq"),
     // The failure reason with ids, numbers and quoted values masked: rows that failed the same way share it.
     failureGroup: varchar("failure_group", { length: 191 }),
+    // The message id again on DLQ rows (NULL on the rest), for the DLQ's exact-id search. An index
+    // on message_id itself would put every publish's random id at a random place in a big index;
+    // this one only appends (topic, NULL) at the end of the topic's range, as the failure-group
+    // index already does. Stored, not virtual: MariaDB computes the value once, at the insert.
+    // The failure reason again on DLQ rows whose reason fits in 191 characters (NULL on the rest),
+    // so the DLQ's text search reads it from the failure-group indexes instead of from each row.
+    dlqReason: varchar("dlq_reason", { length: 191 }).generatedAlwaysAs(
+      sql`if(failure_group is null or char_length(failure_reason) > 191, null, failure_reason)`,
+      { mode: "stored" },
+    ),
+    dlqMessageId: varchar("dlq_message_id", { length: 255 }).generatedAlwaysAs(
+      sql`if(failure_group is null, null, message_id)`,
+      { mode: "stored" },
+    ),
   },
   (t) => [
     uniqueIndex("queue_messages_dedup").on(t.dedupKey),
@@ -65,8 +80,11 @@ export const queueMessages = mysqlTable(
     index("queue_messages_topic_visible").on(t.topic, t.visibleAfter),
     // The console's newest-first keyset paging within a topic.
     index("queue_messages_topic_log").on(t.topic, t.logId),
-    // DLQ failures grouped by their normalised reason.
-    index("queue_messages_topic_failure_group").on(t.topic, t.failureGroup),
+    // DLQ failures grouped by their normalised reason, with the reason itself for the text search.
+    index("queue_messages_topic_failure_group").on(t.topic, t.failureGroup, t.dlqReason),
+    index("queue_messages_topic_dlq_id").on(t.topic, t.dlqMessageId),
+    // The same within one original group: its counts, groups and text search from the index alone.
+    index("queue_messages_topic_original_group").on(t.topic, t.originalGroup, t.failureGroup, t.dlqReason),
   ],
 );
 
@@ -159,6 +177,9 @@ export const queueJobs = mysqlTable(
     createdBy: varchar("created_by", { length: 191 }).notNull(),
     createdAt: ms("created_at").notNull(),
     finishedAt: ms("finished_at"),
+    // The audit row that records what this job moved: each batch adds its count there in its own
+    // transaction, whichever process runs it (a worker carries on a job the web server started).
+    auditId: bigint("audit_id", { mode: "number", unsigned: true }),
   },
   (t) => [index("queue_jobs_state").on(t.state, t.createdAt)],
 );

@@ -98,7 +98,11 @@ test.describe("viewer", () => {
     await expect(row).toBeVisible();
     await expect(row.getByRole("button", { name: "Requeue" })).toBeDisabled();
     await expect(page.getByRole("button", { name: /Requeue all matching/ })).toBeDisabled();
-    await expect(page.getByRole("button", { name: /Purge/ })).toBeDisabled();
+    await expect(page.getByRole("button", { name: "Purge matching…" })).toBeDisabled();
+    // Each failure group's own requeue and purge too.
+    const group = page.getByTestId("failure-groups").locator("li").first();
+    await expect(group.getByRole("button", { name: /^Requeue the/ })).toBeDisabled();
+    await expect(group.getByRole("button", { name: /^Purge the/ })).toBeDisabled();
     await row.getByRole("link", { name: id }).click();
     await expect(page.getByTestId("dlq-detail").getByRole("button", { name: "Requeue" })).toBeDisabled();
     await screenshot(page, testInfo, "viewer-dlq");

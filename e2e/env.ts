@@ -19,7 +19,16 @@ export function e2eQueueDir(): string {
 }
 
 /** The topics the test consumer reads, as consumer group CONSUMER_GROUP. */
-export const CONSUMED_TOPICS = ["e2e.deferred", "e2e.failing", "e2e.bulk", "e2e.purge", "e2e.auth", "e2e.ui"] as const;
+export const CONSUMED_TOPICS = [
+  "e2e.deferred",
+  "e2e.failing",
+  "e2e.bulk",
+  "e2e.purge",
+  "e2e.auth",
+  "e2e.cancel",
+  "e2e.groups",
+  "e2e.ui",
+] as const;
 export const CONSUMER_GROUP = "e2e";
 
 /**

@@ -1,7 +1,8 @@
 // Flows 3-5, the dead-letter queue: a failing message lands there with its
 // reason and payload, is found by its error text and requeued (then
 // consumed); "Requeue all matching" moves exactly what the filter matches,
-// with progress; purge deletes only after a confirmation showing the count.
+// with progress, after a confirmation showing the count; purge deletes only
+// after a confirmation showing the count.
 import { expect, type Page, test } from "@playwright/test";
 import type { Queue } from "../server/queue";
 import { CONSUMER_GROUP, type E2ePayload } from "./env";
@@ -116,6 +117,12 @@ test("requeue all matching moves exactly the 480 the filter matches, with progre
   // 50 per second: about ten seconds, so the progress is visible on the way.
   await page.getByLabel("Requeue rate").selectOption("50");
   await requeueAll.click();
+  // It asks first, with the count; the rate chosen is the one it will use.
+  const dialog = page.getByRole("dialog");
+  await expect(dialog.getByRole("heading")).toHaveText(`Requeue 480 messages from ${dlq}?`);
+  await expect(dialog).toContainText("50 a second");
+  await dialog.getByRole("button", { name: "Requeue 480 messages" }).click();
+  await expect(dialog).toHaveCount(0);
 
   const progress = page.getByTestId("job-progress");
   await expect(progress).toBeVisible();

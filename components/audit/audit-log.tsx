@@ -6,6 +6,7 @@ import { LoadMore } from "../load-more";
 import { RelativeTime } from "../relative-time";
 import { useTRPC } from "../trpc-provider";
 import { type AuditView, auditHref } from "./audit-filters";
+import { AuditTarget } from "./audit-target";
 
 const LIVE_MS = 5_000;
 
@@ -81,7 +82,9 @@ export function AuditLog({ view }: { view: AuditView }) {
                     <td>
                       <code>{r.action}</code>
                     </td>
-                    <td className="mono audit-target">{r.target}</td>
+                    <td className="mono audit-target">
+                      <AuditTarget action={r.action} target={r.target} count={r.count} />
+                    </td>
                     <td className="num">{r.count}</td>
                     <td className="mono">{r.address}</td>
                   </tr>

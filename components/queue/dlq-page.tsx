@@ -2,8 +2,9 @@
 // The dead-letter queue: pick a DLQ topic, search (id, partition key, error
 // text), filter by failure group or original group, and act: requeue one,
 // the picked ones, or everything that matches (a paced job with progress);
-// purge what matches after confirming its exact count. The view lives in the
-// URL, so it can be linked.
+// requeue-all and purge, of the whole filter or of one failure group, first
+// show the exact count and the newest rows they would move. The view lives
+// in the URL, so it can be linked (a job too: ?job=).
 import { OPERATORS_ONLY, useCanAct } from "@/components/auth/session-user";
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
@@ -11,15 +12,15 @@ import { type FormEvent, useEffect, useState, useTransition } from "react";
 import { LiveNote } from "../live-refresh";
 import { LoadMore } from "../load-more";
 import { useTRPC } from "../trpc-provider";
+import { BulkDialog, type BulkKind } from "./bulk-dialog";
 import { DlqDetail } from "./dlq-detail";
-import { describeFilter, dlqFilterOf } from "./dlq-params";
+import { type DlqFilterView, describeFilter, dlqFilterOf } from "./dlq-params";
 import { DlqTable } from "./dlq-table";
 import { FailureGroups } from "./failure-groups";
 import { formatNumber, plural } from "./format";
 import { type DlqView, dlqHref } from "./hrefs";
 import { JobProgress } from "./job-progress";
 import { countLive, LIVE_MS, live, PAGE_SIZE, slowLive } from "./live";
-import { PurgeDialog } from "./purge-dialog";
 import { addressKey, useSelection } from "./selection";
 
 const MAX_PICK = 500;
@@ -80,8 +81,8 @@ function DlqTopicView({
   const router = useRouter();
   const [navigating, startTransition] = useTransition();
   const selection = useSelection();
-  const [jobId, setJobId] = useState<string | undefined>();
-  const [purging, setPurging] = useState(false);
+  const [jobId, setJobId] = useState<string | undefined>(view.job);
+  const [bulk, setBulk] = useState<{ kind: BulkKind; filter: DlqFilterView } | undefined>();
   const [rate, setRate] = useState<number>(200);
   const [requeueing, setRequeueing] = useState<Set<string>>(() => new Set());
   const filter = dlqFilterOf(topic, view);
@@ -110,13 +111,7 @@ function DlqTopicView({
       onSettled: refresh,
     }),
   );
-  const requeueMatching = useMutation(
-    trpc.dlq.requeueMatching.mutationOptions({
-      onSuccess: (job) => setJobId(job.id),
-      onSettled: refresh,
-    }),
-  );
-  const anyError = requeueOne.error ?? requeueSelected.error ?? requeueMatching.error;
+  const anyError = requeueOne.error ?? requeueSelected.error;
 
   function requeueRow(r: { topic: string; partitionKey: string; seq: number }) {
     const key = addressKey(r);
@@ -199,9 +194,10 @@ function DlqTopicView({
 
       <div className="split">
         <FailureGroups
-          topic={topic}
+          filter={filter}
           selected={view.fg}
           onPick={(fg) => go({ ...view, fg, pk: undefined, seq: undefined })}
+          onAct={(kind, fg) => setBulk({ kind, filter: { ...filter, failureGroup: fg } })}
         />
         <div>
           {shownJob ? <JobProgress key={shownJob} id={shownJob} onDismiss={() => setJobId(undefined)} /> : null}
@@ -226,15 +222,15 @@ function DlqTopicView({
             <button
               type="button"
               className="btn btn-primary"
-              disabled={!canAct || !matching || requeueMatching.isPending}
+              disabled={!canAct || !matching}
               title={
                 canAct
                   ? `Requeue every dead letter in ${topic}${described ? ` ${described}` : ""}, ${rate} per second`
                   : OPERATORS_ONLY
               }
-              onClick={() => requeueMatching.mutate({ filter, ratePerSecond: rate })}
+              onClick={() => setBulk({ kind: "requeue", filter })}
             >
-              Requeue all matching ({matching === undefined ? "…" : formatNumber(matching)})
+              Requeue all matching ({matching === undefined ? "…" : formatNumber(matching)})…
             </button>
             <label className="muted small">
               at{" "}
@@ -252,7 +248,7 @@ function DlqTopicView({
               className="btn btn-danger"
               disabled={!canAct || !matching}
               title={canAct ? undefined : OPERATORS_ONLY}
-              onClick={() => setPurging(true)}
+              onClick={() => setBulk({ kind: "purge", filter })}
             >
               Purge matching…
             </button>
@@ -324,12 +320,14 @@ function DlqTopicView({
         </div>
       </div>
 
-      {purging ? (
-        <PurgeDialog
-          filter={filter}
-          onClose={() => setPurging(false)}
+      {bulk ? (
+        <BulkDialog
+          kind={bulk.kind}
+          filter={bulk.filter}
+          ratePerSecond={rate}
+          onClose={() => setBulk(undefined)}
           onStarted={(id) => {
-            setPurging(false);
+            setBulk(undefined);
             setJobId(id);
             refresh();
           }}

@@ -36,6 +36,11 @@ export function parseDlqView(params: SearchParams): { view: DlqView; ignored: st
     if (NAME.test(og)) view.og = og;
     else ignored.push("original group");
   }
+  const job = param(params, "job");
+  if (job) {
+    if (job.length <= 64) view.job = job;
+    else ignored.push("job");
+  }
   const pk = param(params, "pk");
   const seq = Number(param(params, "seq"));
   if (pk && pk.length <= 255 && Number.isSafeInteger(seq) && seq > 0) {

@@ -59,6 +59,8 @@ export interface DlqView {
   /** The open detail: partition key and seq. */
   pk?: string;
   seq?: number;
+  /** A requeue or purge job whose progress to show (the audit log links here). */
+  job?: string;
 }
 
 export function dlqHref(view: DlqView = {}): string {

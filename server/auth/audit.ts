@@ -54,6 +54,23 @@ export function auditWithin(actor: Actor, action: AuditAction, target: unknown) 
   return (c: Statement, count: number) => writeAudit(c, actor, { action, target, count });
 }
 
+/**
+ * The queue library's audit for a requeue-all or purge job (see JobAudit in
+ * server/queue/ops/jobs.ts): the row names the filter and the job, starts at
+ * count 0 with the planned count in its target, and the job adds what each
+ * batch really moved, in that batch's transaction, and sets its state at the end.
+ */
+export function auditJob(actor: Actor, action: AuditAction, filter: object) {
+  return async (
+    c: { execute(sql: string, params?: unknown[]): Promise<{ insertId: number }> },
+    job: { id: string; planned: number; state: string },
+  ): Promise<number> => {
+    const target = { ...filter, job: job.id, planned: job.planned, state: job.state };
+    const { insertId } = await c.execute(INSERT, [actor.name, action, JSON.stringify(target), 0, actor.address]);
+    return insertId;
+  };
+}
+
 /** Writes the row through a Drizzle transaction. */
 export async function writeAuditTx(tx: Pick<Db, "insert">, actor: Actor, entry: AuditEntry): Promise<void> {
   await tx.insert(auditLog).values({

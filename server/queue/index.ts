@@ -9,7 +9,7 @@ import { safeEmitter } from "./events";
 import { checkTopic } from "./names";
 import { deliverNow, listDeferred, type MessageAddress } from "./ops/deferred";
 import { countDlq, dlqFailureGroups, getDeadLetter, listDlq, listDlqTopics } from "./ops/dlq";
-import { cancelJob, claimableJobs, createJob, getJob, listJobs, runJob } from "./ops/jobs";
+import { cancelJob, claimableJobs, createJob, getJob, type JobOptions, listJobs, runJob } from "./ops/jobs";
 import { getMessage, listMessages } from "./ops/messages";
 import { type OffsetReset, type ReleasedLease, releaseLease, resetOffset } from "./ops/offsets";
 import { listPartitions, listTopics } from "./ops/overview";
@@ -30,7 +30,7 @@ export { occasionId, uniqueOccasionId } from "./ids";
 export type { Count } from "./ops/count";
 export type { DeferredCursor, DeferredRow, MessageAddress } from "./ops/deferred";
 export type { DlqDetail, DlqFilter, DlqRow, FailureGroupRow } from "./ops/dlq";
-export type { Job, JobKind, JobState } from "./ops/jobs";
+export type { Job, JobAudit, JobKind, JobOptions, JobState } from "./ops/jobs";
 export {
   MESSAGE_STATES,
   type MessageDetail,
@@ -78,7 +78,7 @@ export interface Queue {
     requeueDeadLetter(address: DlqAddress, opts?: AdminOptions): Promise<void>;
     requeueDeadLetters(addresses: DlqAddress[], opts?: AdminOptions): Promise<number>;
     deliverNow(addresses: DlqAddress[], opts?: AdminOptions): Promise<number>;
-    createJob(input: Parameters<typeof createJob>[1], opts?: AdminOptions): ReturnType<typeof createJob>;
+    createJob(input: Parameters<typeof createJob>[1], opts?: JobOptions): ReturnType<typeof createJob>;
     runJob(id: string, runner: string): ReturnType<typeof runJob>;
     cancelJob(id: string, opts?: AdminOptions): Promise<void>;
     claimableJobs(): Promise<string[]>;
@@ -110,7 +110,8 @@ export interface Queue {
     listDlqTopics(): Promise<string[]>;
     listDlq(filter: Parameters<typeof listDlq>[1], opts: Parameters<typeof listDlq>[2]): ReturnType<typeof listDlq>;
     countDlq(filter: Parameters<typeof countDlq>[1]): Promise<number>;
-    dlqFailureGroups(topic: string): ReturnType<typeof dlqFailureGroups>;
+    /** A topic's failure groups, or (given a filter) the groups of the rows its search and original group match. */
+    dlqFailureGroups(filter: Parameters<typeof dlqFailureGroups>[1]): ReturnType<typeof dlqFailureGroups>;
     getDeadLetter(topic: string, partitionKey: string, seq: number): ReturnType<typeof getDeadLetter>;
     getJob(id: string): ReturnType<typeof getJob>;
     listJobs(limit?: number): ReturnType<typeof listJobs>;
@@ -199,7 +200,7 @@ export function createQueue(options: QueueOptions = {}): Queue {
       listDlqTopics: () => listDlqTopics(db),
       listDlq: (f, o) => listDlq(db, f, o),
       countDlq: (f) => countDlq(db, f),
-      dlqFailureGroups: (topic) => dlqFailureGroups(db, topic),
+      dlqFailureGroups: (f) => dlqFailureGroups(db, f),
       getDeadLetter: (topic, pk, seq) => getDeadLetter(db, topic, pk, seq),
       getJob: (id) => getJob(db, id),
       listJobs: (limit) => listJobs(db, limit),

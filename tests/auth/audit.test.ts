@@ -12,7 +12,7 @@ import { appRouter } from "../../server/trpc/router";
 import { contextAs, OPERATOR } from "../helpers/actors";
 import { rejectionOf } from "../helpers/errors";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
-import { take } from "../helpers/wait";
+import { take, until } from "../helpers/wait";
 import { open, pipelineConfig } from "../pipeline/helpers";
 
 let db: TestDatabase;
@@ -93,8 +93,15 @@ describe("audit rows", () => {
     await caller().deferred.deliverNow({ addresses: [address] });
 
     await deadLetters("aud4", 4);
-    const job = await caller().dlq.requeueMatching({ filter: { topic: "aud4_dlq" }, ratePerSecond: 100 });
+    const job = await caller().dlq.requeueMatching({
+      filter: { topic: "aud4_dlq" },
+      ratePerSecond: 100,
+      expectedCount: 4,
+    });
     expect(job.total).toBe(4);
+    const ended = async (id: string) =>
+      until(async () => (await caller().dlq.job({ id })).state === "done", `job ${id} to finish`);
+    await ended(job.id);
     await deadLetters("aud5", 2);
     // A purge whose confirmed count is stale changes nothing and writes nothing.
     const before = (await auditRows()).length;
@@ -102,7 +109,8 @@ describe("audit rows", () => {
       await code(caller().dlq.purge({ filter: { topic: "aud5_dlq" }, expectedCount: 5, ratePerSecond: 100 })),
     ).toBe("BAD_REQUEST");
     expect(await auditRows()).toHaveLength(before);
-    await caller().dlq.purge({ filter: { topic: "aud5_dlq" }, expectedCount: 2, ratePerSecond: 100 });
+    const purge = await caller().dlq.purge({ filter: { topic: "aud5_dlq" }, expectedCount: 2, ratePerSecond: 100 });
+    await ended(purge.id);
 
     const rows = (await auditRows()).slice(-3);
     expect(rows.map((r) => [r.action, r.count])).toEqual([
@@ -111,7 +119,8 @@ describe("audit rows", () => {
       ["dlq.purge", 2],
     ]);
     expect(JSON.parse(rows[0]?.target ?? "")).toEqual([address]);
-    expect(JSON.parse(rows[2]?.target ?? "")).toMatchObject({ topic: "aud5_dlq" });
+    expect(JSON.parse(rows[1]?.target ?? "")).toEqual({ topic: "aud4_dlq", job: job.id, planned: 4, state: "done" });
+    expect(JSON.parse(rows[2]?.target ?? "")).toEqual({ topic: "aud5_dlq", job: purge.id, planned: 2, state: "done" });
   });
 
   it("records a trigger, and a cancel only when the runner accepted it", async () => {

@@ -104,7 +104,7 @@ describe("queue.*", () => {
           addresses: Array.from({ length: 501 }, (_, i) => ({ topic: "ov", partitionKey: "k0", seq: i + 1 })),
         }),
       () => caller().deferred.deliverNow({ addresses: [] }),
-      () => caller().dlq.requeueMatching({ filter: { topic: "ov_dlq" }, ratePerSecond: 1001 }),
+      () => caller().dlq.requeueMatching({ filter: { topic: "ov_dlq" }, ratePerSecond: 1001, expectedCount: 0 }),
     ];
     for (const call of bad) expect((await rejection(call())).code).toBe("BAD_REQUEST");
   });
@@ -169,7 +169,7 @@ describe("dlq.*", () => {
 
   it("requeues everything matching as a background job the caller can follow", async () => {
     const filter = { topic: "dq_dlq", failureGroup: "order <n> not found" };
-    const job = await caller().dlq.requeueMatching({ filter, ratePerSecond: 1000 });
+    const job = await caller().dlq.requeueMatching({ filter, ratePerSecond: 1000, expectedCount: 8 });
     expect([job.kind, job.total]).toEqual(["requeue", 8]);
     const done = await until(async () => {
       const j = await caller().dlq.job({ id: job.id });
@@ -195,7 +195,11 @@ describe("dlq.*", () => {
 
   it("cancels a job, and says NOT_FOUND for an unknown one", async () => {
     await deadLetter("cx", 30, () => "slow");
-    const job = await caller().dlq.requeueMatching({ filter: { topic: "cx_dlq" }, ratePerSecond: 10 });
+    const job = await caller().dlq.requeueMatching({
+      filter: { topic: "cx_dlq" },
+      ratePerSecond: 10,
+      expectedCount: 30,
+    });
     const cancelled = await caller().dlq.cancelJob({ id: job.id });
     expect(cancelled?.id).toBe(job.id);
     const end = await until(async () => {

@@ -1,12 +1,13 @@
 // Reading the dead-letter queue: list, search, group by normalised failure,
 // and exact counts for what an operator is about to requeue or purge.
-import type { QueueDb } from "../db";
+import type { Executor, QueueDb } from "../db";
+import { groupMayContain } from "../failure-group";
 import { parseMetadata } from "../fetch";
 
 export interface DlqFilter {
   /** The DLQ topic, e.g. orders_dlq. */
   topic: string;
-  /** Matches the message id or the partition key exactly, or appears in the failure reason. */
+  /** Matches the message id or the partition key exactly, or appears in the failure reason (see planDlq). */
   search?: string;
   /** A normalised failure (see failure-group.ts). */
   failureGroup?: string;
@@ -28,39 +29,191 @@ export interface DlqRow {
   originalGroup: string;
 }
 
-/**
- * The table and index a filter reads. MariaDB's planner sometimes walks the
- * primary key of the whole log backwards for these (a second for 1M rows);
- * the topic's own index bounds the read to the DLQ's rows.
- */
-export function dlqSource(f: DlqFilter): string {
-  const index = f.failureGroup !== undefined ? "queue_messages_topic_failure_group" : "queue_messages_topic_log";
-  return `queue_messages FORCE INDEX (${index})`;
+// How a filter is read. Every DLQ read is a union of index-driven branches,
+// each returning log ids newest first and stopping at its LIMIT; the page's
+// rows are read by id afterwards. No read walks every DLQ row for a LIKE.
+//
+// A search matches a row when it is the row's message id or partition key
+// exactly (byte for byte), or appears in its failure reason (a substring,
+// case- and accent-insensitive). The id is read through
+// queue_messages_topic_dlq_id, the key through the (topic, partition_key,
+// seq) key. For the text, the failure groups (the normalised reasons, see
+// failure-group.ts) stand in for a full-text index: the distinct groups of
+// the topic are one loose scan of (topic, failure_group), groupMayContain()
+// drops every group whose reasons cannot contain the text, and only the
+// groups left are read, each through its own range of (topic, failure_group,
+// dlq_reason): the LIKE runs on the index entries, not on the rows (reasons
+// over 191 characters, whose dlq_reason is NULL, are read from their rows).
+// A text no group can hold ("no such error") reads nothing; otherwise the
+// cost is the candidate groups' index entries, never the whole log.
+//
+// Why not FULLTEXT: Drizzle cannot declare a FULLTEXT index (the schema must
+// come from db/schema.ts), MariaDB has no n-gram parser, and InnoDB's FTS on
+// the log would add a doc-id index and a deleted-docs row to every publish
+// and every garbage-collected row of every topic, for a search of the DLQ.
+// Word-based matching would also change what the search finds.
+
+/** What marks a DLQ row: log.ts sets failure_group whenever it writes a failure. */
+const DLQ_ROW = "failure_group IS NOT NULL";
+/** More candidate groups than this read one walk of the topic instead of a branch each. */
+const MAX_GROUP_BRANCHES = 24;
+/** More distinct failure groups than this and the text search walks the topic: groups would not prune. */
+const MAX_GROUPS_LOOKED_AT = 2_000;
+
+interface Branch {
+  index: string;
+  where: string[];
+  params: unknown[];
+  /** Newest first on this branch's rows. Within one partition seq order is log order (seqs are handed out in commit order). */
+  newestFirst: "log_id DESC" | "seq DESC";
+  /** An index that holds every condition of the branch, for a COUNT(*) that reads no row (the page itself walks `index`). */
+  countIndex?: string;
 }
 
-/** The WHERE clause of a filter; `maxLogId` pins the rows that existed at some moment. */
-export function dlqWhere(f: DlqFilter, maxLogId?: number): { sql: string; params: unknown[] } {
-  const parts = ["topic = ?", "failure_reason IS NOT NULL"];
-  const params: unknown[] = [f.topic];
-  if (f.search) {
-    const like = `%${f.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    // Reasons compare case-insensitively; ids and keys exactly (the columns are binary).
-    parts.push("(message_id = ? OR partition_key = ? OR failure_reason COLLATE utf8mb4_general_ci LIKE ?)");
-    params.push(f.search, f.search, like);
+export interface DlqBounds {
+  /** Only rows that existed at some moment (a job's snapshot). */
+  maxLogId?: number;
+  /** Keyset paging: rows older than this log id. */
+  before?: number;
+}
+
+type Reader = Pick<Executor, "query">;
+
+/** The branches whose union is exactly the rows `f` matches within `bounds`. */
+export async function planDlq(db: Reader, f: DlqFilter, bounds: DlqBounds = {}): Promise<Branch[]> {
+  const common = (): { where: string[]; params: unknown[] } => {
+    const where = ["topic = ?", DLQ_ROW];
+    const params: unknown[] = [f.topic];
+    if (f.failureGroup !== undefined) {
+      where.push("failure_group = ?");
+      params.push(f.failureGroup);
+    }
+    if (f.originalGroup !== undefined) {
+      where.push("original_group = ?");
+      params.push(f.originalGroup);
+    }
+    if (bounds.maxLogId !== undefined) {
+      where.push("log_id <= ?");
+      params.push(bounds.maxLogId);
+    }
+    if (bounds.before !== undefined) {
+      where.push("log_id < ?");
+      params.push(bounds.before);
+    }
+    return { where, params };
+  };
+  const og = f.originalGroup !== undefined;
+  const branch = (index: string, extra: string[], extraParams: unknown[], b: Partial<Branch> = {}): Branch => {
+    const c = common();
+    return {
+      index,
+      where: [...c.where, ...extra],
+      params: [...c.params, ...extraParams],
+      newestFirst: "log_id DESC",
+      ...b,
+    };
+  };
+  // One failure group's rows, newest first; within one original group too when the filter has one.
+  const groupIndex = og ? "queue_messages_topic_original_group" : "queue_messages_topic_failure_group";
+
+  if (!f.search) {
+    if (f.failureGroup !== undefined) return [branch(groupIndex, [], [])];
+    // The newest page comes off (topic, log_id); a count reads an index that holds every condition.
+    return [branch("queue_messages_topic_log", [], [], { countIndex: groupIndex })];
   }
+  const s = f.search;
+  const branches = [
+    branch("queue_messages_topic_dlq_id", ["dlq_message_id = ?"], [s]),
+    branch("queue_messages_partition_seq", ["partition_key = ?"], [s], { newestFirst: "seq DESC" }),
+  ];
+  const pattern = `%${s.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+  const walk = () => [
+    ...branches,
+    branch("queue_messages_topic_log", ["failure_reason COLLATE utf8mb4_general_ci LIKE ?"], [pattern]),
+  ];
+  // A group's text is read from the index (dlq_reason) for reasons of up to 191 characters, and
+  // from the rows for the longer ones only (their dlq_reason is NULL).
+  const inGroup = (g: string | undefined): Branch[] => {
+    const pin = g === undefined ? [] : ["failure_group = ?"];
+    const pinned = g === undefined ? [] : [g];
+    return [
+      branch(groupIndex, [...pin, "dlq_reason COLLATE utf8mb4_general_ci LIKE ?"], [...pinned, pattern]),
+      branch(
+        groupIndex,
+        [...pin, "dlq_reason IS NULL", "failure_reason COLLATE utf8mb4_general_ci LIKE ?"],
+        [...pinned, pattern],
+      ),
+    ];
+  };
   if (f.failureGroup !== undefined) {
-    parts.push("failure_group = ?");
-    params.push(f.failureGroup);
+    return groupMayContain(f.failureGroup, s) ? [...branches, ...inGroup(undefined)] : branches;
   }
-  if (f.originalGroup !== undefined) {
-    parts.push("original_group = ?");
-    params.push(f.originalGroup);
-  }
-  if (maxLogId !== undefined) {
-    parts.push("log_id <= ?");
-    params.push(maxLogId);
-  }
-  return { sql: parts.join(" AND "), params };
+  const groups = await distinctGroups(db, f.topic);
+  if (groups === null) return walk();
+  const candidates = groups.filter((g) => groupMayContain(g, s));
+  if (candidates.length > MAX_GROUP_BRANCHES) return walk();
+  for (const g of candidates) branches.push(...inGroup(g));
+  return branches;
+}
+
+/** The topic's failure groups, one index probe each; null when there are too many to be worth pruning. */
+async function distinctGroups(db: Reader, topic: string): Promise<string[] | null> {
+  // GROUP BY both columns, not DISTINCT failure_group: only this form gets MariaDB's loose
+  // index scan (one probe per group) instead of reading every DLQ row's index entry.
+  const rows = await db.query<{ failure_group: string }>(
+    `SELECT topic, failure_group FROM queue_messages FORCE INDEX (queue_messages_topic_failure_group)
+     WHERE topic = ? AND failure_group IS NOT NULL GROUP BY topic, failure_group LIMIT ?`,
+    [topic, MAX_GROUPS_LOOKED_AT + 1],
+  );
+  return rows.length > MAX_GROUPS_LOOKED_AT ? null : rows.map((r) => r.failure_group);
+}
+
+/** One branch's SELECT of `columns`, newest first, at most `limit` rows. */
+function branchSelect(b: Branch, columns: string, limit: number): { sql: string; params: unknown[] } {
+  return {
+    sql: `SELECT ${columns} FROM queue_messages FORCE INDEX (${b.index}) WHERE ${b.where.join(" AND ")} ORDER BY ${b.newestFirst} LIMIT ?`,
+    params: [...b.params, limit],
+  };
+}
+
+/**
+ * The newest `limit` matching rows' `columns`, newest first, each row once.
+ * The branches return log ids only (from their indexes, mostly without
+ * reading a row); the rows of the page are read by id afterwards.
+ */
+async function selectNewest<T extends { log_id: number }>(
+  db: Reader,
+  branches: Branch[],
+  columns: string,
+  limit: number,
+): Promise<T[]> {
+  const parts = branches.map((b) => branchSelect(b, "log_id", limit));
+  const found = await db.query<{ log_id: number }>(
+    parts.length === 1 ? (parts[0]?.sql ?? "") : parts.map((p) => `(${p.sql})`).join(" UNION ALL "),
+    parts.flatMap((p) => p.params),
+  );
+  const ids = [...new Set(found.map((r) => Number(r.log_id)))].sort((a, b) => b - a).slice(0, limit);
+  if (columns === "log_id") return ids.map((id) => ({ log_id: id }) as T);
+  if (ids.length === 0) return [];
+  const rows = await db.query<T>(`SELECT ${columns} FROM queue_messages WHERE log_id IN (?) ORDER BY log_id DESC`, [
+    ids,
+  ]);
+  return rows;
+}
+
+/** Log ids of the newest `limit` matching rows, newest first: what a job's batch takes. */
+export async function newestDlqIds(db: Reader, f: DlqFilter, bounds: DlqBounds, limit: number): Promise<number[]> {
+  const rows = await selectNewest<{ log_id: number }>(db, await planDlq(db, f, bounds), "log_id", limit);
+  return rows.map((r) => Number(r.log_id));
+}
+
+/** The SQL a read of `f` sends (for the console benchmark's explanations). */
+export async function dlqListSql(db: Reader, f: DlqFilter, limit: number): Promise<{ sql: string; params: unknown[] }> {
+  const parts = (await planDlq(db, f)).map((b) => branchSelect(b, "log_id", limit));
+  return {
+    sql: parts.map((p) => `(${p.sql})`).join(" UNION ALL "),
+    params: parts.flatMap((p) => p.params),
+  };
 }
 
 const ROW_COLUMNS =
@@ -101,24 +254,31 @@ export async function listDlq(
   filter: DlqFilter,
   opts: { before?: number; limit: number },
 ): Promise<{ rows: DlqRow[]; next: number | null }> {
-  const w = dlqWhere(filter);
-  const rows = await db.query<RawDlq>(
-    `SELECT ${ROW_COLUMNS} FROM ${dlqSource(filter)}
-     WHERE ${w.sql} ${opts.before === undefined ? "" : "AND log_id < ?"}
-     ORDER BY log_id DESC LIMIT ?`,
-    [...w.params, ...(opts.before === undefined ? [] : [opts.before]), opts.limit + 1],
-  );
+  const branches = await planDlq(db, filter, { before: opts.before });
+  const rows = await selectNewest<RawDlq>(db, branches, ROW_COLUMNS, opts.limit + 1);
   const page = rows.slice(0, opts.limit).map((r) => toDlqRow(filter.topic, r));
   return { rows: page, next: rows.length > opts.limit ? (page.at(-1)?.logId ?? null) : null };
 }
 
 /** The exact number of rows a filter matches (what a requeue or purge would touch). */
-export async function countDlq(db: QueueDb, filter: DlqFilter, maxLogId?: number): Promise<number> {
-  const w = dlqWhere(filter, maxLogId);
-  const [row] = await db.query<{ n: number }>(
-    `SELECT COUNT(*) AS n FROM ${dlqSource(filter)} WHERE ${w.sql}`,
-    w.params,
-  );
+export async function countDlq(db: Reader, filter: DlqFilter, maxLogId?: number): Promise<number> {
+  const branches = await planDlq(db, filter, { maxLogId });
+  const only = branches.length === 1 ? branches[0] : undefined;
+  const [row] = only
+    ? await db.query<{ n: number }>(
+        `SELECT COUNT(*) AS n FROM queue_messages FORCE INDEX (${only.countIndex ?? only.index}) WHERE ${only.where.join(" AND ")}`,
+        only.params,
+      )
+    : await db.query<{ n: number }>(
+        // UNION, not UNION ALL: a row found by its id and by its text counts once.
+        `SELECT COUNT(*) AS n FROM (${branches
+          .map(
+            (b) =>
+              `(SELECT log_id FROM queue_messages FORCE INDEX (${b.countIndex ?? b.index}) WHERE ${b.where.join(" AND ")})`,
+          )
+          .join(" UNION ")}) matched`,
+        branches.flatMap((b) => b.params),
+      );
   return Number(row?.n ?? 0);
 }
 
@@ -129,14 +289,35 @@ export interface FailureGroupRow {
   sampleReason: string;
 }
 
-/** Failures grouped by their normalised reason, biggest first. */
-export async function dlqFailureGroups(db: QueueDb, topic: string, limit = 50): Promise<FailureGroupRow[]> {
-  const groups = await db.query<{ failure_group: string; n: number; newest: number }>(
-    `SELECT failure_group, COUNT(*) AS n, MAX(log_id) AS newest FROM queue_messages
-     WHERE topic = ? AND failure_group IS NOT NULL
-     GROUP BY failure_group ORDER BY n DESC, failure_group LIMIT ?`,
-    [topic, limit],
-  );
+/**
+ * Failures grouped by their normalised reason, biggest first. With a search
+ * or an original group, the counts are of the rows that match it (a filter's
+ * failure group is ignored here: the list shows every group to pick from).
+ */
+export async function dlqFailureGroups(
+  db: QueueDb,
+  filter: string | Omit<DlqFilter, "failureGroup">,
+  limit = 50,
+): Promise<FailureGroupRow[]> {
+  const f: DlqFilter =
+    typeof filter === "string"
+      ? { topic: filter }
+      : {
+          topic: filter.topic,
+          ...(filter.search ? { search: filter.search } : {}),
+          ...(filter.originalGroup !== undefined ? { originalGroup: filter.originalGroup } : {}),
+        };
+  const groups =
+    f.search === undefined && f.originalGroup === undefined
+      ? await db.query<{ failure_group: string; n: number; newest: number }>(
+          // Pinned: left alone, the planner may walk (topic, log_id) and read every DLQ row.
+          `SELECT failure_group, COUNT(*) AS n, MAX(log_id) AS newest
+           FROM queue_messages FORCE INDEX (queue_messages_topic_failure_group)
+           WHERE topic = ? AND failure_group IS NOT NULL
+           GROUP BY failure_group ORDER BY n DESC, failure_group LIMIT ?`,
+          [f.topic, limit],
+        )
+      : await groupsOfMatches(db, f, limit);
   if (groups.length === 0) return [];
   const samples = await db.query<{ log_id: number; failure_reason: string; failed_at: number }>(
     "SELECT log_id, failure_reason, failed_at FROM queue_messages WHERE log_id IN (?)",
@@ -152,6 +333,20 @@ export async function dlqFailureGroups(db: QueueDb, topic: string, limit = 50): 
       sampleReason: s?.failure_reason ?? "",
     };
   });
+}
+
+async function groupsOfMatches(db: Reader, f: DlqFilter, limit: number) {
+  const branches = await planDlq(db, f);
+  return db.query<{ failure_group: string; n: number; newest: number }>(
+    `SELECT failure_group, COUNT(*) AS n, MAX(log_id) AS newest FROM (${branches
+      .map(
+        (b) =>
+          `(SELECT log_id, failure_group FROM queue_messages FORCE INDEX (${b.countIndex ?? b.index}) WHERE ${b.where.join(" AND ")})`,
+      )
+      .join(" UNION ")}) matched
+     GROUP BY failure_group ORDER BY n DESC, failure_group LIMIT ?`,
+    [...branches.flatMap((b) => b.params), limit],
+  );
 }
 
 /** DLQ topics: topics whose rows carry failures. */
@@ -177,7 +372,7 @@ export async function getDeadLetter(
 ): Promise<DlqDetail | null> {
   const [r] = await db.query<RawDlq & { payload: Buffer; metadata: string | null; published_at: number }>(
     `SELECT ${ROW_COLUMNS}, payload, metadata, published_at FROM queue_messages
-     WHERE topic = ? AND partition_key = ? AND seq = ? AND failure_reason IS NOT NULL`,
+     WHERE topic = ? AND partition_key = ? AND seq = ? AND ${DLQ_ROW}`,
     [topic, partitionKey, seq],
   );
   if (!r) return null;

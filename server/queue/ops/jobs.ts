@@ -6,9 +6,9 @@
 // failures that arrive later are not swept up.
 import { randomUUID } from "node:crypto";
 import { requeueRows } from "../admin";
-import { type AdminOptions, NOW_MS, type QueueDb } from "../db";
+import { type AdminOptions, type Executor, NOW_MS, type QueueDb } from "../db";
 import { invalid, QueueError } from "../errors";
-import { countDlq, type DlqFilter, dlqSource, dlqWhere } from "./dlq";
+import { countDlq, type DlqFilter, newestDlqIds } from "./dlq";
 
 export type JobKind = "requeue" | "purge";
 export type JobState = "running" | "done" | "cancelled" | "failed";
@@ -46,6 +46,7 @@ type RawJob = {
   processed: number;
   cursor: number | null;
   cancel_requested: number;
+  audit_id: number | null;
   error: string | null;
   created_by: string;
   created_at: number;
@@ -70,6 +71,25 @@ function toJob(r: RawJob): Job {
 }
 
 /**
+ * The audit of a job. A job moves its rows over many transactions, perhaps in
+ * another process than the one that made it (a worker carries on a job whose
+ * web server stopped), so no caller's hook can be there for each of them.
+ * Instead `audit` writes the job's audit row when the job is made (in that
+ * transaction, with the planned count) and returns the row's id; the job
+ * keeps the id, every batch adds the rows it moved to the row's count in the
+ * batch's own transaction, and the job's end sets the row's `state` (done,
+ * cancelled, failed). The row never counts a row that did not move: a
+ * cancelled job's row says "cancelled" with what moved before it stopped.
+ * This is the one place the queue library writes a table it does not own:
+ * `audit_log` (id, count, and a JSON object in target).
+ */
+export type JobAudit = (c: Executor, job: { id: string; planned: number; state: JobState }) => Promise<number>;
+
+export interface JobOptions extends AdminOptions {
+  audit?: JobAudit;
+}
+
+/**
  * Makes a job over the rows matching `filter` now. `expectedCount`, when
  * given, must equal that number (the count the operator confirmed), or the
  * job is refused: a purge never deletes more than was shown.
@@ -77,7 +97,7 @@ function toJob(r: RawJob): Job {
 export async function createJob(
   db: QueueDb,
   input: { kind: JobKind; filter: DlqFilter; ratePerSecond: number; createdBy: string; expectedCount?: number },
-  opts: AdminOptions = {},
+  opts: JobOptions = {},
 ): Promise<Job> {
   if (!Number.isInteger(input.ratePerSecond) || input.ratePerSecond < 1 || input.ratePerSecond > MAX_RATE) {
     throw invalid(`ratePerSecond must be an integer from 1 to ${MAX_RATE}`);
@@ -95,6 +115,7 @@ export async function createJob(
     );
   }
   const id = randomUUID();
+  const state: JobState = total === 0 ? "done" : "running";
   // The hook's count is the rows the job will cover (its total), known now.
   await db.tx(async (c) => {
     await c.execute(
@@ -107,12 +128,16 @@ export async function createJob(
         JSON.stringify(input.filter),
         maxLogId,
         input.ratePerSecond,
-        total === 0 ? "done" : "running",
+        state,
         total,
         input.createdBy,
       ],
     );
     await opts.within?.(c, total);
+    if (opts.audit) {
+      const auditId = await opts.audit(c, { id, planned: total, state });
+      await c.execute("UPDATE queue_jobs SET audit_id = ? WHERE id = ?", [auditId, id]);
+    }
   });
   const job = await getJob(db, id);
   if (!job) throw new Error(`job ${id} vanished`);
@@ -192,15 +217,14 @@ export async function runJob(
 /** One transaction: the next rows of the job, requeued or deleted, and the progress. Null when none are left. */
 async function step(db: QueueDb, job: RawJob, batch: number, runner: string): Promise<number | null> {
   const filter = JSON.parse(job.filter) as DlqFilter;
-  const w = dlqWhere(filter, Number(job.max_log_id));
   return db.tx(async (c) => {
-    const rows = await c.query<{ log_id: number }>(
-      `SELECT log_id FROM ${dlqSource(filter)} WHERE ${w.sql} ${job.cursor === null ? "" : "AND log_id < ?"}
-       ORDER BY log_id DESC LIMIT ?`,
-      [...w.params, ...(job.cursor === null ? [] : [job.cursor]), batch],
+    const ids = await newestDlqIds(
+      c,
+      filter,
+      { maxLogId: Number(job.max_log_id), ...(job.cursor === null ? {} : { before: Number(job.cursor) }) },
+      batch,
     );
-    if (rows.length === 0) return null;
-    const ids = rows.map((r) => Number(r.log_id));
+    if (ids.length === 0) return null;
     const n =
       job.kind === "requeue"
         ? await requeueRows(c, ids)
@@ -212,6 +236,9 @@ async function step(db: QueueDb, job: RawJob, batch: number, runner: string): Pr
     );
     // Another runner took the job over (we were paused past STALE_AFTER_MS): undo this batch.
     if (affectedRows === 0) throw new TakenOver();
+    if (job.audit_id !== null && n > 0) {
+      await c.execute("UPDATE audit_log SET count = count + ? WHERE id = ?", [n, job.audit_id]);
+    }
     return n;
   });
 }
@@ -223,8 +250,16 @@ class TakenOver extends Error {
 }
 
 async function finish(db: QueueDb, id: string, state: JobState, error?: string) {
-  await db.execute(
-    `UPDATE queue_jobs SET state = ?, error = ?, finished_at = ${NOW_MS} WHERE id = ? AND state = 'running'`,
-    [state, error ?? null, id],
-  );
+  await db.tx(async (c) => {
+    const { affectedRows } = await c.execute(
+      `UPDATE queue_jobs SET state = ?, error = ?, finished_at = ${NOW_MS} WHERE id = ? AND state = 'running'`,
+      [state, error ?? null, id],
+    );
+    if (affectedRows === 0) return;
+    await c.execute(
+      `UPDATE audit_log a JOIN queue_jobs j ON j.audit_id = a.id SET a.target = JSON_SET(a.target, '$.state', ?)
+       WHERE j.id = ?`,
+      [state, id],
+    );
+  });
 }

@@ -1,10 +1,17 @@
-import { z } from "zod";
 import { consoleDeps } from "../../console-deps";
 import { viewerProcedure } from "../../init";
-import { topicName } from "../../queue-inputs";
+import { toDlqFilter } from "../../queue-filter";
+import { dlqFilter } from "../../queue-inputs";
 
-/** Failures grouped by their normalised reason, biggest first (up to 50). */
-export const failureGroups = viewerProcedure.input(z.object({ topic: topicName })).query(async ({ ctx, input }) => {
-  const { queue } = consoleDeps(ctx);
-  return queue.inspect.dlqFailureGroups(input.topic);
-});
+/**
+ * Failures grouped by their normalised reason, biggest first (up to 50),
+ * counting only the rows the search and original group match: each group's
+ * count is what its own requeue or purge would move.
+ */
+export const failureGroups = viewerProcedure
+  .input(dlqFilter.omit({ failureGroup: true }))
+  .query(async ({ ctx, input }) => {
+    const { queue } = consoleDeps(ctx);
+    const { failureGroup: _ignored, ...filter } = toDlqFilter(input);
+    return queue.inspect.dlqFailureGroups(filter);
+  });

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { auditWithin } from "../../../auth/audit";
+import { auditJob } from "../../../auth/audit";
 import { consoleDeps } from "../../console-deps";
 import { actorOf, operatorProcedure } from "../../init";
 import { toDlqFilter } from "../../queue-filter";
@@ -9,7 +9,8 @@ import { startJob } from "../../start-job";
 /**
  * Deletes everything the filter matches, as a job. `expectedCount` is the
  * count the operator confirmed: if the filter now matches a different
- * number, nothing is deleted and the error says so.
+ * number, nothing is deleted and the error says so. The audit row counts
+ * what the job really deleted (see auditJob).
  */
 export const purge = operatorProcedure
   .input(
@@ -29,7 +30,7 @@ export const purge = operatorProcedure
         createdBy: ctx.user.username,
         expectedCount: input.expectedCount,
       },
-      { within: auditWithin(actorOf(ctx), "dlq.purge", input.filter) },
+      { audit: auditJob(actorOf(ctx), "dlq.purge", toDlqFilter(input.filter)) },
     );
     startJob(deps, job);
     return job;

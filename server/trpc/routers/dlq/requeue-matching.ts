@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { auditWithin } from "../../../auth/audit";
+import { auditJob } from "../../../auth/audit";
 import { consoleDeps } from "../../console-deps";
 import { actorOf, operatorProcedure } from "../../init";
 import { toDlqFilter } from "../../queue-filter";
@@ -9,9 +9,18 @@ import { startJob } from "../../start-job";
 /**
  * Requeues everything the filter matches now, as a paced job started in this
  * process: the request returns the job at once and the page polls it.
+ * `expectedCount` is the count the operator confirmed: if the filter now
+ * matches another number, nothing moves and the error says so. The audit row
+ * counts what the job really moved (see auditJob).
  */
 export const requeueMatching = operatorProcedure
-  .input(z.object({ filter: dlqFilter, ratePerSecond }))
+  .input(
+    z.object({
+      filter: dlqFilter,
+      ratePerSecond,
+      expectedCount: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    }),
+  )
   .mutation(async ({ ctx, input }) => {
     const deps = consoleDeps(ctx);
     const job = await deps.queue.admin.createJob(
@@ -20,8 +29,9 @@ export const requeueMatching = operatorProcedure
         filter: toDlqFilter(input.filter),
         ratePerSecond: input.ratePerSecond,
         createdBy: ctx.user.username,
+        expectedCount: input.expectedCount,
       },
-      { within: auditWithin(actorOf(ctx), "dlq.requeue-matching", input.filter) },
+      { audit: auditJob(actorOf(ctx), "dlq.requeue-matching", toDlqFilter(input.filter)) },
     );
     startJob(deps, job);
     return job;
