@@ -10,6 +10,7 @@ import { NoRunnerError, UnknownBatchError } from "../server/pipeline/errors";
 import { QueueError } from "../server/queue";
 import { type Command, Declined, helpText, parseCommandArgs, UsageError } from "./args";
 import { buildCommands } from "./builds";
+import { consumptionCommands } from "./consumption";
 import { createCtx } from "./context";
 import { dlqCommands } from "./dlq";
 import { messageCommands } from "./messages";
@@ -21,6 +22,7 @@ const COMMANDS: Command[] = [
   ...topicCommands,
   ...messageCommands,
   ...offsetCommands,
+  ...consumptionCommands,
   ...dlqCommands,
   ...buildCommands,
   ...userCommands,

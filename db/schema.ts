@@ -95,6 +95,11 @@ export const queueGroups = mysqlTable(
     consumerGroup: varchar("consumer_group", { length: 191 }).notNull(),
     topic: varchar("topic", { length: 191 }).notNull(),
     createdAt: ms("created_at").notNull(),
+    // Set while an operator has paused the group's consumption of the topic:
+    // the ready scan and the fetch read it from this one row, so a pause costs
+    // no statement of its own per fetch.
+    pausedAt: ms("paused_at"),
+    pausedBy: varchar("paused_by", { length: 191 }),
   },
   (t) => [primaryKey({ columns: [t.consumerGroup, t.topic] }), index("queue_groups_topic").on(t.topic)],
 );
@@ -146,8 +151,43 @@ export const queueDeliveries = mysqlTable(
     lastError: text("last_error"),
     firstDeliveredAt: ms("first_delivered_at").notNull(),
     updatedAt: ms("updated_at").notNull(),
+    // Every fetch of the row for the group, handed-back ones included (which
+    // give their attempt back): numbers the row's queue_attempts rows.
+    fetches: int("fetches", { unsigned: true }).notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.consumerGroup, t.topic, t.partitionKey, t.seq] })],
+);
+
+export const AttemptOutcome = { acked: 1, nacked: 2, deadLettered: 3, expired: 4, handedBack: 5 } as const;
+
+/**
+ * One row per fetch of a message by a group: who held it, from when, and how
+ * it ended (outcome NULL while it is out). Written by the fetch and settle
+ * statements already in flight (one multi-row statement per transaction).
+ * The last ATTEMPT_HISTORY_CAP per message and group are kept; the rest go
+ * with the message (garbage collection) or with its delivery rows (offset
+ * reset, delete, purge). Keyed by message first: the console reads a
+ * message's rows, garbage collection a partition's range of seqs.
+ */
+export const queueAttempts = mysqlTable(
+  "queue_attempts",
+  {
+    topic: varchar("topic", { length: 191 }).notNull(),
+    partitionKey: varchar("partition_key", { length: 255 }).notNull(),
+    seq: ms("seq").notNull(),
+    consumerGroup: varchar("consumer_group", { length: 191 }).notNull(),
+    fetchNo: int("fetch_no", { unsigned: true }).notNull(),
+    attempt: int("attempt", { unsigned: true }).notNull(),
+    owner: varchar("owner", { length: 64 }).notNull(),
+    subscriberName: varchar("subscriber_name", { length: 191 }).notNull(),
+    fetchedAt: ms("fetched_at").notNull(),
+    settledAt: ms("settled_at"),
+    outcome: tinyint("outcome", { unsigned: true }),
+    reason: text("reason"),
+  },
+  (t) => [
+    primaryKey({ name: "queue_attempts_pk", columns: [t.topic, t.partitionKey, t.seq, t.consumerGroup, t.fetchNo] }),
+  ],
 );
 
 /**

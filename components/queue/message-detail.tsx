@@ -1,6 +1,6 @@
 "use client";
 // One message: where it sits, its payload, its metadata, and each consumer
-// group's view of it (state, attempts, last error).
+// group's view of it (state, attempts, last error, each attempt's history).
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { MetadataTable } from "../builds/metadata-table";
@@ -8,6 +8,7 @@ import { formatAbsolute } from "../format";
 import { RelativeTime } from "../relative-time";
 import { num, TableHead } from "../table-head";
 import { useTRPC } from "../trpc-provider";
+import { AttemptHistory } from "./attempt-history";
 import { dlqHref } from "./hrefs";
 import { live } from "./live";
 import { PayloadBlock } from "./payload-block";
@@ -106,6 +107,8 @@ export function MessageDetail({ topic, partitionKey, seq }: { topic: string; par
             </tbody>
           </table>
         )}
+        <h3>Attempt history</h3>
+        <AttemptHistory topic={topic} partitionKey={partitionKey} seq={seq} />
         <h3>Metadata</h3>
         <MetadataTable metadata={m.metadata} testId="metadata" />
       </section>

@@ -15,6 +15,7 @@ import { deferredHref, dlqHref, topicHref, type TopicView as View } from "./href
 import { live } from "./live";
 import { MessagesPanel, STATE_TABS } from "./messages-panel";
 import { PartitionsTable } from "./partitions-table";
+import { PauseControl } from "./pause-control";
 
 export function TopicView({ topic, view }: { topic: string; view: View }) {
   const trpc = useTRPC();
@@ -105,32 +106,44 @@ export function TopicView({ topic, view }: { topic: string; view: View }) {
         {t.groups.length > 0 ? (
           <>
             <h3>Consumer groups</h3>
-            <table className="table" data-testid="topic-groups">
-              <TableHead
-                columns={["Group", num("Lag"), num("In flight"), "Oldest pending", num("Leased partitions")]}
-              />
-              <tbody>
-                {t.groups.map((g) => (
-                  <tr key={g.group} className={g.group === group ? "active-row" : undefined}>
-                    <td>
-                      <button
-                        type="button"
-                        className="btn btn-link btn-inline mono"
-                        onClick={() => go({ ...view, group: g.group })}
-                      >
-                        {g.group}
-                      </button>
-                    </td>
-                    <td className="num">{formatNumber(g.lag)}</td>
-                    <td className="num">{formatNumber(g.inFlight)}</td>
-                    <td>
-                      <Age ms={g.oldestPendingAt} />
-                    </td>
-                    <td className="num">{formatNumber(g.leasedPartitions)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <div className="table-wrap">
+              <table className="table" data-testid="topic-groups">
+                <TableHead
+                  columns={[
+                    "Group",
+                    num("Lag"),
+                    num("In flight"),
+                    "Oldest pending",
+                    num("Leased partitions"),
+                    "Consumption",
+                  ]}
+                />
+                <tbody>
+                  {t.groups.map((g) => (
+                    <tr key={g.group} data-group={g.group} className={g.group === group ? "active-row" : undefined}>
+                      <td>
+                        <button
+                          type="button"
+                          className="btn btn-link btn-inline mono"
+                          onClick={() => go({ ...view, group: g.group })}
+                        >
+                          {g.group}
+                        </button>
+                      </td>
+                      <td className="num">{formatNumber(g.lag)}</td>
+                      <td className="num">{formatNumber(g.inFlight)}</td>
+                      <td>
+                        <Age ms={g.oldestPendingAt} />
+                      </td>
+                      <td className="num">{formatNumber(g.leasedPartitions)}</td>
+                      <td>
+                        <PauseControl topic={topic} group={g.group} pausedAt={g.pausedAt} pausedBy={g.pausedBy} />
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
           </>
         ) : (
           <p className="muted small">No consumer group reads this topic yet: states are shown once one subscribes.</p>

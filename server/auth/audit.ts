@@ -20,6 +20,8 @@ export const AUDIT_ACTIONS = [
   "queue.delete-message",
   "queue.purge-topic",
   "queue.release-stale-leases",
+  "queue.pause",
+  "queue.resume",
   "user.add",
   "user.reset-password",
   "user.set-role",

@@ -1,7 +1,7 @@
 // Operations on the log that are not publish or consume: DLQ requeue and
 // purge, and garbage collection. The console and the CLI call these; they
 // never touch the tables themselves.
-import { type AdminOptions, type Executor, NOW_MS, type QueueDb } from "./db";
+import { type AdminOptions, type Executor, NOW_MS, type QueueDb, type WriteResult } from "./db";
 import { invalid, QueueError } from "./errors";
 import { parseMetadata } from "./fetch";
 import { appendToLog } from "./log";
@@ -124,11 +124,20 @@ export async function collectGarbage(db: QueueDb, opts: { maxRowsPerPartition?: 
   const floors = candidates.filter((f) => f.oldest !== null && Number(f.oldest) <= Number(f.floor));
   let deleted = 0;
   for (const f of floors) {
-    const { affectedRows } = await db.execute(
-      "DELETE FROM queue_messages WHERE topic = ? AND partition_key = ? AND seq <= ? ORDER BY seq LIMIT ?",
-      [f.topic, f.partition_key, f.floor, limit],
-    );
-    deleted += affectedRows;
+    // A message's attempt history outlives its delivery rows (deleted below, once its group
+    // has passed it) and goes with the message: up to the oldest row this run leaves.
+    const [res] = (await db.script([
+      {
+        sql: "DELETE FROM queue_messages WHERE topic = ? AND partition_key = ? AND seq <= ? ORDER BY seq LIMIT ?",
+        params: [f.topic, f.partition_key, f.floor, limit],
+      },
+      {
+        sql: `DELETE FROM queue_attempts WHERE topic = ? AND partition_key = ? AND seq <= ?
+                AND seq < COALESCE((SELECT MIN(m.seq) FROM queue_messages m WHERE m.topic = ? AND m.partition_key = ?), ? + 1)`,
+        params: [f.topic, f.partition_key, f.floor, f.topic, f.partition_key, f.floor],
+      },
+    ])) as [WriteResult];
+    deleted += res.affectedRows;
   }
   // Delivery rows at or below their watermark are finished history.
   await db.execute(

@@ -3,6 +3,7 @@
 // delivery that timed out and went to someone else gets DELIVERY_EXPIRED
 // instead of undoing their work. Settles go through the queue's batcher
 // (settle.ts) unless the caller passes its own transaction.
+import { AttemptOutcome, DeliveryState } from "../../db/schema";
 import { NOW_MS, type QueueDb, type TxExecutor } from "./db";
 import { invalid, QueueError } from "./errors";
 import type { QueueEventListener, SettleOutcome } from "./events";
@@ -113,6 +114,7 @@ export class QueueDelivery implements Delivery {
       ref: this.ref,
       seq: this.seq,
       attempt: this.attempt,
+      fetchNo: this.row.fetchNo,
       probe: what.kind !== "nack" && this.host.wantsProbe(this),
     };
     if (what.kind === "dead") {
@@ -198,11 +200,24 @@ export class QueueDelivery implements Delivery {
     this.settled = true;
     await this.host.db.tx(async (c) => {
       await lockGroupPartition(c, this.ref);
-      await c.execute(
-        `UPDATE queue_deliveries SET attempts = attempts - 1, visible_at = ${NOW_MS}, owner = NULL, updated_at = ${NOW_MS}
-         WHERE ${deliveryWhere}`,
-        deliveryParams(this.ref, this.seq, this.attempt),
-      );
+      const { group, topic, partitionKey } = this.ref;
+      await c.script([
+        {
+          // Before the delivery row changes, and only while it is still this attempt.
+          sql: `UPDATE queue_attempts a
+                JOIN queue_deliveries d
+                  ON d.consumer_group = a.consumer_group AND d.topic = a.topic AND d.partition_key = a.partition_key AND d.seq = a.seq
+                SET a.outcome = ${AttemptOutcome.handedBack}, a.settled_at = ${NOW_MS}, a.reason = 'handed back unprocessed when the subscriber closed'
+                WHERE a.topic = ? AND a.partition_key = ? AND a.seq = ? AND a.consumer_group = ? AND a.fetch_no = ?
+                  AND a.outcome IS NULL AND d.attempts = ? AND d.state = ${DeliveryState.inFlight}`,
+          params: [topic, partitionKey, this.seq, group, this.row.fetchNo, this.attempt],
+        },
+        {
+          sql: `UPDATE queue_deliveries SET attempts = attempts - 1, visible_at = ${NOW_MS}, owner = NULL, updated_at = ${NOW_MS}
+                WHERE ${deliveryWhere}`,
+          params: deliveryParams(this.ref, this.seq, this.attempt),
+        },
+      ]);
     });
     this.host.onSettled(this);
   }

@@ -5,7 +5,8 @@
 // last visibility timeout used up their attempts, and mark the rest in flight.
 // Every read starts at the watermark, so its cost does not grow with the
 // backlog behind it or the history below it.
-import { DeliveryState } from "../../db/schema";
+import { AttemptOutcome, DeliveryState } from "../../db/schema";
+import { type AttemptClose, type AttemptOpen, attemptsStatement } from "./attempts";
 import { NOW_MS, type QueueDb, type Statement } from "./db";
 import {
   advanceWatermark,
@@ -19,6 +20,7 @@ import {
   READY_ROWS,
   idleProbe,
   releaseIdle,
+  releaseStatement,
 } from "./partition-state";
 
 export interface FetchedRow {
@@ -32,6 +34,8 @@ export interface FetchedRow {
   visibleSince: number;
   fetchedAt: number;
   attempt: number;
+  /** Numbers this fetch's attempt row (queue_attempts.fetch_no). */
+  fetchNo: number;
   failure?: { reason: string; failureCount: number; failedAt: number; originalTopic: string; consumerGroup: string };
 }
 
@@ -59,6 +63,9 @@ type RawRow = {
   original_group: string | null;
   attempts: number | null;
   last_error: string | null;
+  fetches: number | null;
+  owner: string | null;
+  d_visible_at: number | null;
 };
 
 export function parseMetadata(raw: string | null): Record<string, string> {
@@ -74,6 +81,8 @@ export interface FetchOptions {
   dlq: DlqSettings;
   /** Keep the lease of a partition with nothing ready when its next row is due within this, ms. */
   keepIdleLeaseMs: number;
+  /** Recorded in the attempt rows, beside the owner's instance id. */
+  subscriberName: string;
 }
 
 type Probe = { head: number; idle_until: number | null; due_in: number | null };
@@ -108,7 +117,7 @@ export async function fetchBatches(
           {
             sql: `SELECT m.log_id, m.seq, m.message_id, m.payload, m.metadata, m.published_at, m.visible_after, ${NOW_MS} AS now,
                          m.failure_reason, m.failure_count, m.failed_at, m.original_topic, m.original_group,
-                         d.attempts, d.last_error
+                         d.attempts, d.last_error, d.fetches, d.owner, d.visible_at AS d_visible_at
                   ${READY_ROWS}
                   ORDER BY m.seq LIMIT ?`,
             params: [...key, opts.batchSize],
@@ -122,10 +131,19 @@ export async function fetchBatches(
     const fetched: Array<{ ref: PartitionRef; rows: FetchedRow[] }> = [];
     const dead: Parameters<typeof markDead>[1] = [];
     const deadIn = new Map<number, number>();
+    const finalStatements: Statement[] = [];
+    const closed: AttemptClose[] = [];
     order.forEach((i, k) => {
       const ref = refs[i] as PartitionRef;
       const gp = (reads[3 * k] as LockRow[])[0];
       if (!gp || gp.lease_owner !== owner || Number(gp.lease_valid) !== 1) return;
+      if (Number(gp.paused) === 1) {
+        // Paused: hand nothing out and give the lease back (idle marks untouched), so the
+        // subscriber holds nothing and its scans skip the group until it is resumed.
+        finalStatements.push(releaseStatement(ref, owner));
+        results[i] = { kind: "drained" };
+        return;
+      }
       const watermark = Number(gp.watermark);
       const blocking = (reads[3 * k + 1] as Array<{ seq: number | null }>)[0]?.seq;
       const below = blocking != null ? Number(blocking) : null;
@@ -140,7 +158,9 @@ export async function fetchBatches(
       }
       const rows: FetchedRow[] = [];
       for (const r of raw) {
+        const ended = expiredAttempt(r, ref);
         const failed = toFetched(r, ref, opts);
+        if (ended) closed.push("dead" in failed ? { ...ended, reason: failed.dead.reason } : ended);
         if ("dead" in failed) {
           dead.push(failed.dead);
           deadIn.set(i, watermark);
@@ -150,7 +170,6 @@ export async function fetchBatches(
       fetched.push({ ref, rows });
     });
 
-    const finalStatements: Statement[] = [];
     if (drained.length > 0) {
       // Nothing ready: move the watermark over what was finished and learn when the partition is next due.
       const probes = await c.script(
@@ -178,9 +197,9 @@ export async function fetchBatches(
     if (inFlight.length > 0) {
       finalStatements.push({
         sql: `INSERT INTO queue_deliveries
-                (consumer_group, topic, partition_key, seq, state, attempts, visible_at, owner, last_error, first_delivered_at, updated_at)
-              VALUES ${inFlight.map(() => `(?, ?, ?, ?, ${DeliveryState.inFlight}, 1, ${NOW_MS} + ?, ?, NULL, ${NOW_MS}, ${NOW_MS})`).join(", ")}
-              ON DUPLICATE KEY UPDATE attempts = attempts + 1, state = VALUES(state), visible_at = VALUES(visible_at),
+                (consumer_group, topic, partition_key, seq, state, attempts, visible_at, owner, last_error, first_delivered_at, updated_at, fetches)
+              VALUES ${inFlight.map(() => `(?, ?, ?, ?, ${DeliveryState.inFlight}, 1, ${NOW_MS} + ?, ?, NULL, ${NOW_MS}, ${NOW_MS}, 1)`).join(", ")}
+              ON DUPLICATE KEY UPDATE attempts = attempts + 1, fetches = fetches + 1, state = VALUES(state), visible_at = VALUES(visible_at),
                 owner = VALUES(owner), updated_at = VALUES(updated_at)`,
         params: inFlight.flatMap(({ ref, seq }) => [
           ref.group,
@@ -192,6 +211,17 @@ export async function fetchBatches(
         ]),
       });
     }
+    const opened: AttemptOpen[] = fetched.flatMap(({ ref, rows }) =>
+      rows.map((r) => ({
+        ref,
+        seq: r.seq,
+        fetchNo: r.fetchNo,
+        attempt: r.attempt,
+        owner,
+        subscriberName: opts.subscriberName,
+      })),
+    );
+    finalStatements.push(...attemptsStatement(opened, closed));
     for (const [i, watermark] of deadIn) finalStatements.push(...advanceWatermark(refs[i] as PartitionRef, watermark));
     await c.commitWith(finalStatements);
     return results;
@@ -223,6 +253,7 @@ function toFetched(
       visibleSince: Math.max(Number(r.published_at), Number(r.visible_after)),
       fetchedAt: Number(r.now),
       attempt: previous + 1,
+      fetchNo: Number(r.fetches ?? 0) + 1,
       failure:
         r.failure_reason != null
           ? {
@@ -234,5 +265,23 @@ function toFetched(
             }
           : undefined,
     },
+  };
+}
+
+/**
+ * The attempt a ready row's previous fetch left open: a delivery still owned
+ * by a subscriber that is ready again has outlived its visibility timeout
+ * (a nack or a hand-back clears the owner). It ended at its visible_at.
+ */
+function expiredAttempt(r: RawRow, ref: PartitionRef): AttemptClose | undefined {
+  if (r.owner === null || r.fetches === null || Number(r.fetches) === 0) return undefined;
+  return {
+    ref,
+    seq: Number(r.seq),
+    fetchNo: Number(r.fetches),
+    attempt: Number(r.attempts ?? 0),
+    outcome: AttemptOutcome.expired,
+    reason: null,
+    at: r.d_visible_at === null ? null : Number(r.d_visible_at),
   };
 }

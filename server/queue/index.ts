@@ -7,12 +7,14 @@ import { type AdminOptions, openDb } from "./db";
 import { QueueError } from "./errors";
 import { safeEmitter } from "./events";
 import { checkTopic } from "./names";
+import { getAttempts } from "./ops/attempts";
 import { deliverNow, listDeferred, type MessageAddress } from "./ops/deferred";
 import { countDlq, dlqFailureGroups, getDeadLetter, listDlq, listDlqTopics } from "./ops/dlq";
 import { cancelJob, claimableJobs, createJob, getJob, type JobOptions, listJobs, runJob } from "./ops/jobs";
 import { getMessage, listMessages } from "./ops/messages";
 import { type OffsetReset, type ReleasedLease, releaseLease, resetOffset } from "./ops/offsets";
 import { listPartitions, listTopics } from "./ops/overview";
+import { type GroupPause, pauseGroup, resumeGroup } from "./ops/pause";
 import { countTopicMessages, type DeletedMessage, deleteMessage, type PurgedTopic, purgeTopic } from "./ops/remove";
 import { type HeldLease, listStaleLeases, releaseStaleLeases, type StaleLease } from "./ops/stale-leases";
 import { listSubscribers } from "./ops/workers";
@@ -27,6 +29,14 @@ export type { AdminOptions, Executor, Within } from "./db";
 export { classifyMysqlError, QueueError, type QueueErrorCode } from "./errors";
 export type { QueueEvent, QueueEventListener, SettleOutcome } from "./events";
 export { occasionId, uniqueOccasionId } from "./ids";
+export { ATTEMPT_HISTORY_CAP } from "./attempts";
+export {
+  ATTEMPT_OUTCOMES,
+  type AttemptOutcomeName,
+  type AttemptRow,
+  type GroupAttempts,
+  type MessageAttempts,
+} from "./ops/attempts";
 export type { Count } from "./ops/count";
 export type { DeferredCursor, DeferredRow, MessageAddress } from "./ops/deferred";
 export type { DlqDetail, DlqFilter, DlqRow, FailureGroupRow } from "./ops/dlq";
@@ -41,6 +51,7 @@ export {
 } from "./ops/messages";
 export type { OffsetReset, ReleasedLease } from "./ops/offsets";
 export type { GroupLag, PartitionRow, TopicOverview } from "./ops/overview";
+export type { GroupPause } from "./ops/pause";
 export type { DeletedMessage, PurgedTopic } from "./ops/remove";
 export { type HeldLease, STALE_LEASE_THRESHOLD_MS, type StaleLease } from "./ops/stale-leases";
 export type { SubscriberRow } from "./ops/workers";
@@ -99,6 +110,12 @@ export interface Queue {
     purgeTopic(topic: string, opts: { expectedCount: number } & AdminOptions): Promise<PurgedTopic>;
     /** Takes away the given leases whose holders are still silent past the threshold; returns those released. */
     releaseStaleLeases(leases: HeldLease[], opts?: { thresholdMs?: number } & AdminOptions): Promise<StaleLease[]>;
+    /**
+     * Stops handing out the group's rows of the topic (deliveries out finish and settle as
+     * usual; other groups are unaffected); `by` is shown as who paused it. Audited through `within`.
+     */
+    pauseGroup(group: string, topic: string, opts: { by: string } & AdminOptions): Promise<GroupPause>;
+    resumeGroup(group: string, topic: string, opts?: AdminOptions): Promise<GroupPause>;
   };
   /** Reads for the console and the CLI: every one bounded by a page size or a count cap. */
   inspect: {
@@ -120,6 +137,8 @@ export interface Queue {
     countMessages(topic: string): Promise<number>;
     /** Leases whose holder's heartbeat is older than `thresholdMs` (default 30 s), or that no subscriber row backs. */
     staleLeases(opts?: { thresholdMs?: number; limit?: number }): Promise<StaleLease[]>;
+    /** A message's delivery attempts per group (the last ATTEMPT_HISTORY_CAP), or null when it is not there. */
+    getAttempts(topic: string, partitionKey: string, seq: number): ReturnType<typeof getAttempts>;
   };
   /** Statements this queue has sent to the database (for idle-cost measurements). */
   statementCount(): number;
@@ -190,6 +209,8 @@ export function createQueue(options: QueueOptions = {}): Queue {
       deleteMessage: (a, o) => deleteMessage(db, a, o),
       purgeTopic: (topic, o) => purgeTopic(db, topic, o),
       releaseStaleLeases: (leases, o) => releaseStaleLeases(db, leases, o),
+      pauseGroup: (group, topic, o) => pauseGroup(db, group, topic, o),
+      resumeGroup: (group, topic, o) => resumeGroup(db, group, topic, o),
     },
     inspect: {
       listTopics: () => listTopics(db),
@@ -207,6 +228,7 @@ export function createQueue(options: QueueOptions = {}): Queue {
       listSubscribers: () => listSubscribers(db),
       countMessages: (topic) => countTopicMessages(db, topic),
       staleLeases: (o) => listStaleLeases(db, o),
+      getAttempts: (topic, pk, seq) => getAttempts(db, topic, pk, seq),
     },
     statementCount: () => db.statements(),
     async close() {

@@ -54,6 +54,13 @@ export interface ScanResult {
  * visible_after) index within `horizonMs` only (the subscriber scans again
  * by then anyway), skipping rows of held partitions.
  */
+/**
+ * The group is not paused: one primary-key read of its queue_groups row, a
+ * constant for the whole statement. Parameters: group, topic.
+ */
+const NOT_PAUSED = `NOT EXISTS (SELECT 1 FROM queue_groups pq
+  WHERE pq.consumer_group = ? AND pq.topic = ? AND pq.paused_at IS NOT NULL)`;
+
 export async function scanReadyPartitions(c: Executor, id: SubscriberIdentity, horizonMs: number): Promise<ScanResult> {
   // The union's first rows carry the next-due time and the lease count
   // (kind 'd' and 'c'), then the partitions (kind 'p').
@@ -71,7 +78,7 @@ export async function scanReadyPartitions(c: Executor, id: SubscriberIdentity, h
       LEFT JOIN queue_group_partitions dg
         ON dg.consumer_group = ? AND dg.topic = m.topic AND dg.partition_key = m.partition_key
       WHERE m.topic = ? AND m.visible_after > ${NOW_MS} AND m.visible_after <= ${NOW_MS} + ?
-        AND (dg.lease_owner IS NULL OR dg.lease_expires_at < ${NOW_MS})
+        AND (dg.lease_owner IS NULL OR dg.lease_expires_at < ${NOW_MS}) AND ${NOT_PAUSED}
       ORDER BY m.visible_after LIMIT 1)
      UNION ALL
      (SELECT 'c', NULL, NULL, 0, NULL, COUNT(*)
@@ -85,9 +92,22 @@ export async function scanReadyPartitions(c: Executor, id: SubscriberIdentity, h
         ON g.consumer_group = ? AND g.topic = p.topic AND g.partition_key = p.partition_key
       WHERE p.topic = ? AND p.head_seq > COALESCE(g.watermark, 0)
         AND (g.idle_until IS NULL OR g.idle_until <= ${NOW_MS} OR p.head_seq > g.idle_head)
-        AND (g.lease_owner IS NULL OR g.lease_owner = ? OR g.lease_expires_at < ${NOW_MS})
+        AND (g.lease_owner IS NULL OR g.lease_owner = ? OR g.lease_expires_at < ${NOW_MS}) AND ${NOT_PAUSED}
       LIMIT ${SCAN_LIMIT})`,
-    [id.group, id.topic, horizonMs, id.group, id.topic, id.group, id.topic, id.instanceId],
+    [
+      id.group,
+      id.topic,
+      horizonMs,
+      id.group,
+      id.topic,
+      id.group,
+      id.topic,
+      id.group,
+      id.topic,
+      id.instanceId,
+      id.group,
+      id.topic,
+    ],
   );
   const dueIn = rows.find((r) => r.kind === "d")?.n;
   return {

@@ -35,16 +35,26 @@ export function compareRefs(a: PartitionRef, b: PartitionRef): number {
   return cmp(a.group, b.group) || cmp(a.topic, b.topic) || cmp(a.partitionKey, b.partitionKey);
 }
 
-/** Locks the group-partition row; reads its watermark and whether the lease is held and unexpired. */
+/**
+ * Locks the group-partition row; reads its watermark, whether the lease is
+ * held and unexpired, and whether the group is paused (its queue_groups row,
+ * read here so that a fetch learns it without a statement of its own).
+ */
 export function lockStatement(ref: PartitionRef): Statement {
   return {
-    sql: `SELECT watermark, lease_owner, lease_expires_at >= ${NOW_MS} AS lease_valid
+    sql: `SELECT watermark, lease_owner, lease_expires_at >= ${NOW_MS} AS lease_valid,
+            (SELECT q.paused_at IS NOT NULL FROM queue_groups q WHERE q.consumer_group = ? AND q.topic = ?) AS paused
           FROM queue_group_partitions WHERE ${REF} FOR UPDATE`,
-    params: refParams(ref),
+    params: [ref.group, ref.topic, ...refParams(ref)],
   };
 }
 
-export type LockRow = { watermark: number; lease_owner: string | null; lease_valid: number | null };
+export type LockRow = {
+  watermark: number;
+  lease_owner: string | null;
+  lease_valid: number | null;
+  paused: number | null;
+};
 
 export async function lockGroupPartition(
   c: Executor,
@@ -275,12 +285,17 @@ export function releaseIdle(ref: PartitionRef, owner: string, idleUntil: number 
   };
 }
 
+export function releaseStatement(ref: PartitionRef, owner: string): Statement {
+  return {
+    sql: `UPDATE queue_group_partitions SET lease_owner = NULL, lease_expires_at = NULL, updated_at = ${NOW_MS}
+          WHERE ${REF} AND lease_owner = ?`,
+    params: [...refParams(ref), owner],
+  };
+}
+
 export async function releaseLease(c: Executor, ref: PartitionRef, owner: string): Promise<void> {
-  await c.execute(
-    `UPDATE queue_group_partitions SET lease_owner = NULL, lease_expires_at = NULL, updated_at = ${NOW_MS}
-     WHERE ${REF} AND lease_owner = ?`,
-    [...refParams(ref), owner],
-  );
+  const { sql, params } = releaseStatement(ref, owner);
+  await c.execute(sql, params);
 }
 
 /** Clears the idle marks of every group on these partitions: something made their rows ready early (an operator). */

@@ -7,7 +7,8 @@
 // goes out at once: there is no linger. A settle whose row changed underneath
 // (its visibility timeout passed and it went to someone else) fails alone
 // with DELIVERY_EXPIRED; the rest of its batch commits.
-import { DeliveryState } from "../../db/schema";
+import { AttemptOutcome, DeliveryState } from "../../db/schema";
+import { attemptsStatement } from "./attempts";
 import { type Executor, NOW_MS, type QueueDb, type Statement } from "./db";
 import { QueueError } from "./errors";
 import { Gatherer, type Waiting } from "./gather";
@@ -29,6 +30,8 @@ export interface SettleRequest {
   ref: PartitionRef;
   seq: number;
   attempt: number;
+  /** The fetch that handed the delivery out: its attempt row gets the outcome. */
+  fetchNo: number;
   kind: SettleKind;
   /** nack: how long until the row is visible again, ms. */
   delayMs?: number;
@@ -51,6 +54,8 @@ const MAX_FLUSH = 500;
 
 export const deliveryExpired = () =>
   new QueueError("DELIVERY_EXPIRED", "this delivery's visibility timeout passed and the message was delivered again");
+
+const OUTCOME = { ack: AttemptOutcome.acked, nack: AttemptOutcome.nacked, dead: AttemptOutcome.deadLettered } as const;
 
 const refKey = (r: PartitionRef) => JSON.stringify([r.group, r.topic, r.partitionKey]);
 const deliveryKey = (r: PartitionRef, seq: number) => `${refKey(r)}#${seq}`;
@@ -116,7 +121,24 @@ export async function writeSettles(
     if (r.kind !== "nack") finished.set(refKey(r.ref), r.ref);
   }
   await markDead(c, dead);
-  const statements: Statement[] = [];
+  const statements: Statement[] = attemptsStatement(
+    [],
+    requests.flatMap((r, i) =>
+      results[i] instanceof QueueError
+        ? []
+        : [
+            {
+              ref: r.ref,
+              seq: r.seq,
+              fetchNo: r.fetchNo,
+              attempt: r.attempt,
+              outcome: OUTCOME[r.kind],
+              reason: r.kind === "ack" ? null : (r.reason ?? (r.kind === "nack" ? "nacked" : "rejected")),
+              at: null,
+            },
+          ],
+    ),
+  );
   if (updates.length > 0) {
     // One statement for every ack and nack: the rows exist (checked above,
     // under the partition locks), so each VALUES tuple only updates its row.

@@ -32,7 +32,7 @@ export interface MessagePage {
   scanned: number;
 }
 
-interface Raw {
+export interface Raw {
   log_id: number;
   partition_key: string;
   seq: number;
@@ -49,7 +49,7 @@ interface Raw {
 }
 
 // No payload here: a list never reads the blobs.
-const COLUMNS = `m.log_id, m.partition_key, m.seq, m.message_id, m.published_at, m.visible_after,
+export const COLUMNS = `m.log_id, m.partition_key, m.seq, m.message_id, m.published_at, m.visible_after,
   m.target_group, g.watermark,
   d.state AS d_state, d.attempts AS d_attempts, d.visible_at AS d_visible_at, d.owner AS d_owner, ${NOW_MS} AS now`;
 
@@ -209,18 +209,29 @@ export async function getMessage(
     failure_group: string | null;
   }>("SELECT * FROM queue_messages WHERE topic = ? AND partition_key = ? AND seq = ?", [topic, partitionKey, seq]);
   if (!m) return null;
+  // Garbage collection deletes a finished message's delivery rows before the message; its
+  // attempt rows stay until the message goes, and stand in for them.
   const groups = await db.query<
-    Raw & { consumer_group: string; last_error: string | null; first_delivered_at: number | null }
+    Raw & {
+      consumer_group: string;
+      last_error: string | null;
+      first_delivered_at: number | null;
+      a_attempts: number | null;
+      a_first: number | null;
+    }
   >(
     `SELECT qg.consumer_group, ${COLUMNS},
-            d.last_error, d.first_delivered_at
+            d.last_error, d.first_delivered_at, a.a_attempts, a.a_first
      FROM queue_groups qg
      JOIN queue_messages m ON m.topic = qg.topic AND m.partition_key = ? AND m.seq = ?
      LEFT JOIN queue_group_partitions g ON g.consumer_group = qg.consumer_group AND g.topic = m.topic AND g.partition_key = m.partition_key
      LEFT JOIN queue_deliveries d ON d.consumer_group = qg.consumer_group AND d.topic = m.topic AND d.partition_key = m.partition_key AND d.seq = m.seq
+     LEFT JOIN (SELECT consumer_group, MAX(attempt) AS a_attempts, MIN(fetched_at) AS a_first FROM queue_attempts
+                WHERE topic = ? AND partition_key = ? AND seq = ? GROUP BY consumer_group) a
+       ON a.consumer_group = qg.consumer_group
      WHERE qg.topic = ?
      ORDER BY qg.consumer_group`,
-    [partitionKey, seq, topic],
+    [partitionKey, seq, topic, partitionKey, seq, topic],
   );
   return {
     topic,
@@ -248,9 +259,10 @@ export async function getMessage(
     groups: groups.map((g) => ({
       group: g.consumer_group,
       state: stateOf(g, g.consumer_group),
-      attempts: Number(g.d_attempts ?? 0),
+      attempts: Number(g.d_attempts ?? g.a_attempts ?? 0),
       lastError: g.last_error,
-      firstDeliveredAt: g.first_delivered_at === null ? null : Number(g.first_delivered_at),
+      firstDeliveredAt:
+        g.first_delivered_at !== null ? Number(g.first_delivered_at) : g.a_first === null ? null : Number(g.a_first),
     })),
   };
 }

@@ -114,6 +114,11 @@ export async function resetOffset(
       "DELETE FROM queue_deliveries WHERE consumer_group = ? AND topic = ? AND partition_key = ? AND seq > ?",
       [ref.group, ref.topic, ref.partitionKey, toSeq],
     );
+    // Their attempts go with them: those messages start their history again.
+    await c.execute(
+      "DELETE FROM queue_attempts WHERE topic = ? AND partition_key = ? AND seq > ? AND consumer_group = ?",
+      [ref.topic, ref.partitionKey, toSeq, ref.group],
+    );
     await opts.within?.(c, affectedRows);
     return {
       previousWatermark: row.watermark,

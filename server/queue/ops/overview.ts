@@ -13,6 +13,9 @@ export interface GroupLag {
   /** Published-at of the oldest row the group has not finished; null when caught up. */
   oldestPendingAt: number | null;
   leasedPartitions: number;
+  /** While an operator has the group's consumption paused: since when (database clock) and by whom. */
+  pausedAt: number | null;
+  pausedBy: string | null;
 }
 
 export interface TopicOverview {
@@ -33,15 +36,22 @@ export async function listTopics(db: QueueDb): Promise<TopicOverview[]> {
   const topics = await db.query<{ topic: string; partitions: number; last: number | null }>(
     "SELECT topic, COUNT(*) AS partitions, MAX(last_published_at) AS last FROM queue_partitions GROUP BY topic ORDER BY topic",
   );
-  const lags = await db.query<{ consumer_group: string; topic: string; lag: number; leased: number }>(
-    `SELECT qg.consumer_group, qg.topic,
+  const lags = await db.query<{
+    consumer_group: string;
+    topic: string;
+    lag: number;
+    leased: number;
+    paused_at: number | null;
+    paused_by: string | null;
+  }>(
+    `SELECT qg.consumer_group, qg.topic, qg.paused_at, qg.paused_by,
             SUM(p.head_seq - LEAST(p.head_seq, COALESCE(g.watermark, 0))) AS lag,
             SUM(g.lease_owner IS NOT NULL AND g.lease_expires_at >= ${NOW_MS}) AS leased
      FROM queue_groups qg
      JOIN queue_partitions p ON p.topic = qg.topic
      LEFT JOIN queue_group_partitions g
        ON g.consumer_group = qg.consumer_group AND g.topic = p.topic AND g.partition_key = p.partition_key
-     GROUP BY qg.consumer_group, qg.topic`,
+     GROUP BY qg.consumer_group, qg.topic, qg.paused_at, qg.paused_by`,
   );
   const inFlight = await db.query<{ consumer_group: string; topic: string; n: number }>(
     `SELECT consumer_group, topic, COUNT(*) AS n FROM queue_deliveries
@@ -92,6 +102,8 @@ export async function listTopics(db: QueueDb): Promise<TopicOverview[]> {
             inFlight: inFlightBy.get(key(l.consumer_group, l.topic)) ?? 0,
             oldestPendingAt: lag > 0 ? (oldestBy.get(key(l.consumer_group, l.topic)) ?? null) : null,
             leasedPartitions: Number(l.leased ?? 0),
+            pausedAt: l.paused_at === null ? null : Number(l.paused_at),
+            pausedBy: l.paused_by,
           };
         }),
     });

@@ -76,6 +76,11 @@ export async function deleteMessage(
           [groups, topic, partitionKey, seq],
         )
       ).affectedRows;
+      await c.execute("DELETE FROM queue_attempts WHERE topic = ? AND partition_key = ? AND seq = ?", [
+        topic,
+        partitionKey,
+        seq,
+      ]);
     }
     await c.execute("DELETE FROM queue_messages WHERE log_id = ?", [m.log_id]);
     await opts.within?.(c, 1);
@@ -130,6 +135,9 @@ export async function purgeTopic(
         ? 0
         : (await c.execute("DELETE FROM queue_deliveries WHERE consumer_group IN (?) AND topic = ?", [groups, topic]))
             .affectedRows;
+    if (groups.length > 0) {
+      await c.execute("DELETE FROM queue_attempts WHERE topic = ? AND consumer_group IN (?)", [topic, groups]);
+    }
     const { affectedRows: deleted } = await c.execute("DELETE FROM queue_messages WHERE topic = ? AND log_id <= ?", [
       topic,
       maxLogId,

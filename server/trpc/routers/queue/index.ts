@@ -1,9 +1,12 @@
-// queue.*: the overview and a topic's partitions and messages.
+// queue.*: the overview, a topic's partitions and messages, a message's attempts, pausing a group.
 import { router } from "../../init";
+import { attempts } from "./attempts";
 import { message } from "./message";
 import { messages } from "./messages";
 import { overview } from "./overview";
 import { partitions } from "./partitions";
+import { pause } from "./pause";
+import { resume } from "./resume";
 import { topic } from "./topic";
 
-export const queueRouter = router({ overview, topic, partitions, messages, message });
+export const queueRouter = router({ overview, topic, partitions, messages, message, attempts, pause, resume });
