@@ -116,7 +116,7 @@ export async function buildsignalController(
     }
     const recorded = await d.store
       .within(tx)
-      .recordStatus(buildId, answer.status, answer.metadata, schedules ? gen : undefined);
+      .recordStatus(buildId, answer.status, answer.metadata, schedules ? gen : undefined, false, build);
     // speculate cares about changes of status: an unchanged poll tells it nothing.
     if (recorded.changed) {
       await publishSpeculate(d, recorded.build.batchId, buildId, recorded.build.status as BuildStatus, tx);

@@ -261,8 +261,40 @@ export class PipelineStore {
     advanceFrom?: number,
     /** true: a verdict of the pipeline itself (no answer came), so the run of failed calls stays counted. */
     fromFailures = false,
+    /** The build as the caller read it before asking its runner: tried first without a locking read. */
+    seen?: RecordedBuild,
   ): Promise<{ build: RecordedBuild; changed: boolean }> {
+    const meta = JSON.stringify(metadata);
+    const values = {
+      status,
+      metadata: meta,
+      statusCalls: sql`${builds.statusCalls} + 1`,
+      // An answer ends a run of failed status calls (same statement: nothing added to the poll's cost).
+      ...(fromFailures ? {} : { statusFailures: 0 }),
+      ...(advanceFrom === undefined
+        ? {}
+        : {
+            pollGeneration: sql`IF(${builds.pollGeneration} = ${advanceFrom}, ${advanceFrom + 1}, ${builds.pollGeneration})`,
+          }),
+      updatedAt: NOW_MS,
+      ...(isTerminal(status) ? { finishedAt: NOW_MS } : {}),
+    };
     return this.change(async (tx) => {
+      const record = async (row: RecordedBuild) => {
+        const changed = row.status !== status;
+        if (changed) await tx.insert(buildStatusHistory).values({ buildId, status, metadata: meta, at: NOW_MS });
+        // Under the row lock, the status written is the status now: no read back.
+        return { build: { ...row, status }, changed };
+      };
+      if (seen && !isTerminal(seen.status as BuildStatus)) {
+        // The common case, a poll nobody raced: the update's own lock checks the status is
+        // still the one seen, which saves the locking read. Otherwise the locking path below.
+        const [res] = await tx
+          .update(builds)
+          .set(values)
+          .where(and(eq(builds.id, buildId), eq(builds.status, seen.status)));
+        if (res.affectedRows === 1) return record(seen);
+      }
       const [row] = await tx
         .select({ id: builds.id, batchId: builds.batchId, runner: builds.runner, status: builds.status })
         .from(builds)
@@ -270,28 +302,8 @@ export class PipelineStore {
         .for("update");
       if (!row) throw new Error(`unknown build ${buildId}`);
       if (isTerminal(row.status as BuildStatus)) return { build: row, changed: false };
-      const meta = JSON.stringify(metadata);
-      const changed = row.status !== status;
-      await tx
-        .update(builds)
-        .set({
-          status,
-          metadata: meta,
-          statusCalls: sql`${builds.statusCalls} + 1`,
-          // An answer ends a run of failed status calls (same statement: nothing added to the poll's cost).
-          ...(fromFailures ? {} : { statusFailures: 0 }),
-          ...(advanceFrom === undefined
-            ? {}
-            : {
-                pollGeneration: sql`IF(${builds.pollGeneration} = ${advanceFrom}, ${advanceFrom + 1}, ${builds.pollGeneration})`,
-              }),
-          updatedAt: NOW_MS,
-          ...(isTerminal(status) ? { finishedAt: NOW_MS } : {}),
-        })
-        .where(eq(builds.id, buildId));
-      if (changed) await tx.insert(buildStatusHistory).values({ buildId, status, metadata: meta, at: NOW_MS });
-      // Under the row lock, the status written is the status now: no read back.
-      return { build: { ...row, status }, changed };
+      await tx.update(builds).set(values).where(eq(builds.id, buildId));
+      return record(row);
     });
   }
 

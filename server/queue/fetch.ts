@@ -66,6 +66,7 @@ type RawRow = {
   fetches: number | null;
   owner: string | null;
   d_visible_at: number | null;
+  blocking: number | null;
 };
 
 export function parseMetadata(raw: string | null): Record<string, string> {
@@ -113,18 +114,20 @@ export async function fetchBatches(
         const key = [ref.group, ref.topic, ref.partitionKey];
         return [
           lockStatement(ref),
-          { sql: BLOCKING_IN_FLIGHT, params: key },
           {
+            // The blocking row rides along as a column (a constant subquery, run once): with
+            // no ready rows it does not matter, since the idle probe then waits for it too.
             sql: `SELECT m.log_id, m.seq, m.message_id, m.payload, m.metadata, m.published_at, m.visible_after, ${NOW_MS} AS now,
                          m.failure_reason, m.failure_count, m.failed_at, m.original_topic, m.original_group,
-                         d.attempts, d.last_error, d.fetches, d.owner, d.visible_at AS d_visible_at
+                         d.attempts, d.last_error, d.fetches, d.owner, d.visible_at AS d_visible_at,
+                         (${BLOCKING_IN_FLIGHT}) AS blocking
                   ${READY_ROWS}
                   ORDER BY m.seq LIMIT ?`,
-            params: [...key, opts.batchSize],
+            params: [...key, ...key, opts.batchSize],
           },
         ];
       }),
-    )) as Array<LockRow[] | Array<{ seq: number | null }> | RawRow[]>;
+    )) as Array<LockRow[] | RawRow[]>;
 
     const results: FetchResult[] = refs.map(() => ({ kind: "lost" }) as const);
     const drained: Array<{ i: number; watermark: number }> = [];
@@ -135,7 +138,7 @@ export async function fetchBatches(
     const closed: AttemptClose[] = [];
     order.forEach((i, k) => {
       const ref = refs[i] as PartitionRef;
-      const gp = (reads[3 * k] as LockRow[])[0];
+      const gp = (reads[2 * k] as LockRow[])[0];
       if (!gp || gp.lease_owner !== owner || Number(gp.lease_valid) !== 1) return;
       if (Number(gp.paused) === 1) {
         // Paused: hand nothing out and give the lease back (idle marks untouched), so the
@@ -145,14 +148,16 @@ export async function fetchBatches(
         return;
       }
       const watermark = Number(gp.watermark);
-      const blocking = (reads[3 * k + 1] as Array<{ seq: number | null }>)[0]?.seq;
+      const ready = reads[2 * k + 1] as RawRow[];
+      const blocking = ready[0]?.blocking;
       const below = blocking != null ? Number(blocking) : null;
-      const ready = reads[3 * k + 2] as RawRow[];
       // Rows after a blocking one wait for it: the partition keeps its order.
       const raw = below === null ? ready : ready.filter((r) => Number(r.seq) < below);
       if (raw.length === 0) {
-        // Waiting for rows still out: keep the lease, try again next poll.
-        if (below !== null) results[i] = { kind: "rows", rows: [] };
+        // Ready rows waiting behind a row still out: keep the lease, try again next poll.
+        // Nothing ready at all: the idle probe learns when the partition is next due (a
+        // blocking row's timeout included).
+        if (ready.length > 0) results[i] = { kind: "rows", rows: [] };
         else drained.push({ i, watermark });
         return;
       }
