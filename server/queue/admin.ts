@@ -98,6 +98,9 @@ export async function requeueDeadLetters(
   });
 }
 
+/** Partitions whose rows one garbage-collection transaction deletes. */
+const GC_PARTITIONS_PER_TX = 50;
+
 /**
  * Deletes log rows every registered consumer group of their topic has passed
  * (seq at or below the lowest watermark). Topics with no group keep
@@ -123,21 +126,28 @@ export async function collectGarbage(db: QueueDb, opts: { maxRowsPerPartition?: 
   );
   const floors = candidates.filter((f) => f.oldest !== null && Number(f.oldest) <= Number(f.floor));
   let deleted = 0;
-  for (const f of floors) {
-    // A message's attempt history outlives its delivery rows (deleted below, once its group
-    // has passed it) and goes with the message: up to the oldest row this run leaves.
-    const [res] = (await db.script([
-      {
-        sql: "DELETE FROM queue_messages WHERE topic = ? AND partition_key = ? AND seq <= ? ORDER BY seq LIMIT ?",
-        params: [f.topic, f.partition_key, f.floor, limit],
-      },
-      {
-        sql: `DELETE FROM queue_attempts WHERE topic = ? AND partition_key = ? AND seq <= ?
-                AND seq < COALESCE((SELECT MIN(m.seq) FROM queue_messages m WHERE m.topic = ? AND m.partition_key = ?), ? + 1)`,
-        params: [f.topic, f.partition_key, f.floor, f.topic, f.partition_key, f.floor],
-      },
-    ])) as [WriteResult];
-    deleted += res.affectedRows;
+  // Partitions in transactions of GC_PARTITIONS_PER_TX, one round trip each: a commit (and a log
+  // flush) per statement, two per partition, made a run over 1,000 busy partitions 2,000 commits.
+  for (let i = 0; i < floors.length; i += GC_PARTITIONS_PER_TX) {
+    const chunk = floors.slice(i, i + GC_PARTITIONS_PER_TX);
+    const results = await db.tx((c) =>
+      c.commitWith(
+        chunk.flatMap((f) => [
+          {
+            sql: "DELETE FROM queue_messages WHERE topic = ? AND partition_key = ? AND seq <= ? ORDER BY seq LIMIT ?",
+            params: [f.topic, f.partition_key, f.floor, limit],
+          },
+          {
+            // A message's attempt history outlives its delivery rows (deleted below, once its group
+            // has passed it) and goes with the message: up to the oldest row this run leaves.
+            sql: `DELETE FROM queue_attempts WHERE topic = ? AND partition_key = ? AND seq <= ?
+                    AND seq < COALESCE((SELECT MIN(m.seq) FROM queue_messages m WHERE m.topic = ? AND m.partition_key = ?), ? + 1)`,
+            params: [f.topic, f.partition_key, f.floor, f.topic, f.partition_key, f.floor],
+          },
+        ]),
+      ),
+    );
+    for (let k = 0; k < results.length; k += 2) deleted += (results[k] as WriteResult).affectedRows;
   }
   // Delivery rows at or below their watermark are finished history.
   await db.execute(
