@@ -30,10 +30,11 @@ beforeAll(async () => {
     await pipelineConfig(
       {
         queues: {
-          // 12,000 lines (about 155 KiB, three pages), then waits for the test's go-ahead, then one more line.
+          // 12,000 lines (about 155 KiB, three pages), then waits for the test's go-ahead, then one more
+          // line. It gives up waiting after 60 s, so a failed run leaves no process behind.
           long: {
             kind: "command",
-            command: `seq -f "line %g é" 1 ${LINES}; while [ ! -f "$SLUICE_BUILD_FILE.go" ]; do sleep 0.05; done; echo "the end"`,
+            command: `seq -f "line %g é" 1 ${LINES}; i=0; while [ ! -f "$SLUICE_BUILD_FILE.go" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done; echo "the end"`,
           },
           // A line of 3,000 two-byte characters with no newline for 6,000 bytes, then short lines.
           wide: {
