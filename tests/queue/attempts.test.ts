@@ -136,7 +136,9 @@ describe("attempt history", () => {
       [2, "acked"],
     ]);
     const expired = g.history[0];
-    expect(expired?.heldMs).toBeGreaterThanOrEqual(300);
+    // The attempt's start and the delivery's timeout are stamped by two statements of one
+    // round trip, so by the database's clock they may be a millisecond or two apart.
+    expect(expired?.heldMs).toBeGreaterThanOrEqual(295);
     expect(expired?.heldMs).toBeLessThan(1_000);
   });
 
