@@ -103,7 +103,10 @@ test.describe("5. every width, both schemes", () => {
     // Kept in this browser, and there before the first paint: with every script bundle
     // refused (React never runs), the stored choice is already applied by the inline boot script.
     const other = await context.newPage();
-    await other.route("**/_next/static/chunks/**", (route) => route.abort());
+    // Scripts only: a Turbopack build serves the stylesheets from the same chunks folder.
+    await other.route("**/_next/static/**", (route) =>
+      route.request().resourceType() === "script" ? route.abort() : route.continue(),
+    );
     await other.emulateMedia({ colorScheme: "light" });
     await other.goto("/workers");
     await expect(other.locator("html")).toHaveAttribute("data-theme", "dark");
@@ -391,6 +394,8 @@ test.describe("8. small truths", () => {
     await page.goto(`/deferred?topic=${topic}`);
     const row = page.locator('tr[data-message-id="in-ten"]');
     await expect(row.locator('[data-col="time-left"]')).toHaveText(/^(9|10) min \d\d s$/);
+    // Shown once the page is hydrated (the browser's clock, not the server's).
+    await expect(row.locator('[data-col="visible-at"] time')).toHaveAttribute("datetime", /.+/);
     const seen = await row.evaluate((tr) => {
       const left = Number(tr.querySelector(".countdown")?.getAttribute("data-remaining-ms"));
       const at = tr.querySelector('[data-col="visible-at"] time');

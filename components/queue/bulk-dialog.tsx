@@ -44,10 +44,15 @@ export function BulkDialog({
   const requeue = useMutation(trpc.dlq.requeueMatching.mutationOptions(started));
   const action = kind === "purge" ? purge : requeue;
 
+  // Focus starts on the safe choice (autoFocus below) and, when the dialog goes, returns to what opened it.
   useEffect(() => {
     const d = ref.current;
+    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     if (d && !d.open) d.showModal();
-    return () => d?.close();
+    return () => {
+      d?.close();
+      if (opener?.isConnected) opener.focus();
+    };
   }, []);
 
   const n = count.isFetching ? undefined : count.data?.count;

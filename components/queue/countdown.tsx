@@ -1,5 +1,5 @@
 "use client";
-import { useState } from "react";
+import { useState, useSyncExternalStore } from "react";
 import { formatAbsolute, formatClock, formatDuration } from "../format";
 import { useNow } from "../use-now";
 
@@ -41,8 +41,21 @@ export function Countdown({ deadline }: { deadline: number }) {
   );
 }
 
-/** The wall-clock time of `deadline`, with its date on hover. */
+const noSubscription = () => () => {};
+
+/**
+ * The wall-clock time of `deadline`, with its date on hover. Rendered once
+ * hydrated: the server's deadline comes from the server's clock, and a
+ * hydrated attribute that differs is not patched, so the time shown would
+ * disagree with the countdown beside it when the browser's clock is off.
+ */
 export function VisibleAt({ deadline }: { deadline: number }) {
+  const hydrated = useSyncExternalStore(
+    noSubscription,
+    () => true,
+    () => false,
+  );
+  if (!hydrated) return <time />;
   return (
     <time dateTime={new Date(deadline).toISOString()} title={formatAbsolute(deadline)} suppressHydrationWarning>
       {formatClock(deadline)}
