@@ -115,7 +115,7 @@ export class QueueDelivery implements Delivery {
       seq: this.seq,
       attempt: this.attempt,
       fetchNo: this.row.fetchNo,
-      probe: what.kind !== "nack" && this.host.wantsProbe(this),
+      probe: this.host.wantsProbe(this),
     };
     if (what.kind === "dead") {
       const row = this.row;

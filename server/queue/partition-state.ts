@@ -78,6 +78,9 @@ const UNFINISHED_ROWS = `
   WHERE m.topic = ? AND m.partition_key = ? AND m.seq > ?
     AND (m.target_group IS NULL OR m.target_group = ?)
     AND (d.seq IS NULL OR d.state = ${DeliveryState.inFlight})`;
+/** When the first of UNFINISHED_ROWS is or becomes ready: its visible_after, or its delivery's visible_at if later. */
+const NEXT_DUE = "SELECT MIN(GREATEST(m.visible_after, COALESCE(d.visible_at, 0)))";
+
 const unfinishedParams = (ref: PartitionRef, current: number) => [
   ref.group,
   ref.topic,
@@ -212,7 +215,7 @@ export async function markDead(
 export function idleProbe(ref: PartitionRef, current: number): Statement {
   return {
     sql: `SELECT @sluice_head AS head, x.idle_until, CAST(x.idle_until AS SIGNED) - CAST(${NOW_MS} AS SIGNED) AS due_in
-          FROM (SELECT MIN(GREATEST(m.visible_after, COALESCE(d.visible_at, 0))) AS idle_until ${UNFINISHED_ROWS}) x`,
+          FROM (${NEXT_DUE} AS idle_until ${UNFINISHED_ROWS}) x`,
     params: unfinishedParams(ref, current),
   };
 }
@@ -248,7 +251,7 @@ export function settleProbe(ref: PartitionRef, current: number): Statement[] {
   return [
     {
       sql: `SELECT @sluice_head AS head,
-              (@sluice_idle := (SELECT MIN(GREATEST(m.visible_after, COALESCE(d.visible_at, 0))) ${UNFINISHED_ROWS})) AS idle_until,
+              (@sluice_idle := (${NEXT_DUE} ${UNFINISHED_ROWS})) AS idle_until,
               ${NOW_MS} AS now,
               EXISTS(SELECT 1 FROM queue_deliveries x WHERE ${REF} AND x.seq > ?
                        AND x.state = ${DeliveryState.inFlight} AND x.owner IS NOT NULL) AS out_owned`,

@@ -300,14 +300,12 @@ export class QueueSubscription implements Subscription {
       const out = ref && this.owned.get(ref.partitionKey);
       if (!ref || !out) return;
       if (res.kind === "idle") {
-        // +1 ms: the database's clock has millisecond steps; waking a little late beats an empty fetch.
-        this.idleUntil.set(ref.partitionKey, { at: performance.now() + res.dueInMs + 1, head: res.head });
+        this.waitIdle(ref.partitionKey, res.dueInMs, res.head);
         return;
       }
       this.idleUntil.delete(ref.partitionKey);
       if (res.kind !== "rows") {
-        this.owned.delete(ref.partitionKey);
-        this.fullBatch.delete(ref.partitionKey);
+        this.dropPartition(ref.partitionKey);
         return;
       }
       if (res.rows.length >= this.opts.batchSize) this.fullBatch.add(ref.partitionKey);
@@ -331,10 +329,21 @@ export class QueueSubscription implements Subscription {
     const idle = [...this.owned].filter(([, out]) => out.size === 0).slice(0, count);
     for (const [k] of idle) {
       await releaseLease(this.db, { group: this.id.group, topic: this.id.topic, partitionKey: k }, this.id.instanceId);
-      this.owned.delete(k);
-      this.idleUntil.delete(k);
-      this.fullBatch.delete(k);
+      this.dropPartition(k);
     }
+  }
+
+  /** Forgets a partition whose lease is gone: what is held of it, its due time, its last batch. */
+  private dropPartition(k: string) {
+    this.owned.delete(k);
+    this.idleUntil.delete(k);
+    this.fullBatch.delete(k);
+  }
+
+  /** A held partition with nothing ready: fetch it again when its next row is due in `dueInMs` (database clock). */
+  private waitIdle(k: string, dueInMs: number, head: number) {
+    // +1 ms: the database's clock has millisecond steps; waking a little late beats an empty fetch.
+    this.idleUntil.set(k, { at: performance.now() + dueInMs + 1, head });
   }
 
   private readonly deliveryHost: DeliveryHost;
@@ -351,8 +360,7 @@ export class QueueSubscription implements Subscription {
     // Nothing ready and nothing out, the next row due soon: wait for it as a fetch
     // that found nothing would, without the fetch. Otherwise fetch again now.
     if (probe && !probe.ready && !probe.out && probe.dueInMs !== null && probe.dueInMs <= this.keepIdleLeaseMs()) {
-      // +1 ms: the database's clock has millisecond steps; waking a little late beats an empty fetch.
-      this.idleUntil.set(k, { at: performance.now() + probe.dueInMs + 1, head: probe.head });
+      this.waitIdle(k, probe.dueInMs, probe.head);
     }
     // Either way the pause ends: the partition is fetched again, or the sleep is measured anew.
     this.wake(false);
