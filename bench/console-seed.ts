@@ -4,9 +4,22 @@
 // delivery windows, leases, heartbeats). Going through publish() would take
 // an hour; the console only reads, so the rows just have to look the same.
 import type mysql from "mysql2/promise";
-import { DeliveryState } from "../db/schema";
-import { failureGroup } from "../server/queue/failure-group";
-import { dedupKey } from "../server/queue/log";
+import { NOW_MS_SQL } from "@/db/clock";
+import { DeliveryState } from "@/db/schema";
+import { failureGroup } from "@/server/queue/failure-group";
+import { dedupKey } from "@/server/queue/log";
+import { TOPIC_ROW, TRAFFIC_SHARDS } from "@/server/queue/rollup";
+
+/** DLQ rows per partition of the DLQ topic: 2,000 (100,000 rows) unless BENCH_DLQ_PER_PARTITION says otherwise (20000: 1,000,000 rows). */
+function dlqPerPartition(): number {
+  const text = process.env.BENCH_DLQ_PER_PARTITION;
+  if (text === undefined || text === "") return 2_000;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 100_000) {
+    throw new Error(`BENCH_DLQ_PER_PARTITION must be a whole number from 1 to 100000; got "${text}"`);
+  }
+  return n;
+}
 
 export const SEED = {
   topics: ["orders", "payments", "emails", "webhooks"],
@@ -15,7 +28,7 @@ export const SEED = {
   dlqTopic: "orders_dlq",
   /** Went quiet: all its rows are older than every other topic's (the newest-first scans' worst case). */
   quietTopic: "webhooks",
-  dlqPerPartition: 2_000,
+  dlqPerPartition: dlqPerPartition(),
   /** Rows per INSERT statement. */
   chunk: 2_000,
   /** INSERT statements in flight at once. */
@@ -302,6 +315,42 @@ async function seedGroups(ctx: Ctx): Promise<void> {
   }
 }
 
+/**
+ * A day of the traffic rollup, as the queue leaves it when busy: for every
+ * topic (its published row) and group (acked, nacked, dead-lettered, and the
+ * gauges garbage collection samples into shard 0), every minute of the last
+ * 24 hours on every shard. The charts' worst case: a quiet system fills fewer.
+ */
+async function seedTraffic(ctx: Ctx): Promise<number> {
+  const minuteNow = Math.floor(ctx.now / 60_000) * 60_000;
+  const series = [
+    ...[...SEED.topics, SEED.dlqTopic].map((topic) => ({ topic, group: TOPIC_ROW })),
+    ...GROUPS.map((g) => ({ topic: g.topic, group: g.group })),
+  ];
+  const rows: string[] = [];
+  for (const { topic, group } of series) {
+    for (let m = 0; m < 1440; m++) {
+      const minute = minuteNow - m * 60_000;
+      for (let shard = 0; shard < TRAFFIC_SHARDS; shard++) {
+        const n = 1 + ((m * 31 + shard * 7) % 40);
+        const gauges = group !== TOPIC_ROW && shard === 0 ? `${(m * 13) % 5_000}, ${(m % 90) * 1000}` : "NULL, NULL";
+        rows.push(
+          group === TOPIC_ROW
+            ? `(${ctx.pool.escape(topic)}, ${minute}, '', ${shard}, ${n}, 0, 0, 0, NULL, NULL)`
+            : `(${ctx.pool.escape(topic)}, ${minute}, ${ctx.pool.escape(group)}, ${shard}, 0, ${n}, ${n % 3}, ${n % 5 === 0 ? 1 : 0}, ${gauges})`,
+        );
+      }
+    }
+  }
+  for (let i = 0; i < rows.length; i += SEED.chunk) {
+    await ctx.pool.query(
+      `INSERT INTO queue_traffic (topic, minute, consumer_group, shard, published, acked, nacked, dead_lettered, lag, oldest_pending_ms)
+       VALUES ${rows.slice(i, i + SEED.chunk).join(", ")}`,
+    );
+  }
+  return rows.length;
+}
+
 /** A few builds, so the overview's "builds by status" has something to count. */
 async function seedBuilds(ctx: Ctx): Promise<void> {
   const statuses = ["succeeded", "succeeded", "succeeded", "failed", "running", "accepted", "cancelled"];
@@ -315,9 +364,7 @@ async function seedBuilds(ctx: Ctx): Promise<void> {
 }
 
 export async function seedConsoleData(pool: mysql.Pool, log: (line: string) => void): Promise<void> {
-  const [[clock]] = (await pool.query("SELECT CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS UNSIGNED) AS now")) as unknown as [
-    Array<{ now: number | string }>,
-  ];
+  const [[clock]] = (await pool.query(`SELECT ${NOW_MS_SQL} AS now`)) as unknown as [Array<{ now: number | string }>];
   const ctx: Ctx = { pool, now: Number(clock?.now), log };
   let t = performance.now();
   const step = (what: string) => {
@@ -333,11 +380,13 @@ export async function seedConsoleData(pool: mysql.Pool, log: (line: string) => v
   await seedGroups(ctx);
   await seedBuilds(ctx);
   step("groups, deliveries, subscribers, builds");
-  await pool.query("ANALYZE TABLE queue_messages, queue_partitions, queue_group_partitions, queue_deliveries");
+  const traffic = await seedTraffic(ctx);
+  step(`traffic: ${traffic} rollup rows (24 h, every shard)`);
+  await pool.query(
+    "ANALYZE TABLE queue_messages, queue_partitions, queue_group_partitions, queue_deliveries, queue_traffic",
+  );
   step("ANALYZE TABLE");
 }
-
-const NOW_MS = "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS UNSIGNED)";
 
 /**
  * Keeps the seeded workers alive between timings (untimed): heartbeats,
@@ -346,12 +395,12 @@ const NOW_MS = "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS UNSIGNED)";
  */
 export async function refreshLiveness(pool: mysql.Pool): Promise<void> {
   await pool.query(
-    `UPDATE queue_subscribers SET heartbeat_at = ${NOW_MS} - 2000 WHERE instance_id <> '${subscriberId(SUBSCRIBERS - 1)}'`,
+    `UPDATE queue_subscribers SET heartbeat_at = ${NOW_MS_SQL} - 2000 WHERE instance_id <> '${subscriberId(SUBSCRIBERS - 1)}'`,
   );
   await pool.query(
-    `UPDATE queue_group_partitions SET lease_expires_at = ${NOW_MS} + 30000 WHERE lease_owner IS NOT NULL`,
+    `UPDATE queue_group_partitions SET lease_expires_at = ${NOW_MS_SQL} + 30000 WHERE lease_owner IS NOT NULL`,
   );
   await pool.query(
-    `UPDATE queue_deliveries SET visible_at = ${NOW_MS} + IF(owner IS NULL, 30000, 60000) WHERE state = ${DeliveryState.inFlight}`,
+    `UPDATE queue_deliveries SET visible_at = ${NOW_MS_SQL} + IF(owner IS NULL, 30000, 60000) WHERE state = ${DeliveryState.inFlight}`,
   );
 }

@@ -3,7 +3,7 @@
 // the message walks, a variant that pins the (topic, log_id) index, so the
 // report can show both plans and both timings.
 import type mysql from "mysql2/promise";
-import { type DlqFilter, dlqListSql } from "../server/queue/ops/dlq";
+import { type DlqFilter, dlqListSql } from "@/server/queue/ops/dlq";
 import { messageId, SEED } from "./console-seed";
 
 export interface Statement {

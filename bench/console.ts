@@ -4,12 +4,13 @@
 // over 300 ms on the server is flagged. The throwaway database is dropped at
 // the end, also on error or Ctrl-C.
 //
-//   npm run bench:console     (BENCH_MYSQL_URL overrides mysql://root@127.0.0.1:3306/)
+//   npm run bench:console     (BENCH_MYSQL_URL overrides mysql://root@127.0.0.1:3306/;
+//                              BENCH_DLQ_PER_PARTITION=20000 seeds 1,000,000 DLQ rows instead of 100,000)
 import type mysql from "mysql2/promise";
-import { createDb } from "../db/client";
-import { PipelineStore } from "../server/pipeline/store";
-import { createQueue, type Queue } from "../server/queue";
-import { viewPayload } from "../server/trpc/payload-view";
+import { createDb } from "@/db/client";
+import { PipelineStore } from "@/server/pipeline/store";
+import { createQueue, type Queue } from "@/server/queue";
+import { viewPayload } from "@/server/trpc/payload-view";
 import { messageId, partitionKey, reasonFor, refreshLiveness, SEED, seedConsoleData } from "./console-seed";
 import { explainStatement, statementFor } from "./console-sql";
 import { createBenchDatabase, dropOnSignal, percentile } from "./lib";
@@ -55,7 +56,11 @@ function summarize(result: unknown): string | undefined {
   if (typeof result === "number") return `= ${result}`;
   if (result && typeof result === "object") {
     const r = result as Record<string, unknown>;
-    for (const k of ["rows", "messages", "partitions", "subscribers"]) {
+    const totals = r.totals as { published: number; acked: number } | undefined;
+    if (totals && Array.isArray(r.published)) {
+      return `${r.published.length} minutes, ${totals.published} published, ${totals.acked} acked`;
+    }
+    for (const k of ["rows", "messages", "partitions", "subscribers", "topics"]) {
       const v = r[k];
       if (Array.isArray(v)) return `${v.length} ${k}${"scanned" in r ? `, scanned ${r.scanned}` : ""}`;
     }
@@ -91,6 +96,7 @@ async function timeEverything(queue: Queue, store: PipelineStore, pool: mysql.Po
   );
   await add("overview", "inspect.listTopics()", () => queue.inspect.listTopics());
   await add("overview", "store.countBuildsByStatus()", () => store.countBuildsByStatus());
+  await add("overview", "queue.sparklines: trafficSparklines() (last hour)", () => queue.inspect.trafficSparklines());
 
   // Topic page: header (queue.topic = listTopics), partitions, messages by state, detail.
   await add("topic", 'listPartitions("orders", first page)', () => queue.inspect.listPartitions("orders", { limit }));
@@ -123,6 +129,14 @@ async function timeEverything(queue: Queue, store: PipelineStore, pool: mysql.Po
       limit,
     }),
   );
+  // Topic page charts (queue.traffic) over the seeded day of rollups.
+  await add("topic", 'traffic("orders", billing, 1h)', () =>
+    queue.inspect.traffic("orders", { group: "billing", range: "1h" }),
+  );
+  await add("topic", 'traffic("orders", billing, 24h)', () =>
+    queue.inspect.traffic("orders", { group: "billing", range: "24h" }),
+  );
+  await add("topic", 'traffic("orders", every group, 24h)', () => queue.inspect.traffic("orders", { range: "24h" }));
   await add("message", "getMessage + decoded payload", async (i) => {
     const { p, seq } = pick(i);
     const m = await queue.inspect.getMessage("orders", partitionKey(p), seq);
@@ -193,6 +207,7 @@ async function timeEverything(queue: Queue, store: PipelineStore, pool: mysql.Po
     return viewPayload(d.payload);
   });
   await add("dlq", "listJobs(10)", () => queue.inspect.listJobs(10));
+  await add("dlq", `traffic("${dlq}", 24h): inflow`, () => queue.inspect.traffic(dlq, { range: "24h" }));
 
   // Workers page.
   await add("workers", "listSubscribers()", () => queue.inspect.listSubscribers());

@@ -2,8 +2,8 @@
 // end and on Ctrl-C), a few query and statistics helpers, and the plain-text
 // table their reports are printed as.
 import mysql from "mysql2/promise";
-import { openUtcPool } from "../db/client";
-import { migrateDatabase } from "../db/migrate";
+import { openUtcPool } from "@/db/client";
+import { migrateDatabase } from "@/db/migrate";
 
 // ---------------------------------------------------------------- database
 
@@ -84,6 +84,15 @@ export async function queryOne<T>(pool: mysql.Pool, sql: string, params: unknown
 // ---------------------------------------------------------------- numbers
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Runs `tick` every `everyMs` (start to start; a slow tick delays the next, never overlaps it) while `going()` holds. */
+export async function repeatEvery(everyMs: number, going: () => boolean, tick: () => Promise<void>): Promise<void> {
+  while (going()) {
+    const started = performance.now();
+    await tick();
+    await sleep(Math.max(0, everyMs - (performance.now() - started)));
+  }
+}
 
 /** Nearest-rank percentile of an ascending array; NaN for an empty one. */
 export function percentile(sorted: number[], p: number): number {

@@ -2,8 +2,9 @@
 // the database clock, message shapes, the 10-handler consumer, deadlines and
 // number formats. No side effects: the worker and publisher children import it too.
 import type mysql from "mysql2/promise";
-import type { Delivery, Message, Subscription } from "../server/queue";
-import { parseSubscriptionOptions } from "../server/queue/options";
+import { NOW_MS_SQL } from "@/db/clock";
+import type { Delivery, Message, Subscription } from "@/server/queue";
+import { parseSubscriptionOptions } from "@/server/queue/options";
 import { percentile, queryOne, sleep } from "./lib";
 
 /** BENCH_QUICK=1: counts 10× smaller, windows and deadlines shorter. A smoke test, not a measurement. */
@@ -64,9 +65,6 @@ export const ONLY = new Set(
 /** Every subscription here runs on the library's defaults; read them back for the header. */
 export const SUBSCRIBER_DEFAULTS = parseSubscriptionOptions({ subscriberName: "bench", consumerGroup: "bench" });
 
-/** The database clock in ms, the same expression the queue uses for published_at. */
-export const DB_NOW_MS = "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS UNSIGNED)";
-
 /** The one consumer group every bench subscription joins. */
 export const GROUP = "bench";
 
@@ -96,7 +94,7 @@ export async function measureClock(pool: mysql.Pool): Promise<DbClock> {
   let best = { rttMs: Number.POSITIVE_INFINITY, offsetMs: 0 };
   for (let i = 0; i < 10; i++) {
     const before = Date.now();
-    const row = await queryOne<{ now_ms: number | string }>(pool, `SELECT ${DB_NOW_MS} AS now_ms`);
+    const row = await queryOne<{ now_ms: number | string }>(pool, `SELECT ${NOW_MS_SQL} AS now_ms`);
     const after = Date.now();
     if (after - before < best.rttMs) {
       best = { rttMs: after - before, offsetMs: Number(row?.now_ms) - (before + after) / 2 };

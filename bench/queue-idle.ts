@@ -1,7 +1,7 @@
 // The idle cost of a subscriber: statements per second its queue sends once
 // every partition of its topic is drained, with 1 and with 1,000 partitions.
 import type mysql from "mysql2/promise";
-import { createQueue } from "../server/queue";
+import { createQueue } from "@/server/queue";
 import { type BenchDatabase, printTable, queryOne, sleep } from "./lib";
 import {
   describeError,

@@ -3,7 +3,7 @@
 // process or in 2 and 4 worker processes (bench/queue-worker.ts), over 16
 // partitions or one; and one partition's drain rate at two backlog depths.
 // Every run stops at its deadline and reports the rate over what it got.
-import { createQueue } from "../server/queue";
+import { createQueue } from "@/server/queue";
 import { type BenchDatabase, printTable } from "./lib";
 import { BenchChild, type WorkerConfig } from "./queue-children";
 import {

@@ -3,7 +3,7 @@
 // INSERT statements. Raw and library runs alternate in rounds, so a load
 // that drifts during the run (a shared machine) weighs on both alike. Each
 // pair stops at its deadline and is measured over what it got through.
-import { createQueue } from "../server/queue";
+import { createQueue } from "@/server/queue";
 import { type BenchDatabase, printTable } from "./lib";
 import { fix2, inChunks, int, message, SETTINGS, secs, times } from "./queue-common";
 import { createRawLog, rawInsert } from "./queue-raw";

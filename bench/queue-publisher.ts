@@ -3,10 +3,10 @@
 // time on a fixed schedule of `ratePerSec`, so no in-process wake-up reaches
 // the subscriber in the bench. Says "ready", starts on "go", reports
 // "published" and exits 0. The bench computes latency from publishedAt.
-import { createQueue } from "../server/queue";
+import { createQueue } from "@/server/queue";
+import { sleep } from "./lib";
 import { childConfig, exitWithParent, onCommand, type PublisherConfig, report } from "./queue-children";
 import { describeError, message } from "./queue-common";
-import { sleep } from "./lib";
 
 async function main() {
   exitWithParent();

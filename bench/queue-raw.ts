@@ -3,8 +3,9 @@
 // yardstick) and INSERTs shaped like a queue_messages row (the publish rows').
 import { createHash } from "node:crypto";
 import mysql from "mysql2/promise";
+import { NOW_MS_SQL } from "@/db/clock";
 import type { BenchDatabase } from "./lib";
-import { DB_NOW_MS, PAYLOAD, SETTINGS } from "./queue-common";
+import { PAYLOAD, SETTINGS } from "./queue-common";
 
 // ---------------------------------------------------------------- commits
 
@@ -69,7 +70,7 @@ function rawRow(topic: string, i: number): { sql: string; params: unknown[] } {
   const dedupKey = createHash("sha256").update(`${topic}:${partitionKey}:${id}`).digest();
   const seq = Math.floor(i / SETTINGS.partitions) + 1;
   return {
-    sql: `(?, ?, ?, ?, ?, ?, NULL, ${DB_NOW_MS}, 0)`,
+    sql: `(?, ?, ?, ?, ?, ?, NULL, ${NOW_MS_SQL}, 0)`,
     params: [topic, partitionKey, seq, id, dedupKey, PAYLOAD],
   };
 }

@@ -3,7 +3,7 @@
 // `handlers` concurrent no-op handlers that ack. Says "ready", starts on "go",
 // reports the messages it acked every 25 ms, and on "stop" closes the
 // subscription and the queue, reports its totals and exits 0.
-import { createQueue } from "../server/queue";
+import { createQueue } from "@/server/queue";
 import { childConfig, exitWithParent, onCommand, report, type WorkerConfig } from "./queue-children";
 import { describeError, startHandlers } from "./queue-common";
 

@@ -41,7 +41,7 @@ import {
   SUBSCRIBER_DEFAULTS,
   secs,
 } from "./queue-common";
-import { printIdle, measureIdle } from "./queue-idle";
+import { measureIdle, printIdle } from "./queue-idle";
 import {
   benchCrossProcessLatency,
   benchDelayed,

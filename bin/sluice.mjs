@@ -8,7 +8,13 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 const main = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
 // tsx is resolved from this package, not from the caller's folder.
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
-const child = spawn(process.execPath, ["--import", tsx, main, ...process.argv.slice(2)], { stdio: "inherit" });
+// The sources import each other through tsconfig's @/ alias, which tsx reads from the project's
+// tsconfig.json: named here, as tsx would otherwise look in the caller's folder.
+const tsconfig = fileURLToPath(new URL("../tsconfig.json", import.meta.url));
+const child = spawn(process.execPath, ["--import", tsx, main, ...process.argv.slice(2)], {
+  stdio: "inherit",
+  env: { ...process.env, TSX_TSCONFIG_PATH: tsconfig },
+});
 // Ctrl-C reaches the child through the terminal's process group (it cancels what it runs); SIGTERM is passed on.
 process.on("SIGINT", () => {});
 process.on("SIGTERM", () => child.kill("SIGTERM"));

@@ -2,20 +2,21 @@
 // options, node's util.parseArgs does the parsing, and every problem becomes a
 // UsageError (one line on stderr, exit 2) instead of a stack trace.
 import { type ParseArgsConfig, parseArgs } from "node:util";
+import { CodedError } from "@/server/coded-error";
 import type { Ctx } from "./context";
 
 /** A mistake in how the command was called: exit 2. */
-export class UsageError extends Error {
+export class UsageError extends CodedError<"USAGE"> {
   constructor(message: string) {
-    super(message);
+    super("USAGE", message);
     this.name = "UsageError";
   }
 }
 
 /** The operator said no, or could not be asked: exit 1, nothing done. */
-export class Declined extends Error {
+export class Declined extends CodedError<"DECLINED"> {
   constructor(message: string) {
-    super(message);
+    super("DECLINED", message);
     this.name = "Declined";
   }
 }

@@ -1,9 +1,9 @@
 // sluice builds / build / trigger / cancel: the pipeline's builds, through the
 // same actions and reads as the console (server/pipeline).
-import { BUILD_STATUSES, type BuildStatus } from "../server/buildrunner/types";
-import { cancelBuild, requestBuild } from "../server/pipeline";
-import { buildRequestSchema, queueNameSchema } from "../server/pipeline/build-request-schema";
-import { getBuildDetail, listBuilds } from "../server/pipeline/reads";
+import { BUILD_STATUSES, type BuildStatus } from "@/server/buildrunner/types";
+import { cancelBuild, requestBuild } from "@/server/pipeline";
+import { buildRequestSchema, queueNameSchema } from "@/server/pipeline/build-request-schema";
+import { getBuildDetail, listBuilds } from "@/server/pipeline/reads";
 import { type Command, int, list, oneOf, req, str, UsageError } from "./args";
 import { confirm, line, printJson, table, when } from "./output";
 

@@ -1,6 +1,6 @@
 // sluice pause / resume: stop and restart a consumer group's consumption of
 // a topic during an incident. Each change is audited in its own transaction.
-import type { GroupPause } from "../server/queue";
+import type { GroupPause } from "@/server/queue";
 import { type Command, req } from "./args";
 import type { Ctx } from "./context";
 import { line, printJson, when } from "./output";

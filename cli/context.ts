@@ -1,12 +1,12 @@
 // What commands run against: the queue and the pipeline, opened on first use
 // (help and argument errors need no database), and closed once at the end.
 import os from "node:os";
-import { type AuditAction, auditJob, auditWithin, writeAuditTx } from "../server/auth/audit";
-import type { Actor } from "../server/auth/roles";
-import { getEnv } from "../server/env";
-import { silentLogger } from "../server/log";
-import { openPipeline, type Pipeline, pipelineConfigFromEnv } from "../server/pipeline";
-import { createQueue, type Queue } from "../server/queue";
+import { type AuditAction, auditJob, auditWithin, writeAuditTx } from "@/server/auth/audit";
+import type { Actor } from "@/server/auth/roles";
+import { getEnv } from "@/server/env";
+import { silentLogger } from "@/server/log";
+import { openPipeline, type Pipeline, pipelineConfigFromEnv } from "@/server/pipeline";
+import { createQueue, type Queue } from "@/server/queue";
 
 export interface Ctx {
   queue(): Queue;

@@ -2,7 +2,7 @@
 // queue. Bulk actions are jobs (server/queue/ops/jobs.ts) run in the
 // foreground: progress on stderr, Ctrl-C cancels the job.
 import os from "node:os";
-import type { DlqFilter, Job, JobKind } from "../server/queue";
+import type { DlqFilter, Job, JobKind } from "@/server/queue";
 import { type Args, type Command, int, req, str, UsageError } from "./args";
 import type { Ctx } from "./context";
 import { confirm, line, printJson, table, when } from "./output";

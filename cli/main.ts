@@ -2,13 +2,10 @@
 // as the console (server/queue's inspect/admin, server/pipeline's actions),
 // with the database from DATABASE_URL. Exit codes: 0 done, 1 the action
 // failed or was declined, 2 the command line was wrong.
-import { AuthError } from "../server/auth/errors";
-import { UnknownBuildError } from "../server/buildrunner/types";
-import { describeDatabaseError } from "../server/db-errors";
-import { ConfigError, getEnv } from "../server/env";
-import { NoRunnerError, UnknownBatchError } from "../server/pipeline/errors";
-import { QueueError } from "../server/queue";
-import { type Command, Declined, helpText, parseCommandArgs, UsageError } from "./args";
+import { describeDatabaseError } from "@/server/db-errors";
+import { getEnv } from "@/server/env";
+import { errorOutcome } from "@/server/error-outcomes";
+import { type Command, helpText, parseCommandArgs, UsageError } from "./args";
 import { buildCommands } from "./builds";
 import { consumptionCommands } from "./consumption";
 import { createCtx } from "./context";
@@ -40,13 +37,8 @@ function overview(): string {
   ].join("\n");
 }
 
-/** Errors that are the operator's to fix: their message is the whole story. */
-function userMessage(err: unknown): string | undefined {
-  if (err instanceof QueueError || err instanceof Declined || err instanceof ConfigError || err instanceof AuthError)
-    return err.message;
-  if (err instanceof UnknownBuildError || err instanceof UnknownBatchError || err instanceof NoRunnerError) {
-    return err.message;
-  }
+/** The database's errors are the operator's to fix: a sentence naming the database says what to do. */
+function databaseMessage(err: unknown): string | undefined {
   const e = err as { errno?: unknown; code?: unknown };
   if (typeof e?.errno === "number" || (typeof e?.code === "string" && /^(E[A-Z]+|ER_|PROTOCOL_)/.test(e.code))) {
     let url = "the database";
@@ -77,11 +69,14 @@ export async function main(argv: string[]): Promise<number> {
     await cmd.run(ctx, args);
     return 0;
   } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`sluice: ${err.message}\n`);
-      return 2;
+    // A coded error (the libraries', a declined confirmation, a wrong command line) is the
+    // operator's to fix: its message is the whole story.
+    const coded = errorOutcome(err);
+    if (coded) {
+      process.stderr.write(`sluice: ${coded.error.message}\n`);
+      return coded.outcome.exit;
     }
-    const message = userMessage(err);
+    const message = databaseMessage(err);
     if (message !== undefined) {
       process.stderr.write(`sluice: ${message}\n`);
       return 1;

@@ -1,7 +1,7 @@
 // sluice messages / message / delete-message / purge-topic: a topic's log, one
 // message in full, and taking messages out of it by hand.
-import { QueueError, type StateFilter } from "../server/queue";
-import { viewPayload } from "../server/trpc/payload-view";
+import { QueueError, type StateFilter } from "@/server/queue";
+import { viewPayload } from "@/server/trpc/payload-view";
 import { type Command, int, oneOf, req, str, UsageError } from "./args";
 import { confirm, line, printJson, table, when } from "./output";
 

@@ -1,6 +1,6 @@
 // sluice leases / release-lease / reset-offset / stale-leases: who holds
 // which partition, and moving a group's position by hand.
-import { QueueError, STALE_LEASE_THRESHOLD_MS, type StaleLease } from "../server/queue";
+import { QueueError, STALE_LEASE_THRESHOLD_MS, type StaleLease } from "@/server/queue";
 import { type Command, int, req, str, UsageError } from "./args";
 import { confirm, line, printJson, table, when } from "./output";
 import { allPartitions } from "./topics";

@@ -1,5 +1,5 @@
 // sluice topics / sluice lag: the overview the console's queue page shows.
-import { type PartitionRow, QueueError, type TopicOverview } from "../server/queue";
+import { type PartitionRow, QueueError, type TopicOverview } from "@/server/queue";
 import { type Command, int, str } from "./args";
 import type { Ctx } from "./context";
 import { count, line, printJson, table, when } from "./output";

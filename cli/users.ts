@@ -1,13 +1,14 @@
 // Console users: list, add, reset a password, change a role, remove. Each
 // change is audited as cli:<os user>, in the same transaction.
+
+import { ROLES } from "@/server/auth/roles";
 import {
-  listUsers,
   addUser as add,
+  listUsers,
   removeUser as remove,
   resetPassword as reset,
   setRole as set,
-} from "../server/auth/users";
-import { ROLES } from "../server/auth/roles";
+} from "@/server/auth/users";
 import { type Command, oneOf, req, str, UsageError } from "./args";
 import type { Ctx } from "./context";
 import { confirm, line, printJson, table, when } from "./output";

@@ -2,6 +2,7 @@
 // their status history, and the command runner's own state. Times are ms on
 // the database's clock.
 import { bigint, index, int, mysqlTable, text, tinyint, uniqueIndex, varchar } from "drizzle-orm/mysql-core";
+import type { BuildStatus } from "@/server/buildrunner/types";
 
 const ms = (name: string) => bigint(name, { mode: "number", unsigned: true });
 
@@ -47,7 +48,7 @@ export const builds = mysqlTable(
     batchId: varchar("batch_id", { length: 64 }).notNull(),
     runner: varchar("runner", { length: 32 }).notNull(),
     queue: varchar("queue", { length: 191 }).notNull(),
-    status: varchar("status", { length: 16 }).notNull(),
+    status: varchar("status", { length: 16 }).$type<BuildStatus>().notNull(),
     metadata: text("metadata").notNull(), // JSON, the runner's last answer
     // The generation of the one live poll message; see buildsignalController in server/pipeline/controllers.ts.
     pollGeneration: int("poll_generation", { unsigned: true }).notNull().default(0),
@@ -73,7 +74,7 @@ export const buildStatusHistory = mysqlTable(
   {
     id: bigint("id", { mode: "number", unsigned: true }).autoincrement().primaryKey(),
     buildId: varchar("build_id", { length: 191 }).notNull(),
-    status: varchar("status", { length: 16 }).notNull(),
+    status: varchar("status", { length: 16 }).$type<BuildStatus>().notNull(),
     metadata: text("metadata").notNull(),
     at: ms("at").notNull(),
   },
@@ -93,7 +94,7 @@ export const commandBuilds = mysqlTable(
     queue: varchar("queue", { length: 191 }).notNull(),
     command: text("command").notNull(),
     spec: text("spec").notNull(), // JSON { base, head, metadata }
-    status: varchar("status", { length: 16 }).notNull(),
+    status: varchar("status", { length: 16 }).$type<BuildStatus>().notNull(),
     host: varchar("host", { length: 255 }).notNull(),
     workDir: varchar("work_dir", { length: 1024 }).notNull(),
     // The runner instance that claimed the launch: two workers on one host never start it twice.

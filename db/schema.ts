@@ -191,6 +191,39 @@ export const queueAttempts = mysqlTable(
 );
 
 /**
+ * Traffic per topic, consumer group and minute (the console's charts): the
+ * queue adds its counts here in the transactions it already runs, one
+ * multi-row statement sent with the COMMIT (server/queue/rollup.ts).
+ * Published counts sit in the topic's row of group '' (every group sees each
+ * message); acked, nacked and dead-lettered in the group's. Concurrent
+ * writers add to different shards (their connection's id modulo
+ * TRAFFIC_SHARDS), so they rarely wait on one row; readers sum the shards.
+ * Lag and oldest-pending age are gauges sampled by garbage collection into
+ * shard 0 (NULL elsewhere, and in minutes nobody sampled). Rows older than
+ * the retention go with garbage collection, through the minute index.
+ */
+export const queueTraffic = mysqlTable(
+  "queue_traffic",
+  {
+    topic: varchar("topic", { length: 191 }).notNull(),
+    // The minute's start, ms on the database's clock.
+    minute: ms("minute").notNull(),
+    consumerGroup: varchar("consumer_group", { length: 191 }).notNull(),
+    shard: tinyint("shard", { unsigned: true }).notNull(),
+    published: int("published", { unsigned: true }).notNull().default(0),
+    acked: int("acked", { unsigned: true }).notNull().default(0),
+    nacked: int("nacked", { unsigned: true }).notNull().default(0),
+    deadLettered: int("dead_lettered", { unsigned: true }).notNull().default(0),
+    lag: ms("lag"),
+    oldestPendingMs: ms("oldest_pending_ms"),
+  },
+  (t) => [
+    primaryKey({ name: "queue_traffic_pk", columns: [t.topic, t.minute, t.consumerGroup, t.shard] }),
+    index("queue_traffic_minute").on(t.minute),
+  ],
+);
+
+/**
  * Operator jobs over many DLQ rows (requeue or purge everything that matches a
  * filter): rate-limited, with progress, cancellable, resumable by any process
  * after a crash (a job whose runner stopped heartbeating is taken over).
@@ -239,5 +272,5 @@ export const queueSubscribers = mysqlTable(
   },
   (t) => [index("queue_subscribers_group").on(t.consumerGroup, t.topic, t.heartbeatAt)],
 );
-export * from "./pipeline-schema";
 export * from "./auth-schema";
+export * from "./pipeline-schema";

@@ -4,7 +4,7 @@
 // refused.
 import { expect, test } from "@playwright/test";
 import mysql from "mysql2/promise";
-import type { Queue } from "../server/queue";
+import type { Queue } from "@/server/queue";
 import { E2E_USERS, type E2ePayload, e2eDatabaseUrl, storageStatePath } from "./env";
 import { heal, openQueue, runId, screenshot } from "./queue-helpers";
 

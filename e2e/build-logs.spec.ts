@@ -1,6 +1,6 @@
 // A command build's whole output on its page: the e2e-log queue prints two
 // pages at once, then a line every half second for ten seconds (see
-// playwright.config.ts). The page follows the last page live while the build
+// e2e/web-server.ts). The page follows the last page live while the build
 // runs, pages back through the rest, and shows the final lines once it ends,
 // all without a reload.
 import { expect, type Page, test } from "@playwright/test";

@@ -1,7 +1,7 @@
 // Builds in the console against the real pipeline: the web server runs the
 // worker in-process with command runners for e2e-ok ("sleep 3; echo ok"),
 // e2e-fail ("echo boom; exit 3") and e2e-long ("sleep 120"); see
-// playwright.config.ts. Status changes must reach the page without a reload.
+// e2e/web-server.ts. Status changes must reach the page without a reload.
 import { type APIRequestContext, expect, type Page, test } from "@playwright/test";
 
 // A build's whole life (worker pick-up, a 3 s command, polls) fits well inside this.

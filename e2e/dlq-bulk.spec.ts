@@ -4,7 +4,7 @@
 // links back to its filter and job; each failure group has its own requeue
 // and purge, with counts that follow the search.
 import { expect, type Page, type TestInfo, test } from "@playwright/test";
-import type { Queue } from "../server/queue";
+import type { Queue } from "@/server/queue";
 import type { E2ePayload } from "./env";
 import { consumedIds, heal, openQueue, runId, screenshot } from "./queue-helpers";
 

@@ -1,4 +1,4 @@
-// What the e2e tests share with the processes playwright.config.ts starts:
+// What the e2e tests share with the processes their setup starts:
 // the run's database, and a scratch folder where the test consumer
 // (fixtures/consumer.ts) records what it consumed and looks for "heal" switches.
 import { tmpdir } from "node:os";

@@ -1,10 +1,10 @@
 // A GitHub Actions build from the console: the e2e-github queue's runner
 // talks to the Vitest tests' fake GitHub (GitHub's REST wire format) on a
 // port the web server was configured with, and polls ten minutes apart
-// (playwright.config.ts), so within this test only the webhook (a signed
+// (e2e/web-server.ts), so within this test only the webhook (a signed
 // workflow_run delivery to POST /api/webhooks/github) can finish the build.
 import { expect, test } from "@playwright/test";
-import { FakeGitHub } from "../tests/buildrunner/fake-github";
+import { FakeGitHub } from "@/tests/buildrunner/fake-github";
 import { E2E_GITHUB, e2eGitHubPort } from "./env";
 
 test.setTimeout(90_000);

@@ -1,15 +1,18 @@
-// Creates and migrates the e2e database (idempotent: the web server's own
-// migrate step may have created it already), makes sure Chromium is there,
-// adds the e2e operator and viewer, and signs each in once through the real
-// sign-in route, keeping the browser state the specs start from.
+// Makes sure Chromium is there, creates and migrates the e2e database, adds
+// the e2e operator and viewer, starts the web server (e2e/web-server.ts), and
+// signs each user in once through the real sign-in route, keeping the browser
+// state the specs start from. Its teardown stops the web server, before
+// global-teardown drops the database (Playwright runs the function a global
+// setup returns as its teardown, before the globalTeardown files).
 import fs from "node:fs";
 import path from "node:path";
 import { request } from "@playwright/test";
-import { createDb, openUtcPool } from "../db/client";
-import { migrateDatabase } from "../db/migrate";
-import { addUser, findUser } from "../server/auth/users";
-import { describeDatabaseError } from "../server/db-errors";
+import { createDb, openUtcPool } from "@/db/client";
+import { migrateDatabase } from "@/db/migrate";
+import { addUser, findUser } from "@/server/auth/users";
+import { describeDatabaseError } from "@/server/db-errors";
 import { E2E_USERS, storageStatePath } from "./env";
+import { startWebServer } from "./web-server";
 
 export default async function globalSetup() {
   const url = process.env.SLUICE_E2E_DATABASE_URL;
@@ -36,7 +39,18 @@ export default async function globalSetup() {
   } finally {
     await pool.end();
   }
-  const baseURL = `http://127.0.0.1:${process.env.SLUICE_E2E_PORT}`;
+  const port = Number(process.env.SLUICE_E2E_PORT);
+  const stopWebServer = await startWebServer(port);
+  try {
+    await signIn(`http://127.0.0.1:${port}`);
+  } catch (err) {
+    await stopWebServer();
+    throw err;
+  }
+  return stopWebServer;
+}
+
+async function signIn(baseURL: string) {
   for (const who of ["operator", "viewer"] as const) {
     const { username, password } = E2E_USERS[who];
     const ctx = await request.newContext({ baseURL, extraHTTPHeaders: { origin: baseURL } });

@@ -2,7 +2,7 @@
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import mysql from "mysql2/promise";
-import { databaseName } from "../db/migrate";
+import { databaseName } from "@/db/migrate";
 import { storageStatePath } from "./env";
 
 export default async function globalTeardown() {

@@ -1,13 +1,15 @@
 // Issue 13 items 2 and 3 in the browser: a message's attempt history (a
 // nacked-then-acked message, one whose visibility timeout expired, one
-// waiting for its retry), and pausing one consumer group of a topic from its
+// waiting for its retry) and the topic's list agreeing with it (a rejected
+// message reads dead), and pausing one consumer group of a topic from its
 // page while another group of the same topic goes on. Screenshots at 1280
 // and 390 px, light and dark, are kept as test artifacts.
-import { expect, type Page, type TestInfo, test } from "@playwright/test";
-import { messageHref, topicHref } from "../components/queue/hrefs";
-import type { Delivery, Queue, Subscription } from "../server/queue";
+import { expect, test } from "@playwright/test";
+import { messageHref, topicHref } from "@/components/queue/hrefs";
+import type { Delivery, Queue, Subscription } from "@/server/queue";
 import { E2E_USERS } from "./env";
 import { openQueue, runId } from "./queue-helpers";
+import { shots } from "./shots";
 
 let queue: Queue;
 const subs: Subscription[] = [];
@@ -46,21 +48,6 @@ async function next(it: AsyncIterator<Delivery>, what: string, ms = 20_000): Pro
   }
 }
 
-async function shots(page: Page, testInfo: TestInfo, name: string) {
-  const size = page.viewportSize() ?? { width: 1280, height: 720 };
-  for (const width of [1280, 390]) {
-    await page.setViewportSize({ width, height: 844 });
-    for (const colorScheme of ["light", "dark"] as const) {
-      await page.emulateMedia({ colorScheme });
-      const file = `${name}-${width}-${colorScheme}`;
-      const body = await page.screenshot({ path: testInfo.outputPath(`${file}.png`), fullPage: true });
-      await testInfo.attach(file, { body, contentType: "image/png" });
-    }
-  }
-  await page.setViewportSize(size);
-  await page.emulateMedia({ colorScheme: "light" });
-}
-
 test("a message's detail shows every attempt with its outcome, reason, subscriber and the next retry", async ({
   page,
 }, testInfo) => {
@@ -68,16 +55,19 @@ test("a message's detail shows every attempt with its outcome, reason, subscribe
   const it = subscribe(topic, "g", { visibilityTimeoutMs: 1_000 });
   await queue.publisher.publish(
     topic,
-    ["flaky", "stuck", "later"].map((id) => ({ id, partitionKey: id, payload: JSON.stringify({ id }) })),
+    ["flaky", "stuck", "later", "bad"].map((id) => ({ id, partitionKey: id, payload: JSON.stringify({ id }) })),
   );
   // flaky: nacked, then acked. stuck: left until its visibility timeout passes, then acked.
-  // later: nacked with an hour's delay, so its next attempt is ahead.
+  // later: nacked with an hour's delay, so its next attempt is ahead. bad: rejected.
   const done = new Set<string>();
-  while (done.size < 3) {
+  while (done.size < 4) {
     const d = await next(it, `the deliveries (done: ${[...done].join(", ")})`);
     const id = d.message.id;
     if (id === "flaky" && d.attempt === 1) await d.nack({ reason: "upstream answered 503" });
-    else if (id === "later") {
+    else if (id === "bad") {
+      await d.reject("malformed payload");
+      done.add(id);
+    } else if (id === "later") {
       await d.nack({ reason: "rate limited by the upstream", requeueAfterMs: 3_600_000 });
       done.add(id);
     } else if (id === "stuck" && d.attempt === 1) {
@@ -118,6 +108,14 @@ test("a message's detail shows every attempt with its outcome, reason, subscribe
     "rate limited by the upstream",
   );
   await shots(page, testInfo, "attempts-retrying");
+
+  // The topic's list agrees with the details: real attempt counts, and the rejected message is dead.
+  await page.goto(topicHref(topic, { group: "g" }));
+  const listed = page.getByTestId("messages-table");
+  await expect(listed.locator('tr[data-message-id="flaky"] td').nth(3)).toHaveText("done");
+  await expect(listed.locator('tr[data-message-id="flaky"] td').nth(4)).toHaveText("2");
+  await expect(listed.locator('tr[data-message-id="bad"] td').nth(3)).toHaveText("dead");
+  await expect(listed.locator('tr[data-message-id="bad"] td').nth(4)).toHaveText("1");
 });
 
 test("a paused group gets no deliveries while another group of the same topic does; resumed, it catches up", async ({

@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, openSync, rmSync } from "node:fs";
 import path from "node:path";
 import { e2eDatabaseUrl, e2eQueueDir } from "./env";
+import { stopProcess } from "./stop-process";
 
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 15_000;
@@ -31,18 +32,6 @@ function waitForReady(child: ChildProcess, logPath: string): Promise<void> {
   });
 }
 
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill("SIGTERM");
-  });
-}
-
 export default async function queueConsumerSetup() {
   const dir = e2eQueueDir();
   rmSync(dir, { recursive: true, force: true });
@@ -56,11 +45,11 @@ export default async function queueConsumerSetup() {
   try {
     await waitForReady(child, logPath);
   } catch (err) {
-    await stop(child);
+    await stopProcess(child, STOP_TIMEOUT_MS);
     throw err;
   }
   return async () => {
-    await stop(child);
+    await stopProcess(child, STOP_TIMEOUT_MS);
     rmSync(dir, { recursive: true, force: true });
   };
 }

@@ -2,7 +2,7 @@
 // down, then leaves and is consumed by the test consumer; "Deliver now" on a
 // long-delayed one gets it consumed at once.
 import { expect, test } from "@playwright/test";
-import type { Queue } from "../server/queue";
+import type { Queue } from "@/server/queue";
 import { consumedIds, openQueue, runId, screenshot } from "./queue-helpers";
 
 const TOPIC = "e2e.deferred";

@@ -4,7 +4,7 @@
 // with progress, after a confirmation showing the count; purge deletes only
 // after a confirmation showing the count.
 import { expect, type Page, test } from "@playwright/test";
-import type { Queue } from "../server/queue";
+import type { Queue } from "@/server/queue";
 import { CONSUMER_GROUP, type E2ePayload } from "./env";
 import { consumedIds, heal, openQueue, runId, screenshot } from "./queue-helpers";
 

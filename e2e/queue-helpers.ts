@@ -3,7 +3,7 @@
 // consumer's record of what it consumed, and its heal switches.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import type { Page, TestInfo } from "@playwright/test";
-import { createQueue, type Queue } from "../server/queue";
+import { createQueue, type Queue } from "@/server/queue";
 import { type ConsumedEntry, consumedLog, e2eDatabaseUrl, e2eQueueDir, healFile } from "./env";
 
 export function openQueue(): Queue {

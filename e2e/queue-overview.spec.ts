@@ -1,7 +1,7 @@
 // Flow 1: the overview lists every topic with the counts the test published,
 // and a topic's page shows its partitions, messages and a message's payload.
 import { expect, test } from "@playwright/test";
-import type { Queue } from "../server/queue";
+import type { Queue } from "@/server/queue";
 import { openQueue, runId, screenshot } from "./queue-helpers";
 
 let queue: Queue;

@@ -1,9 +1,9 @@
 // npm run db:migrate: creates the database named by DATABASE_URL if missing and
 // applies the committed migrations in db/migrations. Safe to run any number of
 // times, from any number of processes at once.
-import { migrateDatabase } from "../db/migrate";
-import { describeDatabaseError, redactUrl } from "../server/db-errors";
-import { loadEnvOrExit } from "../server/env";
+import { migrateDatabase } from "@/db/migrate";
+import { describeDatabaseError, redactUrl } from "@/server/db-errors";
+import { loadEnvOrExit } from "@/server/env";
 
 async function main() {
   const env = loadEnvOrExit();

@@ -11,13 +11,13 @@
 //     Ctrl-C / SIGTERM, or until one of them exits, then stops the rest.
 import fs from "node:fs";
 import path from "node:path";
-import { databaseName, migrateDatabase } from "../db/migrate";
-import { describeDatabaseError, isConnectionRefused, redactUrl } from "../server/db-errors";
-import { type Env, loadEnvOrExit } from "../server/env";
-import { warnIfNotDurable } from "../server/readiness";
+import { databaseName, migrateDatabase } from "@/db/migrate";
+import { describeDatabaseError, isConnectionRefused, redactUrl } from "@/server/db-errors";
+import { type Env, loadEnvOrExit } from "@/server/env";
+import { warnIfNotDurable } from "@/server/readiness";
 import { type EmbeddedDatabase, findServerBinary, startEmbeddedDatabase } from "./lib/embedded-db";
-import { isPortFree, probeDatabaseServer } from "./lib/net";
 import { ensureFirstOperator, type FirstOperator } from "./lib/first-operator";
+import { isPortFree, probeDatabaseServer } from "./lib/net";
 import { type Exit, type ManagedProcess, startProcess } from "./lib/processes";
 
 const ROOT = path.resolve(__dirname, "..");

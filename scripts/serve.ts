@@ -14,9 +14,9 @@
 import http from "node:http";
 import path from "node:path";
 import next from "next";
-import { loadEnvOrExit } from "../server/env";
-import { type EdgeConfig, edgeRefusal, normaliseForwarding, refuse, secureResponse } from "../server/http/edge";
-import { stopEmbeddedWorker } from "../server/pipeline/embedded";
+import { loadEnvOrExit } from "@/server/env";
+import { type EdgeConfig, edgeRefusal, normaliseForwarding, refuse, secureResponse } from "@/server/http/edge";
+import { stopEmbeddedWorker } from "@/server/pipeline/embedded";
 
 async function main() {
   const env = loadEnvOrExit();

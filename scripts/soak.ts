@@ -6,9 +6,10 @@ import { randomBytes } from "node:crypto";
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import mysql from "mysql2/promise";
-import { migrateDatabase } from "../db/migrate";
-import { redactUrl } from "../db/url";
-import type { Scenario, ScenarioResult } from "../faults/types";
+import { migrateDatabase } from "@/db/migrate";
+import { redactUrl } from "@/db/url";
+import { failedRow } from "@/faults/harness/result";
+import type { Scenario, ScenarioResult } from "@/faults/types";
 
 const SCENARIOS_DIR = path.join(__dirname, "..", "faults", "scenarios");
 
@@ -62,24 +63,6 @@ async function dropDatabase(name: string): Promise<void> {
   }
 }
 
-function failed(scenario: string, err: unknown, durationMs: number): ScenarioResult {
-  const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
-  return {
-    scenario,
-    published: 0,
-    delivered: 0,
-    lost: 0,
-    unexpected: 0,
-    duplicated: 0,
-    orderViolations: 0,
-    allowedDuplicates: 0,
-    faults: 0,
-    ok: false,
-    problems: [`could not run: ${message}`],
-    durationMs,
-  };
-}
-
 async function runOne(file: string, durationMs: number): Promise<ScenarioResult> {
   const label = file.replace(/\.ts$/, "");
   const started = Date.now();
@@ -91,7 +74,7 @@ async function runOne(file: string, durationMs: number): Promise<ScenarioResult>
   try {
     scenario = await loadScenario(file);
   } catch (err) {
-    return failed(label, err, Date.now() - started);
+    return failedRow(label, "could not run", err, { startedAt: started });
   }
   const dbName = `sluice_soak_${label.replace(/[^A-Za-z0-9]/g, "_")}_${randomBytes(3).toString("hex")}`.slice(0, 64);
   const url = new URL(dbName, serverUrl()).toString();
@@ -105,7 +88,7 @@ async function runOne(file: string, durationMs: number): Promise<ScenarioResult>
     );
     return r;
   } catch (err) {
-    return failed(scenario.name, err, Date.now() - started);
+    return failedRow(scenario.name, "could not run", err, { startedAt: started });
   } finally {
     await dropDatabase(dbName).catch((err: unknown) => log(`could not drop ${dbName}: ${String(err)}`));
   }

@@ -18,8 +18,8 @@ step() {
 step "format check (biome format)"
 npx biome format .
 
-step "lint (biome lint)"
-npx biome lint .
+step "lint and import order (biome check, formatting checked above)"
+npx biome check --formatter-enabled=false .
 
 step "typecheck (tsc --noEmit)"
 npx tsc --noEmit

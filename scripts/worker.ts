@@ -3,13 +3,13 @@
 // for scale. SIGTERM / SIGINT stop it gracefully: handlers in flight finish,
 // what was fetched but not handed out goes back, leases are released. It also
 // stops by itself when the `npm start` that launched it is gone.
-import { migrateDatabase } from "../db/migrate";
-import { describeDatabaseError, redactUrl } from "../server/db-errors";
-import { loadEnvOrExit } from "../server/env";
-import { createLogger } from "../server/log";
-import { getMetrics, serveMetrics } from "../server/metrics";
-import { openPipeline, pipelineConfigFromEnv, startPipelineWorker } from "../server/pipeline";
-import { warnIfNotDurable } from "../server/readiness";
+import { migrateDatabase } from "@/db/migrate";
+import { describeDatabaseError, redactUrl } from "@/server/db-errors";
+import { loadEnvOrExit } from "@/server/env";
+import { createLogger } from "@/server/log";
+import { getMetrics, serveMetrics } from "@/server/metrics";
+import { openPipeline, pipelineConfigFromEnv, startPipelineWorker } from "@/server/pipeline";
+import { warnIfNotDurable } from "@/server/readiness";
 
 const log = (message: string) => console.log(`${new Date().toISOString()} worker: ${message}`);
 

@@ -1,7 +1,7 @@
 // Turns a mysql2 / network error into one sentence an operator can act on.
 // Used by the scripts (migrate, run, worker) and the health check.
 
-import { redactUrl } from "../db/url";
+import { redactUrl } from "@/db/url";
 
 export { redactUrl };
 

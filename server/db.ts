@@ -3,7 +3,7 @@
 // renders nothing dynamic, never connects). The queue library keeps a pool of
 // its own; this one serves the console's reads.
 import type mysql from "mysql2/promise";
-import { createDb, type Db, openUtcPool } from "../db/client";
+import { createDb, type Db, openUtcPool } from "@/db/client";
 import { describeDatabaseError } from "./db-errors";
 import { getEnv } from "./env";
 

@@ -5,6 +5,7 @@
 // Empty values count as unset, so `PORT= npm start` uses the default.
 import { createPrivateKey } from "node:crypto";
 import { z } from "zod";
+import { CodedError } from "./coded-error";
 import { runnersConfigSchema } from "./pipeline/config";
 import { DEFAULT_DATABASE_URL } from "./queue";
 
@@ -57,6 +58,14 @@ const delayMs = z
   .regex(/^[0-9]{1,9}$/, "must be a whole number of milliseconds")
   .transform(Number)
   .refine((n) => n >= 10 && n <= 3_600_000, "must be between 10 and 3600000 ms");
+
+/** A whole number from `min` to `max`; `unit` (plural) names what it counts in the messages. */
+const wholeNumber = (min: number, max: number, unit?: string) =>
+  z
+    .string()
+    .regex(/^[0-9]{1,9}$/, `must be a whole number${unit ? ` of ${unit}` : ""}`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `must be between ${min} and ${max}${unit ? ` ${unit}` : ""}`);
 
 /** A PEM private key, with real newlines or \n escapes (one-line environment files); never echoed. */
 const privateKeyPem = z.string().transform((raw, ctx) => {
@@ -116,12 +125,9 @@ const envSchema = z.object({
   /** Delay before polling a build that waits on a person (Buildkite blocked, GitHub waiting), ms. */
   SLUICE_POLL_WAITING_MS: delayMs.default(30_000),
   /** Consecutive failed status calls after which a build ends failed (1 to 1000). */
-  SLUICE_MAX_STATUS_FAILURES: z
-    .string()
-    .regex(/^[0-9]{1,4}$/, "must be a whole number")
-    .transform(Number)
-    .refine((n) => n >= 1 && n <= 1000, "must be between 1 and 1000")
-    .default(10),
+  SLUICE_MAX_STATUS_FAILURES: wholeNumber(1, 1000).default(10),
+  /** Days of per-minute traffic (the console's charts) garbage collection keeps, 1 to 3650. Default 7 days. */
+  SLUICE_TRAFFIC_RETENTION_DAYS: wholeNumber(1, 3650, "days").default(7),
   /** Where command builds keep their files (build.json, output.log, exit). */
   SLUICE_BUILD_DIR: z.string().min(1).default(".sluice/builds"),
   /** `npm run worker` serves Prometheus metrics at http://SLUICE_METRICS_HOST:port/metrics when set. */
@@ -225,9 +231,9 @@ export interface Env extends Omit<z.output<typeof envSchema>, "DATABASE_URL"> {
 }
 
 /** A configuration problem; its message is meant for people, one line per problem. */
-export class ConfigError extends Error {
+export class ConfigError extends CodedError<"CONFIG"> {
   constructor(readonly problems: string[]) {
-    super(problems.map((p) => `Invalid configuration: ${p}`).join("\n"));
+    super("CONFIG", problems.map((p) => `Invalid configuration: ${p}`).join("\n"));
     this.name = "ConfigError";
   }
 }

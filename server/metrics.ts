@@ -4,8 +4,8 @@
 // when scraped. Labels are topics, groups, runners and statuses only: never a
 // partition key or a message id (unbounded cardinality).
 import { createServer, type Server } from "node:http";
-import { bearerToken, secretMatches } from "./http/secret";
 import client from "prom-client";
+import { bearerToken, secretMatches } from "./http/secret";
 import type { QueueEvent, QueueEventListener, TopicOverview } from "./queue";
 
 export interface GaugeSource {

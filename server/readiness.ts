@@ -2,7 +2,7 @@
 // every committed migration has been applied. Says which of the two failed,
 // never how (no host names, no error text, no versions).
 import type mysql from "mysql2/promise";
-import journal from "../db/migrations/meta/_journal.json";
+import journal from "@/db/migrations/meta/_journal.json";
 
 export type Readiness = { ready: true } | { ready: false; reason: "database unreachable" | "migrations pending" };
 

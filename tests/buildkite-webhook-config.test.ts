@@ -1,8 +1,8 @@
 // The Buildkite webhook's signature settings in server/env.ts: the replay
 // window's default and bounds, and requiring signatures.
 import { describe, expect, it } from "vitest";
-import { DEFAULT_SIGNATURE_MAX_AGE_MS } from "../server/buildrunner/buildkite-webhook";
-import { ConfigError, parseEnv } from "../server/env";
+import { DEFAULT_SIGNATURE_MAX_AGE_MS } from "@/server/buildrunner/buildkite-webhook";
+import { ConfigError, parseEnv } from "@/server/env";
 
 function problemsOf(source: Record<string, string>): string {
   try {

@@ -3,7 +3,7 @@
 // left the session on the server's time zone without a word, and NOW_MS
 // then read another clock than the queue's).
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { openUtcPool } from "../db/client";
+import { openUtcPool } from "@/db/client";
 import { freshDatabase, type TestDatabase } from "./helpers/db";
 import { type RewriteProxy, rewriteProxy } from "./helpers/rewrite-proxy";
 

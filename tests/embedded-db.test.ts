@@ -8,8 +8,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import mysql from "mysql2/promise";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { type EmbeddedDatabase, findServerBinary, startEmbeddedDatabase } from "../scripts/lib/embedded-db";
-import { freePort } from "../scripts/lib/net";
+import { type EmbeddedDatabase, findServerBinary, startEmbeddedDatabase } from "@/scripts/lib/embedded-db";
+import { freePort } from "@/scripts/lib/net";
 
 let root: string;
 let db: EmbeddedDatabase | undefined;

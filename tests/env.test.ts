@@ -1,8 +1,8 @@
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseEnv } from "../server/env";
-import { DEFAULT_DATABASE_URL } from "../server/queue";
+import { ConfigError, parseEnv } from "@/server/env";
+import { DEFAULT_DATABASE_URL } from "@/server/queue";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -26,6 +26,17 @@ describe("configuration", () => {
     expect(env.WORKER_ENABLED).toBe(true);
     expect(env.SLUICE_EMBEDDED_DB).toBe("auto");
     expect(env.SLUICE_EMBEDDED_DB_PORT).toBe(3407);
+  });
+
+  it("keeps 7 days of queue traffic unless told otherwise, and refuses a retention outside 1 to 3650 days", () => {
+    expect(parseEnv({}).SLUICE_TRAFFIC_RETENTION_DAYS).toBe(7);
+    expect(parseEnv({ SLUICE_TRAFFIC_RETENTION_DAYS: "30" }).SLUICE_TRAFFIC_RETENTION_DAYS).toBe(30);
+    expect(problemsOf({ SLUICE_TRAFFIC_RETENTION_DAYS: "0" })).toEqual([
+      'Invalid configuration: SLUICE_TRAFFIC_RETENTION_DAYS must be between 1 and 3650 days (got "0")',
+    ]);
+    expect(problemsOf({ SLUICE_TRAFFIC_RETENTION_DAYS: "a week" })).toEqual([
+      'Invalid configuration: SLUICE_TRAFFIC_RETENTION_DAYS must be a whole number of days (got "a week")',
+    ]);
   });
 
   it("treats empty values as unset and reads valid ones", () => {

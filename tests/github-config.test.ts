@@ -3,7 +3,7 @@
 // never echo a secret.
 import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseEnv } from "../server/env";
+import { ConfigError, parseEnv } from "@/server/env";
 
 const KEY = generateKeyPairSync("rsa", { modulusLength: 2048 })
   .privateKey.export({ type: "pkcs1", format: "pem" })

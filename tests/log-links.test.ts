@@ -1,6 +1,6 @@
 // The links a CI build's page offers to its log, from the runner's metadata.
 import { describe, expect, it } from "vitest";
-import { logLinks } from "../components/builds/log-links";
+import { logLinks } from "@/components/builds/log-links";
 
 describe("logLinks", () => {
   it("links a Buildkite build's page", () => {

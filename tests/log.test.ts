@@ -1,7 +1,7 @@
 // The logger: one JSON object per line with the level's name, an ISO time,
 // the message and the fields; secrets and payloads never appear.
 import { describe, expect, it } from "vitest";
-import { createLogger } from "../server/log";
+import { createLogger } from "@/server/log";
 
 describe("structured logs", () => {
   it("writes one JSON line per call with the base and child fields", () => {

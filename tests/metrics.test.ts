@@ -2,9 +2,9 @@
 // noop runner, then the registry shows the queue's counters, the build's
 // status transitions and the gauges read from the database.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { silentLogger } from "../server/log";
-import { createMetrics } from "../server/metrics";
-import { openPipeline, type Pipeline, requestBuild, startPipelineWorker } from "../server/pipeline";
+import { silentLogger } from "@/server/log";
+import { createMetrics } from "@/server/metrics";
+import { openPipeline, type Pipeline, requestBuild, startPipelineWorker } from "@/server/pipeline";
 import { freshDatabase, type TestDatabase } from "./helpers/db";
 import { until } from "./helpers/wait";
 

@@ -1,7 +1,7 @@
 // /api/ready's check and the start-up durability warning, on the real database.
 import mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkReadiness, durabilityWarning, readFlushSetting } from "../server/readiness";
+import { checkReadiness, durabilityWarning, readFlushSetting } from "@/server/readiness";
 import { freshDatabase, type TestDatabase } from "./helpers/db";
 
 let db: TestDatabase;

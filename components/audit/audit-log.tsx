@@ -2,9 +2,10 @@
 // The audit log: newest first, filtered by user and action, live every 5 s.
 import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
-import { LoadMore } from "../load-more";
-import { RelativeTime } from "../relative-time";
-import { useTRPC } from "../trpc-provider";
+import { LoadMore } from "@/components/load-more";
+import { QueryState } from "@/components/query-state";
+import { RelativeTime } from "@/components/relative-time";
+import { useTRPC } from "@/components/trpc-provider";
 import { type AuditView, auditHref } from "./audit-filters";
 import { AuditTarget } from "./audit-target";
 
@@ -48,56 +49,54 @@ export function AuditLog({ view }: { view: AuditView }) {
           onChange={(a) => go({ ...view, action: a })}
         />
       </div>
-      {log.isPending ? (
-        <p className="muted">Loading the audit log…</p>
-      ) : log.isError && items.length === 0 ? (
-        <p className="note note-bad" role="alert">
-          Could not load the audit log: {log.error.message}
-        </p>
-      ) : items.length === 0 ? (
-        <div className="empty">
-          <p>{view.actor || view.action ? "Nothing matches these filters." : "Nobody has changed anything yet."}</p>
-        </div>
-      ) : (
-        <>
-          <div className="table-wrap">
-            <table className="table" data-testid="audit-table">
-              <thead>
-                <tr>
-                  <th>When</th>
-                  <th>User</th>
-                  <th>Action</th>
-                  <th>Target</th>
-                  <th className="num">Rows</th>
-                  <th>From</th>
-                </tr>
-              </thead>
-              <tbody>
-                {items.map((r) => (
-                  <tr key={r.id}>
-                    <td>
-                      <RelativeTime ms={r.at} />
-                    </td>
-                    <td>{r.actor}</td>
-                    <td>
-                      <code>{r.action}</code>
-                    </td>
-                    <td className="mono audit-target">
-                      <AuditTarget action={r.action} target={r.target} count={r.count} />
-                    </td>
-                    <td className="num">{r.count}</td>
-                    <td className="mono">{r.address}</td>
+      <QueryState
+        query={log}
+        none={items.length === 0}
+        loading="Loading the audit log…"
+        failure="Could not load the audit log"
+        empty={view.actor || view.action ? "Nothing matches these filters." : "Nobody has changed anything yet."}
+      >
+        {() => (
+          <>
+            <div className="table-wrap">
+              <table className="table" data-testid="audit-table">
+                <thead>
+                  <tr>
+                    <th>When</th>
+                    <th>User</th>
+                    <th>Action</th>
+                    <th>Target</th>
+                    <th className="num">Rows</th>
+                    <th>From</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <div className="table-footer">
-            <span className="muted small">{items.length} shown</span>
-            <LoadMore pages={log} />
-          </div>
-        </>
-      )}
+                </thead>
+                <tbody>
+                  {items.map((r) => (
+                    <tr key={r.id}>
+                      <td>
+                        <RelativeTime ms={r.at} />
+                      </td>
+                      <td>{r.actor}</td>
+                      <td>
+                        <code>{r.action}</code>
+                      </td>
+                      <td className="mono audit-target">
+                        <AuditTarget action={r.action} target={r.target} count={r.count} />
+                      </td>
+                      <td className="num">{r.count}</td>
+                      <td className="mono">{r.address}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+            <div className="table-footer">
+              <span className="muted small">{items.length} shown</span>
+              <LoadMore pages={log} />
+            </div>
+          </>
+        )}
+      </QueryState>
     </div>
   );
 }

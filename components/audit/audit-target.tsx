@@ -3,7 +3,7 @@
 // and says how the job ended and how many of the planned rows moved (the
 // Rows column is what really moved, kept by the job batch by batch).
 import Link from "next/link";
-import { dlqHref } from "../queue/hrefs";
+import { dlqHref } from "@/components/queue/hrefs";
 
 interface JobTarget {
   topic: string;

@@ -6,10 +6,11 @@ import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect } from "react";
-import { formatDuration } from "../format";
-import { RelativeTime } from "../relative-time";
-import { useTRPC } from "../trpc-provider";
-import { useNow } from "../use-now";
+import { formatDuration } from "@/components/format";
+import { QueryState } from "@/components/query-state";
+import { RelativeTime } from "@/components/relative-time";
+import { useTRPC } from "@/components/trpc-provider";
+import { useNow } from "@/components/use-now";
 import { ChangeList } from "./change-list";
 import { buildHref } from "./filter-params";
 
@@ -35,15 +36,7 @@ export function BatchProgress({ batchId }: { batchId: string }) {
     if (buildId) router.replace(buildHref(buildId));
   }, [buildId, router]);
 
-  if (!query.data) {
-    return query.isError ? (
-      <p className="note note-bad" role="alert">
-        Could not load batch {batchId}: {query.error.message}
-      </p>
-    ) : (
-      <p className="muted">Loading…</p>
-    );
-  }
+  if (!query.data) return <QueryState query={query} loading="Loading…" failure={`Could not load batch ${batchId}`} />;
   const { batch, slots } = query.data;
   const waited = Math.max(0, now - batch.createdAt);
   const forSlot = !buildId && batch.state === "waiting" && slots !== null;

@@ -3,15 +3,16 @@
 // runner said, and how it got here.
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
+import { BuildStatusBadge } from "@/components/build-status-badge";
+import { formatDuration } from "@/components/format";
+import { QueryState } from "@/components/query-state";
+import { RelativeTime } from "@/components/relative-time";
+import { num, TableHead } from "@/components/table-head";
+import { useTRPC } from "@/components/trpc-provider";
 import { WAITING_FOR } from "@/server/buildrunner/types";
-import { BuildStatusBadge } from "../build-status-badge";
-import { formatDuration } from "../format";
-import { RelativeTime } from "../relative-time";
-import { num, TableHead } from "../table-head";
-import { useTRPC } from "../trpc-provider";
+import { BuildLogs } from "./build-log";
 import { CancelBuild } from "./cancel-build";
 import { ChangeList } from "./change-list";
-import { BuildLogs } from "./build-log";
 import { BUILDS_LIVE_MS, buildsHref } from "./filter-params";
 import { MetadataTable } from "./metadata-table";
 import type { BuildDetail } from "./types";
@@ -32,15 +33,7 @@ export function BuildDetailView({ id }: { id: string }) {
     ),
   );
 
-  if (!query.data) {
-    return query.isError ? (
-      <p className="note note-bad" role="alert">
-        Could not load build {id}: {query.error.message}
-      </p>
-    ) : (
-      <p className="muted">Loading…</p>
-    );
-  }
+  if (!query.data) return <QueryState query={query} loading="Loading…" failure={`Could not load build ${id}`} />;
   return (
     <BuildDetailBody
       detail={query.data}

@@ -4,7 +4,8 @@
 // a CI build links to where its runner keeps the log.
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useEffect, useRef, useState } from "react";
-import { useTRPC } from "../trpc-provider";
+import { QueryState } from "@/components/query-state";
+import { useTRPC } from "@/components/trpc-provider";
 import { logLinks } from "./log-links";
 
 /** How often a followed log is read while its build runs, ms. */
@@ -75,15 +76,7 @@ function CommandLog({ id, live, tail }: { id: string; live: boolean; tail: strin
   }, [follow, text]);
 
   const data = query.data;
-  if (!data) {
-    return query.isError ? (
-      <p className="note note-bad" role="alert">
-        Could not read the output: {query.error.message}
-      </p>
-    ) : (
-      <p className="muted">Loading…</p>
-    );
-  }
+  if (!data) return <QueryState query={query} loading="Loading…" failure="Could not read the output" />;
   if (!data.available) {
     return (
       <>

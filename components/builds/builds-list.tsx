@@ -3,10 +3,11 @@
 // with "Load more" pages by keyset cursor.
 import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import Link from "next/link";
+import { LiveNote } from "@/components/live-refresh";
+import { LoadMore } from "@/components/load-more";
+import { QueryState } from "@/components/query-state";
+import { useTRPC } from "@/components/trpc-provider";
 import type { BuildFilter } from "@/server/pipeline/build-request-schema";
-import { LoadMore } from "../load-more";
-import { LiveNote } from "../live-refresh";
-import { useTRPC } from "../trpc-provider";
 import { BuildFilters } from "./build-filters";
 import { BuildsTable } from "./builds-table";
 import { BUILDS_LIVE_MS, BUILDS_PAGE_SIZE } from "./filter-params";
@@ -50,33 +51,33 @@ export function BuildsList({ filter, ignored }: { filter: BuildFilter; ignored: 
       ) : null}
 
       <WaitingBatches />
-      {list.isPending ? (
-        <p className="muted">Loading builds…</p>
-      ) : list.isError && items.length === 0 ? (
-        <p className="note note-bad" role="alert">
-          Could not load the builds: {list.error.message}
-        </p>
-      ) : items.length === 0 ? (
-        <div className="empty">
-          {filtered ? (
-            <p>No builds match these filters.</p>
+      <QueryState
+        query={list}
+        none={items.length === 0}
+        loading="Loading builds…"
+        failure="Could not load the builds"
+        empty={
+          filtered ? (
+            "No builds match these filters."
           ) : (
-            <p>
+            <>
               No builds yet. <Link href="/builds/new">Trigger one</Link>.
-            </p>
-          )}
-        </div>
-      ) : (
-        <>
-          <BuildsTable items={items} />
-          <div className="table-footer">
-            <span className="muted small" data-testid="builds-count">
-              {items.length} {items.length === 1 ? "build" : "builds"} shown
-            </span>
-            <LoadMore pages={list} />
-          </div>
-        </>
-      )}
+            </>
+          )
+        }
+      >
+        {() => (
+          <>
+            <BuildsTable items={items} />
+            <div className="table-footer">
+              <span className="muted small" data-testid="builds-count">
+                {items.length} {items.length === 1 ? "build" : "builds"} shown
+              </span>
+              <LoadMore pages={list} />
+            </div>
+          </>
+        )}
+      </QueryState>
     </div>
   );
 }

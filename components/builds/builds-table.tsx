@@ -1,9 +1,9 @@
 "use client";
 import Link from "next/link";
-import { BuildStatusBadge } from "../build-status-badge";
-import { formatDuration } from "../format";
-import { RelativeTime } from "../relative-time";
-import { num, TableHead } from "../table-head";
+import { BuildStatusBadge } from "@/components/build-status-badge";
+import { formatDuration } from "@/components/format";
+import { RelativeTime } from "@/components/relative-time";
+import { num, TableHead } from "@/components/table-head";
 import { buildHref, buildsHref } from "./filter-params";
 import type { BuildListItem } from "./types";
 

@@ -1,10 +1,10 @@
 "use client";
-// Cancel with a confirm step: the first click asks, the second cancels.
-import { OPERATORS_ONLY, useCanAct } from "@/components/auth/session-user";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { useTRPC } from "../trpc-provider";
-import { useConfirmFocus } from "../use-confirm-focus";
+// Cancel with a confirm step: the first click asks, the second cancels.
+import { OPERATORS_ONLY, useCanAct } from "@/components/auth/session-user";
+import { useTRPC } from "@/components/trpc-provider";
+import { useConfirmFocus } from "@/components/use-confirm-focus";
 
 export function CancelBuild({ id }: { id: string }) {
   const canAct = useCanAct();

@@ -1,14 +1,14 @@
 "use client";
-// Trigger a build: checked in the browser with the server's own schemas before
-// anything is sent; what the server still refuses (a queue no runner builds)
-// is shown the same way, beside the field it is about when it names one.
-import { OPERATORS_ONLY, useCanAct } from "@/components/auth/session-user";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { type FormEvent, type ReactNode, useState } from "react";
+// Trigger a build: checked in the browser with the server's own schemas before
+// anything is sent; what the server still refuses (a queue no runner builds)
+// is shown the same way, beside the field it is about when it names one.
+import { OPERATORS_ONLY, useCanAct } from "@/components/auth/session-user";
+import { useTRPC } from "@/components/trpc-provider";
 import { BUILD_REQUEST_LIMITS } from "@/server/pipeline/build-request-schema";
-import { useTRPC } from "../trpc-provider";
 import {
   checkTriggerForm,
   type FieldErrors,

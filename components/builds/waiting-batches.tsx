@@ -3,9 +3,9 @@
 // so the build list alone would not show them.
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
-import { RelativeTime } from "../relative-time";
-import { num, TableHead } from "../table-head";
-import { useTRPC } from "../trpc-provider";
+import { RelativeTime } from "@/components/relative-time";
+import { num, TableHead } from "@/components/table-head";
+import { useTRPC } from "@/components/trpc-provider";
 import { BUILDS_LIVE_MS } from "./filter-params";
 
 export function WaitingBatches() {

@@ -1,6 +1,6 @@
 "use client";
-import { formatDuration } from "../format";
-import { useNow } from "../use-now";
+import { formatDuration } from "@/components/format";
+import { useNow } from "@/components/use-now";
 
 /** How long ago `ms` was (e.g. the oldest pending message), ticking: "4 min 05 s". */
 export function Age({ ms }: { ms: number | null }) {

@@ -1,14 +1,15 @@
 "use client";
+import { useQuery } from "@tanstack/react-query";
+import { formatAbsolute, formatDuration } from "@/components/format";
+import { QueryState } from "@/components/query-state";
+import { RelativeTime } from "@/components/relative-time";
+import { num, TableHead } from "@/components/table-head";
+import { useTRPC } from "@/components/trpc-provider";
 // A message's delivery attempts in each consumer group: who held it, from
 // when, for how long and how it ended, and when a retry is due. The queue
 // keeps the last few attempts per message (the cap is shown when older ones
 // were dropped).
 import type { AttemptOutcomeName } from "@/server/queue";
-import { useQuery } from "@tanstack/react-query";
-import { formatAbsolute, formatDuration } from "../format";
-import { RelativeTime } from "../relative-time";
-import { num, TableHead } from "../table-head";
-import { useTRPC } from "../trpc-provider";
 import { live } from "./live";
 
 const OUTCOMES: Record<AttemptOutcomeName, { label: string; tone: string }> = {
@@ -23,14 +24,8 @@ const OUTCOMES: Record<AttemptOutcomeName, { label: string; tone: string }> = {
 export function AttemptHistory({ topic, partitionKey, seq }: { topic: string; partitionKey: string; seq: number }) {
   const trpc = useTRPC();
   const q = useQuery(trpc.queue.attempts.queryOptions({ topic, partitionKey, seq }, live));
-  if (q.isPending) return <p className="muted small">Loading attempts…</p>;
-  if (q.isError && !q.data) {
-    return (
-      <p className="note note-bad" role="alert">
-        Could not load the attempts: {q.error.message}
-      </p>
-    );
-  }
+  if (q.data === undefined)
+    return <QueryState query={q} loading="Loading attempts…" failure="Could not load the attempts" small />;
   const a = q.data;
   if (a.groups.length === 0) return null;
   return (

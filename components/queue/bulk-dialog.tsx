@@ -6,8 +6,8 @@
 // between (nothing moves then, and the dialog counts again).
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { useEffect, useRef } from "react";
-import { RelativeTime } from "../relative-time";
-import { useTRPC } from "../trpc-provider";
+import { RelativeTime } from "@/components/relative-time";
+import { useTRPC } from "@/components/trpc-provider";
 import { type DlqFilterView, describeFilter } from "./dlq-params";
 import { formatNumber, plural } from "./format";
 

@@ -1,7 +1,7 @@
 "use client";
 import { useState, useSyncExternalStore } from "react";
-import { formatAbsolute, formatClock, formatDuration } from "../format";
-import { useNow } from "../use-now";
+import { formatAbsolute, formatClock, formatDuration } from "@/components/format";
+import { useNow } from "@/components/use-now";
 
 /**
  * When data arrived in this browser, on the browser's clock. Not

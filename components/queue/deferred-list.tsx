@@ -1,17 +1,18 @@
 "use client";
-// Deferred messages (published with a delay, not yet visible), soonest
-// first, with the time left counting down; deliver one, or the picked ones,
-// now. The topic filter lives in the URL.
-import { OPERATORS_ONLY, useCanAct } from "@/components/auth/session-user";
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { type FormEvent, useEffect, useTransition } from "react";
-import { LiveNote } from "../live-refresh";
-import { LoadMore } from "../load-more";
-import { RelativeTime } from "../relative-time";
-import { num, TableHead } from "../table-head";
-import { useTRPC } from "../trpc-provider";
+// Deferred messages (published with a delay, not yet visible), soonest
+// first, with the time left counting down; deliver one, or the picked ones,
+// now. The topic filter lives in the URL.
+import { OPERATORS_ONLY, useCanAct } from "@/components/auth/session-user";
+import { LiveNote } from "@/components/live-refresh";
+import { LoadMore } from "@/components/load-more";
+import { QueryState } from "@/components/query-state";
+import { RelativeTime } from "@/components/relative-time";
+import { num, TableHead } from "@/components/table-head";
+import { useTRPC } from "@/components/trpc-provider";
 import { Countdown, deadlineOf, useArrivedAt, VisibleAt } from "./countdown";
 import { formatNumber, plural } from "./format";
 import { deferredHref, messageHref } from "./hrefs";
@@ -141,78 +142,80 @@ export function DeferredList({ topic }: { topic?: string }) {
           Topics containing “{topic}”: {matched.join(", ")}
         </p>
       ) : null}
-      {q.isPending ? (
-        <p className="muted">Loading deferred messages…</p>
-      ) : q.isError && rows.length === 0 ? (
-        <p className="note note-bad" role="alert">
-          Could not load the deferred messages: {q.error.message}
-        </p>
-      ) : rows.length === 0 ? (
-        <div className="empty">
-          <p>
-            {matched && matched.length === 0
-              ? `No topic name contains “${topic}”.`
-              : `No deferred messages${where}: everything published is visible.`}
-          </p>
-        </div>
-      ) : (
-        <>
-          <div className="table-wrap">
-            <table className="table" data-testid="deferred-table">
-              <TableHead
-                columns={["Time left", "Topic", "Partition", num("Seq"), "Message id", "Published", "Visible at", ""]}
-                lead={
-                  <PickAllHeader rows={rows} isPicked={selection.has} onPickAll={(on) => selection.setAll(rows, on)} />
-                }
-              />
-              <tbody>
-                {rows.map((r) => {
-                  const picked = selection.has(r);
-                  return (
-                    <tr
-                      key={`${r.topic}\u0000${r.partitionKey}\u0000${r.seq}`}
-                      data-message-id={r.id}
-                      className={picked ? "selected" : undefined}
-                    >
-                      <PickCell id={r.id} picked={picked} onPick={(on) => selection.toggle(address(r), on)} />
-                      <td data-col="time-left">
-                        <Countdown deadline={deadlineOf(r.remainingMs, arrivedAt)} />
-                      </td>
-                      <td className="mono">{r.topic}</td>
-                      <td className="mono">{r.partitionKey}</td>
-                      <td className="num">{r.seq}</td>
-                      <td className="mono">
-                        <Link href={messageHref(r.topic, r.partitionKey, r.seq)}>{r.id}</Link>
-                      </td>
-                      <td>
-                        <RelativeTime ms={r.publishedAt} />
-                      </td>
-                      <td data-col="visible-at">
-                        <VisibleAt deadline={deadlineOf(r.remainingMs, arrivedAt)} />
-                      </td>
-                      <td>
-                        <button
-                          type="button"
-                          className="btn btn-sm"
-                          disabled={!canAct || deliver.isPending}
-                          title={canAct ? undefined : OPERATORS_ONLY}
-                          onClick={() => deliver.mutate({ addresses: [address(r)] })}
-                        >
-                          Deliver now
-                        </button>
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
-          <div className="table-footer">
-            <span className="muted small">{plural(rows.length, "deferred message")} shown</span>
-            <LoadMore pages={q} />
-          </div>
-        </>
-      )}
+      <QueryState
+        query={q}
+        none={rows.length === 0}
+        loading="Loading deferred messages…"
+        failure="Could not load the deferred messages"
+        empty={
+          matched && matched.length === 0
+            ? `No topic name contains “${topic}”.`
+            : `No deferred messages${where}: everything published is visible.`
+        }
+      >
+        {() => (
+          <>
+            <div className="table-wrap">
+              <table className="table" data-testid="deferred-table">
+                <TableHead
+                  columns={["Time left", "Topic", "Partition", num("Seq"), "Message id", "Published", "Visible at", ""]}
+                  lead={
+                    <PickAllHeader
+                      rows={rows}
+                      isPicked={selection.has}
+                      onPickAll={(on) => selection.setAll(rows, on)}
+                    />
+                  }
+                />
+                <tbody>
+                  {rows.map((r) => {
+                    const picked = selection.has(r);
+                    return (
+                      <tr
+                        key={`${r.topic}\u0000${r.partitionKey}\u0000${r.seq}`}
+                        data-message-id={r.id}
+                        className={picked ? "selected" : undefined}
+                      >
+                        <PickCell id={r.id} picked={picked} onPick={(on) => selection.toggle(address(r), on)} />
+                        <td data-col="time-left">
+                          <Countdown deadline={deadlineOf(r.remainingMs, arrivedAt)} />
+                        </td>
+                        <td className="mono">{r.topic}</td>
+                        <td className="mono">{r.partitionKey}</td>
+                        <td className="num">{r.seq}</td>
+                        <td className="mono">
+                          <Link href={messageHref(r.topic, r.partitionKey, r.seq)}>{r.id}</Link>
+                        </td>
+                        <td>
+                          <RelativeTime ms={r.publishedAt} />
+                        </td>
+                        <td data-col="visible-at">
+                          <VisibleAt deadline={deadlineOf(r.remainingMs, arrivedAt)} />
+                        </td>
+                        <td>
+                          <button
+                            type="button"
+                            className="btn btn-sm"
+                            disabled={!canAct || deliver.isPending}
+                            title={canAct ? undefined : OPERATORS_ONLY}
+                            onClick={() => deliver.mutate({ addresses: [address(r)] })}
+                          >
+                            Deliver now
+                          </button>
+                        </td>
+                      </tr>
+                    );
+                  })}
+                </tbody>
+              </table>
+            </div>
+            <div className="table-footer">
+              <span className="muted small">{plural(rows.length, "deferred message")} shown</span>
+              <LoadMore pages={q} />
+            </div>
+          </>
+        )}
+      </QueryState>
     </>
   );
 }

@@ -1,14 +1,14 @@
 "use client";
-// One dead letter beside the list: its failure, where it came from, its
-// metadata and payload, and a Requeue button.
-import { OPERATORS_ONLY, useCanAct } from "@/components/auth/session-user";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useEffect, useRef } from "react";
-import { formatAbsolute } from "../format";
-import { MetadataTable } from "../builds/metadata-table";
-import { RelativeTime } from "../relative-time";
-import { useTRPC } from "../trpc-provider";
+// One dead letter beside the list: its failure, where it came from, its
+// metadata and payload, and a Requeue button.
+import { OPERATORS_ONLY, useCanAct } from "@/components/auth/session-user";
+import { MetadataTable } from "@/components/builds/metadata-table";
+import { formatAbsolute } from "@/components/format";
+import { RelativeTime } from "@/components/relative-time";
+import { useTRPC } from "@/components/trpc-provider";
 import { messageHref, topicHref } from "./hrefs";
 import { PayloadBlock } from "./payload-block";
 

@@ -1,11 +1,11 @@
 "use client";
+import Link from "next/link";
 // Dead letters newest first: reason, failures, when, where from; a checkbox
 // per row, Requeue per row, and the id opens the detail above the list (a
 // real link, so it also opens in a new tab).
 import { OPERATORS_ONLY, useCanAct } from "@/components/auth/session-user";
-import Link from "next/link";
-import { RelativeTime } from "../relative-time";
-import { num, TableHead } from "../table-head";
+import { RelativeTime } from "@/components/relative-time";
+import { num, TableHead } from "@/components/table-head";
 import { PickAllHeader, PickCell } from "./pick-cells";
 import { type Address, addressKey } from "./selection";
 import type { DlqRowView } from "./types";

@@ -1,12 +1,13 @@
 "use client";
+import { useQuery } from "@tanstack/react-query";
 // Failures grouped by their normalised reason, biggest first, counting only
 // what the active search and original group match: a click filters the DLQ
 // to one group (again: back to all), and each group has its own Requeue and
 // Purge, which ask first with that group's count and newest rows.
 import { OPERATORS_ONLY, useCanAct } from "@/components/auth/session-user";
-import { useQuery } from "@tanstack/react-query";
-import { RelativeTime } from "../relative-time";
-import { useTRPC } from "../trpc-provider";
+import { QueryState } from "@/components/query-state";
+import { RelativeTime } from "@/components/relative-time";
+import { useTRPC } from "@/components/trpc-provider";
 import type { BulkKind } from "./bulk-dialog";
 import type { DlqFilterView } from "./dlq-params";
 import { formatNumber } from "./format";
@@ -36,62 +37,60 @@ export function FailureGroups({
           Counting what the search matches.
         </p>
       ) : null}
-      {q.isPending ? (
-        <p className="muted small">Loading…</p>
-      ) : q.isError && !q.data ? (
-        <p className="note note-bad small" role="alert">
-          {q.error.message}
-        </p>
-      ) : q.data.length === 0 ? (
-        <p className="muted small" style={{ padding: "0 0.3rem" }}>
-          {searching ? "No failures match." : "No failures."}
-        </p>
-      ) : (
-        <ul className="group-list" data-testid="failure-groups">
-          {q.data.map((g) => {
-            const on = g.failureGroup === selected;
-            return (
-              <li key={g.failureGroup} data-group={g.failureGroup} data-count={g.count}>
-                <button
-                  type="button"
-                  className="group-item"
-                  aria-pressed={on}
-                  title={`Latest: ${g.sampleReason}`}
-                  onClick={() => onPick(on ? undefined : g.failureGroup)}
-                >
-                  <span className="group-count">{formatNumber(g.count)}</span>
-                  <span className="group-name">{g.failureGroup}</span>
-                  <span className="muted small">
-                    last <RelativeTime ms={g.lastFailedAt} />
-                  </span>
-                </button>
-                <div className="group-actions">
-                  <button
-                    type="button"
-                    className="btn btn-sm"
-                    disabled={!canAct}
-                    title={canAct ? undefined : OPERATORS_ONLY}
-                    aria-label={`Requeue the ${formatNumber(g.count)} failing with ${g.failureGroup}`}
-                    onClick={() => onAct("requeue", g.failureGroup)}
-                  >
-                    Requeue…
-                  </button>
-                  <button
-                    type="button"
-                    className="btn btn-sm btn-danger"
-                    disabled={!canAct}
-                    title={canAct ? undefined : OPERATORS_ONLY}
-                    aria-label={`Purge the ${formatNumber(g.count)} failing with ${g.failureGroup}`}
-                    onClick={() => onAct("purge", g.failureGroup)}
-                  >
-                    Purge…
-                  </button>
-                </div>
-              </li>
-            );
-          })}
-        </ul>
-      )}
+      <QueryState query={q} loading="Loading…" small>
+        {(groups) =>
+          groups.length === 0 ? (
+            <p className="muted small" style={{ padding: "0 0.3rem" }}>
+              {searching ? "No failures match." : "No failures."}
+            </p>
+          ) : (
+            <ul className="group-list" data-testid="failure-groups">
+              {groups.map((g) => {
+                const on = g.failureGroup === selected;
+                return (
+                  <li key={g.failureGroup} data-group={g.failureGroup} data-count={g.count}>
+                    <button
+                      type="button"
+                      className="group-item"
+                      aria-pressed={on}
+                      title={`Latest: ${g.sampleReason}`}
+                      onClick={() => onPick(on ? undefined : g.failureGroup)}
+                    >
+                      <span className="group-count">{formatNumber(g.count)}</span>
+                      <span className="group-name">{g.failureGroup}</span>
+                      <span className="muted small">
+                        last <RelativeTime ms={g.lastFailedAt} />
+                      </span>
+                    </button>
+                    <div className="group-actions">
+                      <button
+                        type="button"
+                        className="btn btn-sm"
+                        disabled={!canAct}
+                        title={canAct ? undefined : OPERATORS_ONLY}
+                        aria-label={`Requeue the ${formatNumber(g.count)} failing with ${g.failureGroup}`}
+                        onClick={() => onAct("requeue", g.failureGroup)}
+                      >
+                        Requeue…
+                      </button>
+                      <button
+                        type="button"
+                        className="btn btn-sm btn-danger"
+                        disabled={!canAct}
+                        title={canAct ? undefined : OPERATORS_ONLY}
+                        aria-label={`Purge the ${formatNumber(g.count)} failing with ${g.failureGroup}`}
+                        onClick={() => onAct("purge", g.failureGroup)}
+                      >
+                        Purge…
+                      </button>
+                    </div>
+                  </li>
+                );
+              })}
+            </ul>
+          )
+        }
+      </QueryState>
     </section>
   );
 }

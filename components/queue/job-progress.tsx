@@ -1,9 +1,10 @@
 "use client";
-// A requeue or purge job's progress, polled while it runs, with Cancel.
-import { OPERATORS_ONLY, useCanAct } from "@/components/auth/session-user";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef } from "react";
-import { useTRPC } from "../trpc-provider";
+// A requeue or purge job's progress, polled while it runs, with Cancel.
+import { OPERATORS_ONLY, useCanAct } from "@/components/auth/session-user";
+import { QueryState } from "@/components/query-state";
+import { useTRPC } from "@/components/trpc-provider";
 import { formatNumber } from "./format";
 
 const JOB_POLL_MS = 1_000;
@@ -38,13 +39,7 @@ export function JobProgress({ id, onDismiss }: { id: string; onDismiss: () => vo
     }
   }, [ended, queryClient, trpc]);
 
-  if (!job) {
-    return q.isError ? (
-      <p className="note note-bad" role="alert">
-        {q.error.message}
-      </p>
-    ) : null;
-  }
+  if (!job) return <QueryState query={q} loading={null} />;
   const verb = job.kind === "requeue" ? "Requeued" : "Deleted";
   const label =
     job.state === "running"

@@ -3,11 +3,12 @@
 // group's view of it (state, attempts, last error, each attempt's history).
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
-import { MetadataTable } from "../builds/metadata-table";
-import { formatAbsolute } from "../format";
-import { RelativeTime } from "../relative-time";
-import { num, TableHead } from "../table-head";
-import { useTRPC } from "../trpc-provider";
+import { MetadataTable } from "@/components/builds/metadata-table";
+import { formatAbsolute } from "@/components/format";
+import { QueryState } from "@/components/query-state";
+import { RelativeTime } from "@/components/relative-time";
+import { num, TableHead } from "@/components/table-head";
+import { useTRPC } from "@/components/trpc-provider";
 import { AttemptHistory } from "./attempt-history";
 import { dlqHref } from "./hrefs";
 import { live } from "./live";
@@ -17,14 +18,7 @@ import { StateBadge } from "./state-badge";
 export function MessageDetail({ topic, partitionKey, seq }: { topic: string; partitionKey: string; seq: number }) {
   const trpc = useTRPC();
   const q = useQuery(trpc.queue.message.queryOptions({ topic, partitionKey, seq }, live));
-  if (q.isPending) return <p className="muted">Loading the message…</p>;
-  if (q.isError && !q.data) {
-    return (
-      <p className="note note-bad" role="alert">
-        {q.error.message}
-      </p>
-    );
-  }
+  if (q.data === undefined) return <QueryState query={q} loading="Loading the message…" />;
   const m = q.data;
   return (
     <>

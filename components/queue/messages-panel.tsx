@@ -4,10 +4,11 @@
 // server: a page can be short, or empty, while older messages remain.
 import { useInfiniteQuery } from "@tanstack/react-query";
 import Link from "next/link";
-import { LoadMore } from "../load-more";
-import { RelativeTime } from "../relative-time";
-import { num, TableHead } from "../table-head";
-import { useTRPC } from "../trpc-provider";
+import { LoadMore } from "@/components/load-more";
+import { QueryState } from "@/components/query-state";
+import { RelativeTime } from "@/components/relative-time";
+import { num, TableHead } from "@/components/table-head";
+import { useTRPC } from "@/components/trpc-provider";
 import { formatNumber } from "./format";
 import { messageHref } from "./hrefs";
 import { live, PAGE_SIZE } from "./live";
@@ -68,67 +69,63 @@ export function MessagesPanel({
           </button>
         ))}
       </div>
-      {q.isPending ? (
-        <p className="muted">Loading messages…</p>
-      ) : q.isError && rows.length === 0 ? (
-        <p className="note note-bad" role="alert">
-          Could not load the messages: {q.error.message}
-        </p>
-      ) : (
-        <>
-          {rows.length === 0 ? (
-            <div className="empty">
-              <p>
-                {q.hasNextPage
-                  ? `None among the newest ${formatNumber(scanned)} messages; load more to look further back.`
-                  : "No messages in this state."}
-              </p>
+      <QueryState query={q} none={rows.length === 0} loading="Loading messages…" failure="Could not load the messages">
+        {() => (
+          <>
+            {rows.length === 0 ? (
+              <div className="empty">
+                <p>
+                  {q.hasNextPage
+                    ? `None among the newest ${formatNumber(scanned)} messages; load more to look further back.`
+                    : "No messages in this state."}
+                </p>
+              </div>
+            ) : (
+              <div className="table-wrap">
+                <table className="table" data-testid="messages-table">
+                  <TableHead
+                    columns={["Partition", num("Seq"), "Message id", "State", num("Attempts"), "Published", "Visible"]}
+                  />
+                  <tbody>
+                    {rows.map((m) => (
+                      <tr key={m.logId} data-message-id={m.id}>
+                        <td className="mono">{m.partitionKey}</td>
+                        <td className="num">
+                          <Link href={messageHref(topic, m.partitionKey, m.seq)}>{m.seq}</Link>
+                        </td>
+                        <td className="mono">
+                          <Link href={messageHref(topic, m.partitionKey, m.seq)}>{m.id}</Link>
+                        </td>
+                        <td>
+                          <StateBadge state={m.state} />
+                        </td>
+                        <td className="num">{m.attempts}</td>
+                        <td>
+                          <RelativeTime ms={m.publishedAt} />
+                        </td>
+                        <td>
+                          {m.visibleAfter > m.publishedAt ? (
+                            <RelativeTime ms={m.visibleAfter} />
+                          ) : (
+                            <span className="muted">at once</span>
+                          )}
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+            <div className="table-footer">
+              <span className="muted small">
+                {formatNumber(rows.length)} shown
+                {state === "ready" || state === "done" ? ` · ${formatNumber(scanned)} newest messages looked at` : ""}
+              </span>
+              <LoadMore pages={q} endLabel="End of the topic" />
             </div>
-          ) : (
-            <div className="table-wrap">
-              <table className="table" data-testid="messages-table">
-                <TableHead
-                  columns={["Partition", num("Seq"), "Message id", "State", num("Attempts"), "Published", "Visible"]}
-                />
-                <tbody>
-                  {rows.map((m) => (
-                    <tr key={m.logId} data-message-id={m.id}>
-                      <td className="mono">{m.partitionKey}</td>
-                      <td className="num">
-                        <Link href={messageHref(topic, m.partitionKey, m.seq)}>{m.seq}</Link>
-                      </td>
-                      <td className="mono">
-                        <Link href={messageHref(topic, m.partitionKey, m.seq)}>{m.id}</Link>
-                      </td>
-                      <td>
-                        <StateBadge state={m.state} />
-                      </td>
-                      <td className="num">{m.attempts}</td>
-                      <td>
-                        <RelativeTime ms={m.publishedAt} />
-                      </td>
-                      <td>
-                        {m.visibleAfter > m.publishedAt ? (
-                          <RelativeTime ms={m.visibleAfter} />
-                        ) : (
-                          <span className="muted">at once</span>
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )}
-          <div className="table-footer">
-            <span className="muted small">
-              {formatNumber(rows.length)} shown
-              {state === "ready" || state === "done" ? ` · ${formatNumber(scanned)} newest messages looked at` : ""}
-            </span>
-            <LoadMore pages={q} endLabel="End of the topic" />
-          </div>
-        </>
-      )}
+          </>
+        )}
+      </QueryState>
     </section>
   );
 }

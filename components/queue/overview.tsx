@@ -2,9 +2,10 @@
 // The overview: live workers, builds by status, and every topic's counts.
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
+import { BuildStatusBadge } from "@/components/build-status-badge";
+import { QueryState } from "@/components/query-state";
+import { useTRPC } from "@/components/trpc-provider";
 import { BUILD_STATUSES } from "@/server/buildrunner/types";
-import { BuildStatusBadge } from "../build-status-badge";
-import { useTRPC } from "../trpc-provider";
 import { formatNumber } from "./format";
 import { LIVE_MS, live } from "./live";
 import { TopicsTable } from "./topics-table";
@@ -12,15 +13,11 @@ import { TopicsTable } from "./topics-table";
 export function Overview({ topicsOnly = false }: { topicsOnly?: boolean }) {
   const trpc = useTRPC();
   const q = useQuery(trpc.queue.overview.queryOptions(undefined, live));
+  // Apart from the overview, so a slow or failing traffic read never holds up the counts.
+  const lines = useQuery(trpc.queue.sparklines.queryOptions(undefined, live));
 
-  if (q.isPending) return <p className="muted">Loading the queue…</p>;
-  if (q.isError && !q.data) {
-    return (
-      <p className="note note-bad" role="alert">
-        Could not load the overview: {q.error.message}
-      </p>
-    );
-  }
+  if (q.data === undefined)
+    return <QueryState query={q} loading="Loading the queue…" failure="Could not load the overview" />;
   const o = q.data;
   const counts = new Map(o.builds.map((b) => [b.status, b.count]));
   const totalBuilds = o.builds.reduce((n, b) => n + b.count, 0);
@@ -59,16 +56,16 @@ export function Overview({ topicsOnly = false }: { topicsOnly?: boolean }) {
         </div>
       )}
       <h2>Topics</h2>
-      <TopicsTable topics={topics} />
+      <TopicsTable topics={topics} sparklines={lines.data} />
       {dlqTopics.length > 0 ? (
         <>
           <h2 style={{ marginTop: "1.2rem" }}>Dead-letter topics</h2>
-          <TopicsTable topics={dlqTopics} />
+          <TopicsTable topics={dlqTopics} sparklines={lines.data} />
         </>
       ) : null}
       <p className="muted small">
         Live, every {LIVE_MS / 1000} s. Counts above 10,000 show as "10,000+": exact numbers would scan the log. Lag is
-        per consumer group: published but not yet finished.
+        per consumer group: published but not yet finished. Last hour: messages per minute (hover for a minute's count).
       </p>
     </>
   );

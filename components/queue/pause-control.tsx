@@ -1,12 +1,12 @@
 "use client";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useRef, useState } from "react";
 // A consumer group's consumption of a topic: running, or paused (by whom,
 // since when), with the operator's Pause / Resume. Pausing asks first: it
 // stops the group's work until someone resumes it.
 import { OPERATORS_ONLY, useCanAct } from "@/components/auth/session-user";
-import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useRef, useState } from "react";
-import { RelativeTime } from "../relative-time";
-import { useTRPC } from "../trpc-provider";
+import { RelativeTime } from "@/components/relative-time";
+import { useTRPC } from "@/components/trpc-provider";
 
 export function PauseControl({
   topic,

@@ -5,9 +5,10 @@ import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useTransition } from "react";
-import { RelativeTime } from "../relative-time";
-import { num, TableHead } from "../table-head";
-import { useTRPC } from "../trpc-provider";
+import { QueryState } from "@/components/query-state";
+import { RelativeTime } from "@/components/relative-time";
+import { num, TableHead } from "@/components/table-head";
+import { useTRPC } from "@/components/trpc-provider";
 import { Age } from "./age";
 import { CountText } from "./count-cell";
 import { formatNumber } from "./format";
@@ -16,6 +17,7 @@ import { live } from "./live";
 import { MessagesPanel, STATE_TABS } from "./messages-panel";
 import { PartitionsTable } from "./partitions-table";
 import { PauseControl } from "./pause-control";
+import { TrafficPanel } from "./traffic-panel";
 
 export function TopicView({ topic, view }: { topic: string; view: View }) {
   const trpc = useTRPC();
@@ -23,14 +25,8 @@ export function TopicView({ topic, view }: { topic: string; view: View }) {
   const [pending, startTransition] = useTransition();
   const q = useQuery(trpc.queue.topic.queryOptions({ topic }, live));
 
-  if (q.isPending) return <p className="muted">Loading {topic}…</p>;
-  if (q.isError && !q.data) {
-    return (
-      <p className="note note-bad" role="alert">
-        Could not load topic {topic}: {q.error.message}
-      </p>
-    );
-  }
+  if (q.data === undefined)
+    return <QueryState query={q} loading={`Loading ${topic}…`} failure={`Could not load topic ${topic}`} />;
   const t = q.data;
   const groups = t.groups.map((g) => g.group);
   // No group in the URL: the first one, so the state tabs mean something.
@@ -149,6 +145,8 @@ export function TopicView({ topic, view }: { topic: string; view: View }) {
           <p className="muted small">No consumer group reads this topic yet: states are shown once one subscribes.</p>
         )}
       </section>
+
+      <TrafficPanel topic={topic} group={group} />
 
       <div className="filters">
         <label className="filter">

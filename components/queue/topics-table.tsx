@@ -1,16 +1,27 @@
 "use client";
 // Every topic with its counts, one row per consumer group (the topic's cells
-// span its groups): lag, in flight and the oldest pending message per group.
+// span its groups): the group's last hour of traffic, lag, in flight and the
+// oldest pending message.
 import Link from "next/link";
-import { RelativeTime } from "../relative-time";
-import { num, TableHead } from "../table-head";
+import { RelativeTime } from "@/components/relative-time";
+import { num, TableHead } from "@/components/table-head";
 import { Age } from "./age";
 import { CountText } from "./count-cell";
 import { formatNumber } from "./format";
 import { deferredHref, dlqHref, topicHref } from "./hrefs";
-import type { TopicRow } from "./types";
+import { TrafficSparkline } from "./traffic-sparkline";
+import type { SparklinesView, TopicRow } from "./types";
 
-export function TopicsTable({ topics }: { topics: TopicRow[] }) {
+export function TopicsTable({ topics, sparklines }: { topics: TopicRow[]; sparklines: SparklinesView | undefined }) {
+  const lines = new Map(sparklines?.topics.map((l) => [l.topic, l]));
+  // Empty until the traffic arrives (it is fetched apart from the counts).
+  const sparkline = (t: TopicRow, group: string | null) => (
+    <td data-col="last-hour">
+      {sparklines ? (
+        <TrafficSparkline from={sparklines.from} line={lines.get(t.topic)} group={group} isDlq={t.isDlq} />
+      ) : null}
+    </td>
+  );
   if (topics.length === 0) {
     return (
       <div className="empty">
@@ -28,6 +39,7 @@ export function TopicsTable({ topics }: { topics: TopicRow[] }) {
             num("Deferred"),
             num("DLQ"),
             "Consumer group",
+            "Last hour",
             num("Lag"),
             num("In flight"),
             "Oldest pending",
@@ -86,9 +98,9 @@ export function TopicsTable({ topics }: { topics: TopicRow[] }) {
               return (
                 <tr key={t.topic} data-topic={t.topic}>
                   {topicCells}
-                  <td colSpan={5} className="muted">
-                    no consumer group
-                  </td>
+                  <td className="muted">no consumer group</td>
+                  {sparkline(t, null)}
+                  <td colSpan={4} />
                 </tr>
               );
             }
@@ -106,6 +118,7 @@ export function TopicsTable({ topics }: { topics: TopicRow[] }) {
                     {g.group}
                   </Link>
                 </td>
+                {sparkline(t, g.group)}
                 <td className="num" data-col="lag">
                   {formatNumber(g.lag)}
                 </td>

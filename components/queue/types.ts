@@ -16,3 +16,6 @@ export type DlqRowView = DlqPage["rows"][number];
 export type DlqDetailView = Outputs["dlq"]["detail"];
 export type JobView = Outputs["dlq"]["job"];
 export type Subscriber = Outputs["workers"]["list"]["subscribers"][number];
+export type TrafficView = Outputs["queue"]["traffic"];
+export type SparklinesView = Outputs["queue"]["sparklines"];
+export type TopicSparklineView = SparklinesView["topics"][number];

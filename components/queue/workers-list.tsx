@@ -3,9 +3,10 @@
 // whether they are alive, and the partitions whose lease they hold.
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
-import { RelativeTime } from "../relative-time";
-import { num, TableHead } from "../table-head";
-import { useTRPC } from "../trpc-provider";
+import { QueryState } from "@/components/query-state";
+import { RelativeTime } from "@/components/relative-time";
+import { num, TableHead } from "@/components/table-head";
+import { useTRPC } from "@/components/trpc-provider";
 import { formatNumber, plural } from "./format";
 import { topicHref } from "./hrefs";
 import { LIVE_MS, live } from "./live";
@@ -13,14 +14,8 @@ import { LIVE_MS, live } from "./live";
 export function WorkersList() {
   const trpc = useTRPC();
   const q = useQuery(trpc.workers.list.queryOptions(undefined, live));
-  if (q.isPending) return <p className="muted">Loading workers…</p>;
-  if (q.isError && !q.data) {
-    return (
-      <p className="note note-bad" role="alert">
-        Could not load the workers: {q.error.message}
-      </p>
-    );
-  }
+  if (q.data === undefined)
+    return <QueryState query={q} loading="Loading workers…" failure="Could not load the workers" />;
   const subs = q.data.subscribers;
   const alive = subs.filter((s) => s.alive);
   const processes = new Set(alive.map((s) => `${s.host}:${s.pid}`)).size;

@@ -1,16 +1,25 @@
 // One process of a fleet starting at once against an empty database (scenario
 // 12): run the project's migrator, then start a queue and publish and consume
-// one message. Prints one JSON line: how many migrations it applied and that
-// it started. Exits by itself once the queue is closed: a handle left open
-// would keep it running, and the scenario counts that as a failure.
-import { migrateDatabase } from "../../db/migrate";
-import { createQueue } from "../../server/queue";
+// one message. Prints `booted` with how many migrations it applied once its
+// queue is closed, and exits by itself: a handle left open would keep it
+// running, and the scenario counts that as a failure.
+import { migrateDatabase } from "@/db/migrate";
+import { createQueue } from "@/server/queue";
+import { configFromArgv, describeError, emit, reportCrashes } from "./lines";
+
+export interface MigrateAndStartConfig {
+  url: string;
+  /** Which process of the fleet: its topic, message and subscriber names. */
+  index: number;
+}
 
 const RECEIVE_TIMEOUT_MS = 30_000;
 
+reportCrashes();
+const cfg = configFromArgv<MigrateAndStartConfig>("migrate-and-start");
+
 async function main() {
-  const [url, index] = process.argv.slice(2);
-  if (!url || index === undefined) throw new Error("usage: migrate-and-start URL INDEX");
+  const { url, index } = cfg;
   const started = performance.now();
   const { applied } = await migrateDatabase(url);
   const migratedMs = Math.round(performance.now() - started);
@@ -38,10 +47,10 @@ async function main() {
   } finally {
     await queue.close();
   }
-  process.stdout.write(`${JSON.stringify({ index: Number(index), applied, migratedMs, started: true })}\n`);
+  emit([{ t: "booted", applied, migratedMs }]);
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  emit([{ t: "fatal", error: err instanceof Error ? (err.stack ?? err.message) : describeError(err) }]);
   process.exit(1);
 });

@@ -1,70 +1,65 @@
 // Publishers are SIGKILLed mid-publish (single messages and batches) and
 // restarted: an acknowledged publish is never lost; an interrupted one may or
 // may not exist (all of its batch or none), and never twice.
-import { partitionKeys, startFleet } from "../fleet";
-import { pause, pick, randomBetween, withHarness } from "../harness";
-import type { Scenario } from "../types";
+import { partitionKeys, startFleet } from "@/faults/harness/fleet";
+import { faultScenario } from "@/faults/harness/harness";
+import { pick, randomBetween } from "@/faults/random";
+import { pause } from "@/faults/wait";
 
 const NAME = "02-publisher-sigkill";
 const TOPIC = "invoices";
 
-const scenario: Scenario = {
+export default faultScenario({
   name: NAME,
   title: "publishers SIGKILLed mid-publish: acked publishes never lost, interrupted ones stored once or not at all",
-  run: (opts) =>
-    withHarness(NAME, opts, async (h, startedAt) => {
-      const fleet = await startFleet(h, {
-        topic: TOPIC,
-        partitionKeys: partitionKeys(6),
-        publishers: 3,
-        ratePerSec: 60,
-        publisher: { batchMax: 6, batchChance: 0.4 },
-        groups: { g1: 2, g2: 1 },
-      });
-      const end = Date.now() + opts.durationMs;
-      let midPublish = 0;
-      while (Date.now() < end) {
-        await pause(randomBetween(300, 1500));
-        const live = h.live(fleet.publishers);
-        if (live.length === 0) continue;
-        const victim = pick(live);
-        // Half the kills wait for an attempt line, so they land inside publish().
-        const interrupted =
-          Math.random() < 0.5
-            ? await h.kill(victim)
-            : await h.killOnLine(victim, (l) => l.t === "pub" && !l.acked, pick([0, 0, 1, 2, 3]));
-        if (interrupted > 0) midPublish++;
-        h.log(`killed ${victim.base}_${victim.incarnation} with ${interrupted} messages unacknowledged`);
-        h.restartLater(victim, randomBetween(0, 500));
-      }
-      await h.settle();
-      await h.stopPublishers();
-      await h.drain(fleet.groups);
+  run: async (h, opts) => {
+    const fleet = await startFleet(h, {
+      topic: TOPIC,
+      partitionKeys: partitionKeys(6),
+      publishers: 3,
+      ratePerSec: 60,
+      publisher: { batchMax: 6, batchChance: 0.4 },
+      groups: { g1: 2, g2: 1 },
+    });
+    const end = Date.now() + opts.durationMs;
+    let midPublish = 0;
+    while (Date.now() < end) {
+      await pause(randomBetween(300, 1500));
+      const live = h.procs.live(fleet.publishers);
+      if (live.length === 0) continue;
+      const victim = pick(live);
+      // Half the kills wait for an attempt line, so they land inside publish().
+      const interrupted =
+        Math.random() < 0.5 ? await h.procs.kill(victim) : await h.procs.killMidPublish(victim, pick([0, 0, 1, 2, 3]));
+      if (interrupted > 0) midPublish++;
+      h.log(`killed ${victim.base}_${victim.incarnation} with ${interrupted} messages unacknowledged`);
+      h.procs.restartLater(victim, randomBetween(0, 500));
+    }
+    await h.endTraffic(fleet.groups);
 
-      // Read before anything could collect garbage: nothing in this run does.
-      const stored = await h.storedIds([TOPIC]);
-      const problems: string[] = [];
-      const twice = await h.sql<{ message_id: string; n: number }>(
-        `SELECT message_id, COUNT(*) AS n FROM queue_messages WHERE topic = ?
+    // Read before anything could collect garbage: nothing in this run does.
+    const stored = await h.storedIds([TOPIC]);
+    const problems: string[] = [];
+    const twice = await h.sql<{ message_id: string; n: number }>(
+      `SELECT message_id, COUNT(*) AS n FROM queue_messages WHERE topic = ?
          GROUP BY partition_key, message_id HAVING COUNT(*) > 1 LIMIT 5`,
-        [TOPIC],
-      );
-      if (twice.length > 0)
-        problems.push(`messages stored more than once: ${twice.map((r) => `${r.message_id} ×${r.n}`).join(", ")}`);
-      problems.push(...batchesSplit(h.publishes, stored));
+      [TOPIC],
+    );
+    if (twice.length > 0)
+      problems.push(`messages stored more than once: ${twice.map((r) => `${r.message_id} ×${r.n}`).join(", ")}`);
+    problems.push(...batchesSplit(h.ledger.publishes, stored));
 
-      const unacked = new Set(h.publishes.filter((p) => !p.acked).map((p) => p.id));
-      for (const p of h.publishes) if (p.acked) unacked.delete(p.id);
-      const storedUnacked = [...unacked].filter((id) => stored.has(id)).length;
-      h.log(
-        `${midPublish} of ${h.kills} kills struck mid-publish; ${unacked.size} messages unacknowledged, ${storedUnacked} of them stored`,
-      );
-      if (midPublish === 0) problems.push("no kill struck a publish in progress");
+    const { unacked } = h.ledger;
+    const storedUnacked = [...unacked].filter((id) => stored.has(id)).length;
+    h.log(
+      `${midPublish} of ${h.procs.kills} kills struck mid-publish; ${unacked.size} messages unacknowledged, ${storedUnacked} of them stored`,
+    );
+    if (midPublish === 0) problems.push("no kill struck a publish in progress");
 
-      const verdict = h.check(fleet.groups, { storedIds: stored });
-      return h.result(NAME, verdict, { faults: h.kills, startedAt, problems });
-    }),
-};
+    const verdict = h.check(fleet.groups, { storedIds: stored });
+    return h.result(verdict, { faults: h.procs.kills, problems });
+  },
+});
 
 /**
  * A publish call is atomic: of the messages one interrupted call attempted,
@@ -90,5 +85,3 @@ function batchesSplit(publishes: { id: string; publisher: string; acked: boolean
   }
   return problems;
 }
-
-export default scenario;

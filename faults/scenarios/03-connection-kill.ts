@@ -5,22 +5,11 @@
 // publishers retry with the same id (the log dedups), consumers retry their
 // settles and keep polling. Nothing acked is lost, failing messages end up in
 // the DLQ exactly once, order holds, duplicates stay within what was in flight.
-import { check } from "../checker";
-import { type DbAdmin, openDbAdmin } from "../db-admin";
-import {
-  childProblems,
-  deliveryLines,
-  killAll,
-  type LineChild,
-  publishRecords,
-  startLineChild,
-  waitFor,
-} from "../line-children";
-import type { RetryingPublisherConfig } from "../proc/retrying-publisher";
-import type { RetryLine } from "../proc/retry-lines";
-import type { SettlingConsumerConfig } from "../proc/settling-consumer";
-import type { PublishRecord, Scenario, ScenarioResult } from "../types";
+import { faultScenario } from "@/faults/harness/harness";
+import type { DbAdmin } from "@/faults/harness/server";
+import { missed, pause, until } from "@/faults/wait";
 
+const NAME = "03-connection-kill";
 const TOPIC = "orders";
 const DLQ_TOPIC = `${TOPIC}_dlq`;
 const PARTITIONS = ["p0", "p1", "p2", "p3", "p4", "p5"];
@@ -97,70 +86,51 @@ async function dlqRows(admin: DbAdmin): Promise<Map<string, number>> {
 
 const isFailing = (id: string) => id.endsWith("-f");
 
-async function run(opts: { databaseUrl: string; durationMs: number; log?: (line: string) => void }) {
-  const log = opts.log ?? (() => {});
-  const started = performance.now();
-  const children: LineChild[] = [];
-  let killer: DbAdmin | undefined;
-  let observer: DbAdmin | undefined;
-  try {
-    killer = await openDbAdmin(opts.databaseUrl);
-    observer = await openDbAdmin(opts.databaseUrl);
-    // Deliveries handed out and not yet settled, per consumer: what a kill may duplicate.
-    const outstanding = new Map<string, Set<string>>();
-    const track = (line: RetryLine, child: LineChild) => {
-      const out = outstanding.get(child.name) ?? new Set<string>();
-      outstanding.set(child.name, out);
-      if (line.t === "got") out.add(line.id);
-      else if (line.t === "del") out.delete(line.record.id);
-      else if (line.t === "nacked" || line.t === "expired") out.delete(line.id);
-    };
-    const consumer = (name: string, group: string, failMarked: boolean) => {
-      const cfg: SettlingConsumerConfig = {
-        url: opts.databaseUrl,
-        topic: TOPIC,
-        group,
-        consumer: name,
-        failMarked,
-        options: CONSUMER_OPTIONS,
-      };
-      const c = startLineChild(name, "settling-consumer", cfg, { onLine: track });
-      children.push(c);
-      return c;
-    };
-    const consumers = [
+export default faultScenario({
+  name: NAME,
+  title:
+    "Database connections killed mid-publish, mid-fetch, mid-ack and mid-DLQ-move: nothing acked is lost, the DLQ gets every failure once, order holds.",
+  options: { subscription: CONSUMER_OPTIONS, stopGraceMs: 15_000 },
+  run: async (h, opts) => {
+    const admin = await h.admin();
+    let retried = 0;
+    let ambiguous = 0;
+    h.onLine((line) => {
+      if (line.t === "puberr" || line.t === "settleerr") retried++;
+      else if (line.t === "del" && line.ambiguous) ambiguous++;
+    });
+    const consumer = (base: string, group: string, failMarked: boolean) =>
+      h.procs.startConsumer(base, { topic: TOPIC, group, failMarked, rideOutDbErrors: true });
+    const consumers = await Promise.all([
       consumer("billing-1", FAILING_GROUP, true),
       consumer("billing-2", FAILING_GROUP, true),
       consumer("audit-1", OTHER_GROUP, false),
-    ];
-    await Promise.all(consumers.map((c) => c.ready));
-    const publishers = ["pubA", "pubB"].map((name) => {
-      const cfg: RetryingPublisherConfig = {
-        url: opts.databaseUrl,
-        topic: TOPIC,
-        publisher: name,
-        partitionKeys: PARTITIONS,
-        pauseMs: 8,
-        failEvery: 12,
-      };
-      const c = startLineChild(name, "retrying-publisher", cfg);
-      children.push(c);
-      return c;
-    });
-    await Promise.all(publishers.map((c) => c.ready));
+    ]);
+    await Promise.all(
+      ["pubA", "pubB"].map((base) =>
+        h.procs.startPublisher(base, {
+          topic: TOPIC,
+          partitionKeys: PARTITIONS,
+          pace: { pauseMs: 8 },
+          keys: "random",
+          retry: true,
+          failEvery: 12,
+        }),
+      ),
+    );
 
     const hits = new Map<StatementKind, number>();
     let kills = 0;
     let allowedDuplicates = 0;
     const trafficStarted = performance.now();
     for (let k = 0; performance.now() - trafficStarted < opts.durationMs; k++) {
-      await new Promise((r) => setTimeout(r, 80 + Math.random() * 250));
+      await pause(80 + Math.random() * 250);
       const target = TARGETS[k % TARGETS.length] as StatementKind;
-      const victim = await findVictim(killer, target, 250);
+      const victim = await findVictim(admin, target, 250);
       if (!victim) continue;
-      const inFlight = [...outstanding.values()].reduce((n, s) => n + s.size, 0);
+      const inFlight = h.procs.outstanding();
       try {
-        await killer.query(`KILL CONNECTION ${victim.id}`);
+        await admin.query(`KILL CONNECTION ${victim.id}`);
       } catch {
         continue; // it ended by itself meanwhile
       }
@@ -168,55 +138,41 @@ async function run(opts: { databaseUrl: string; durationMs: number; log?: (line:
       allowedDuplicates += inFlight;
       hits.set(victim.kind, (hits.get(victim.kind) ?? 0) + 1);
     }
-    log(`kills by statement: ${[...hits].map(([k, n]) => `${k} ${n}`).join(", ")}`);
+    h.log(`kills by statement: ${[...hits].map(([k, n]) => `${k} ${n}`).join(", ")}`);
 
-    await Promise.all(publishers.map((p) => p.stop()));
-    const acked = new Map<string, PublishRecord>();
-    for (const r of publishRecords(publishers)) if (r.acked) acked.set(r.id, r);
-    const drained = await waitFor(async () => {
-      const dels = deliveryLines(consumers);
-      const byGroup = (g: string) => new Set(dels.filter((d) => d.record.group === g).map((d) => d.record.id));
-      const billing = byGroup(FAILING_GROUP);
-      const audit = byGroup(OTHER_GROUP);
-      const dlq = await dlqRows(observer as DbAdmin);
-      return [...acked.keys()].every((id) => audit.has(id) && (isFailing(id) ? dlq.has(id) : billing.has(id)));
-    }, DRAIN_MS);
-    if (!drained) log("drain deadline passed; checking what arrived");
-    const stoppedCleanly = await Promise.all(consumers.map((c) => c.stop()));
-
-    const publishes = publishRecords(publishers);
-    const stored = await observer.query<{ message_id: string }>(
-      `SELECT message_id FROM \`${observer.database}\`.queue_messages WHERE topic = ?`,
-      [TOPIC],
+    await h.procs.stopPublishers();
+    const { acked } = h.ledger;
+    const timedOut = await missed(
+      until(
+        async () => {
+          const billing = h.ledger.delivered(FAILING_GROUP);
+          const audit = h.ledger.delivered(OTHER_GROUP);
+          const dlq = await dlqRows(admin);
+          return [...acked].every((id) => audit.has(id) && (isFailing(id) ? dlq.has(id) : billing.has(id)));
+        },
+        "every acked message in the audit group, and in the billing group or its DLQ",
+        DRAIN_MS,
+        100,
+      ),
     );
-    const storedIds = new Set(stored.map((r) => r.message_id));
-    const dels = deliveryLines(consumers).map((l) => l.record);
-    const billing = check({
-      publishes: publishes.filter((p) => !isFailing(p.id)),
-      deliveries: dels.filter((d) => d.group === FAILING_GROUP),
-      groups: [FAILING_GROUP],
-      allowedDuplicates,
-      storedIds,
-    });
-    const audit = check({
-      publishes,
-      deliveries: dels.filter((d) => d.group === OTHER_GROUP),
-      groups: [OTHER_GROUP],
-      allowedDuplicates,
-      storedIds,
-    });
+    if (timedOut) h.log(`${timedOut}; checking what arrived`);
+    await Promise.all(consumers.map((c) => h.procs.terminate(c)));
+
+    const { publishes, deliveries } = h.ledger;
+    const storedIds = await h.storedIds([TOPIC]);
+    const billing = h.check([FAILING_GROUP], { allowedDuplicates, storedIds, only: (p) => !isFailing(p.id) });
+    const audit = h.check([OTHER_GROUP], { allowedDuplicates, storedIds });
     // The failing messages: each stored one is in the DLQ once, for the group that failed it.
-    const dlq = await dlqRows(observer);
+    const dlq = await dlqRows(admin);
     const failingExpected = [
       ...new Set(publishes.filter((p) => isFailing(p.id) && (p.acked || storedIds.has(p.id))).map((p) => p.id)),
     ];
     const dlqLost = failingExpected.filter((id) => !dlq.has(id));
     const dlqTwice = [...dlq].filter(([, n]) => n > 1).map(([id]) => id);
     const dlqStray = [...dlq.keys()].filter((id) => !isFailing(id));
-    const ackedFailing = dels.filter((d) => d.group === FAILING_GROUP && isFailing(d.id)).map((d) => d.id);
+    const ackedFailing = deliveries.filter((d) => d.group === FAILING_GROUP && isFailing(d.id)).map((d) => d.id);
 
-    const problems = [...childProblems(children), ...billing.problems, ...audit.problems];
-    if (stoppedCleanly.some((ok) => !ok)) problems.push("a consumer did not stop cleanly on SIGTERM");
+    const problems: string[] = [];
     if (dlqLost.length > 0)
       problems.push(
         `${dlqLost.length} messages failed by ${FAILING_GROUP} are not in the DLQ: ${dlqLost.slice(0, 5).join(", ")}`,
@@ -227,41 +183,24 @@ async function run(opts: { databaseUrl: string; durationMs: number; log?: (line:
         `messages in the DLQ that never failed (attempts used up by faults): ${dlqStray.slice(0, 5).join(", ")}`,
       );
     if (ackedFailing.length > 0) problems.push(`failing messages acked: ${ackedFailing.slice(0, 5).join(", ")}`);
-    const verdicts = [...billing.groups, ...audit.groups];
-    const duplicated = verdicts.reduce((n, v) => n + v.duplicated, 0);
-    if (duplicated > allowedDuplicates && !problems.some((p) => p.includes("duplicate deliveries")))
+    // Each check allows the whole budget: together they may not exceed it either.
+    const duplicated = [...billing.groups, ...audit.groups].reduce((n, v) => n + v.duplicated, 0);
+    const said = [...billing.problems, ...audit.problems].some((p) => p.includes("duplicate deliveries"));
+    if (duplicated > allowedDuplicates && !said)
       problems.push(`${duplicated} duplicate deliveries, more than the ${allowedDuplicates} in flight at the kills`);
-    const result: ScenarioResult = {
-      scenario: scenario.name,
-      published: acked.size,
-      delivered: verdicts.reduce((n, v) => n + v.delivered, 0) + (failingExpected.length - dlqLost.length),
-      lost: verdicts.reduce((n, v) => n + v.lost, 0) + dlqLost.length,
-      unexpected: verdicts.reduce((n, v) => n + v.unexpected, 0) + dlqStray.length,
-      duplicated,
-      orderViolations: verdicts.reduce((n, v) => n + v.orderViolations, 0),
+    const result = h.result([billing, audit], {
+      counts: {
+        delivered: failingExpected.length - dlqLost.length,
+        lost: dlqLost.length,
+        unexpected: dlqStray.length,
+      },
       allowedDuplicates,
       faults: kills,
-      ok: problems.length === 0,
       problems,
-      durationMs: Math.round(performance.now() - started),
-    };
-    const retried = children.flatMap((c) => c.lines).filter((l) => l.t === "puberr" || l.t === "settleerr").length;
-    log(
-      `published ${result.published} (${failingExpected.length} failing), kills ${kills}, errors seen and retried ${retried}, ambiguous acks ${deliveryLines(consumers).filter((l) => l.ambiguous).length}`,
+    });
+    h.log(
+      `published ${result.published} (${failingExpected.length} failing), kills ${kills}, errors seen and retried ${retried}, ambiguous acks ${ambiguous}`,
     );
     return result;
-  } finally {
-    await killAll(children);
-    await killer?.close();
-    await observer?.close();
-  }
-}
-
-const scenario: Scenario = {
-  name: "03-connection-kill",
-  title:
-    "Database connections killed mid-publish, mid-fetch, mid-ack and mid-DLQ-move: nothing acked is lost, the DLQ gets every failure once, order holds.",
-  run,
-};
-
-export default scenario;
+  },
+});

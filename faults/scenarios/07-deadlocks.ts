@@ -10,25 +10,16 @@
 // which must store one row with every publish succeeding. Nothing is lost,
 // duplicated or reordered.
 import mysql from "mysql2/promise";
-import { classifyMysqlError, createQueue, type Queue } from "../../server/queue";
-import { type Executor, openDb, type QueueDb } from "../../server/queue/db";
-import { appendToLog } from "../../server/queue/log";
-import { check } from "../checker";
-import { type DbAdmin, openDbAdmin } from "../db-admin";
-import {
-  childProblems,
-  deliveryLines,
-  killAll,
-  type LineChild,
-  publishRecords,
-  startLineChild,
-  waitFor,
-} from "../line-children";
-import type { RetryingPublisherConfig } from "../proc/retrying-publisher";
-import type { RetryLine } from "../proc/retry-lines";
-import type { SettlingConsumerConfig } from "../proc/settling-consumer";
-import type { PublishRecord, Scenario, ScenarioOptions, ScenarioResult } from "../types";
+import { faultScenario, type Harness } from "@/faults/harness/harness";
+import type { DbAdmin } from "@/faults/harness/server";
+import { pick } from "@/faults/random";
+import type { PublishRecord } from "@/faults/types";
+import { missed, pause, until } from "@/faults/wait";
+import { classifyMysqlError, createQueue } from "@/server/queue";
+import { type Executor, openDb, type QueueDb } from "@/server/queue/db";
+import { appendToLog } from "@/server/queue/log";
 
+const NAME = "07-deadlocks";
 const TOPIC = "payments";
 const PARTITIONS = ["p0", "p1", "p2", "p3"];
 const SLOW_PARTITION = "slow";
@@ -45,9 +36,6 @@ const CONSUMER_OPTIONS = {
   leaseRenewalIntervalMs: 500,
   maxAttempts: 5,
 };
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pick = <T>(a: T[]): T => a[Math.floor(Math.random() * a.length)] as T;
 
 async function lockerConnection(url: string) {
   const conn = await mysql.createConnection({ uri: url });
@@ -159,68 +147,125 @@ async function innodbDeadlocks(admin: DbAdmin): Promise<number> {
   return Number(row?.Value ?? 0);
 }
 
-async function run(opts: ScenarioOptions): Promise<ScenarioResult> {
-  const log = opts.log ?? (() => {});
-  const started = performance.now();
-  const children: LineChild[] = [];
-  const connections: mysql.Connection[] = [];
-  let admin: DbAdmin | undefined;
-  let impatient: QueueDb | undefined;
-  let queue: Queue | undefined;
-  try {
-    admin = await openDbAdmin(opts.databaseUrl);
+/** The queue's transactions met from this process: the same id three times at once, and the prober meeting lock-wait timeouts. */
+function inProcessTraffic(h: Harness, url: string, running: () => boolean, problems: string[]) {
+  const queue = createQueue({ url, connectionLimit: 4 });
+  h.onClose(() => queue.close());
+  const impatient = openImpatientDb(url);
+  h.onClose(() => impatient.end());
+  const orders = new Map<string, number>();
+  const record = (publisher: string, partitionKey: string, id: string): PublishRecord => {
+    const key = `${publisher}/${partitionKey}`;
+    const order = (orders.get(key) ?? 0) + 1;
+    orders.set(key, order);
+    return { topic: TOPIC, partitionKey, id, order, publisher, acked: false };
+  };
+  const stats = { dupRounds: 0, probes: 0, lockWaitTimeouts: 0 };
+
+  const dupLoop = async () => {
+    for (let n = 1; running(); n++) {
+      const r = record("dup", pick(PARTITIONS), `dup-${n}`);
+      h.ledger.recordPublish(r);
+      const results = await Promise.allSettled(
+        [1, 2, 3].map(() => queue.publisher.publish(TOPIC, { id: r.id, partitionKey: r.partitionKey, payload: "d" })),
+      );
+      const failed = results.filter((x) => x.status === "rejected");
+      if (failed.length > 0)
+        problems.push(
+          `a concurrent publish of the same id ${r.id} failed: ${String((failed[0] as PromiseRejectedResult).reason)}`,
+        );
+      else h.ledger.recordPublish({ ...r, acked: true });
+      stats.dupRounds++;
+      await pause(100 + Math.random() * 200);
+    }
+  };
+
+  const probeLoop = async () => {
+    const holder = await lockerConnection(url);
+    h.onClose(() => holder.destroy());
+    let current = 0;
+    const probe = async (n: number) => {
+      const r = record("prober", SLOW_PARTITION, `slow-${n}`);
+      h.ledger.recordPublish(r);
+      const rows = [
+        {
+          topic: TOPIC,
+          partitionKey: r.partitionKey,
+          messageId: r.id,
+          origin: "",
+          payload: Buffer.from("s"),
+          metadata: undefined,
+          delayMs: 0,
+        },
+      ];
+      const out = await countedTx(impatient, async (c, attempt) => {
+        current = attempt;
+        await appendToLog(c, rows);
+      });
+      h.ledger.recordPublish({ ...r, acked: true });
+      return out;
+    };
+    await probe(0); // makes the partition's head row, the lock to hold
+    for (let n = 1; running(); n++) {
+      await holder.query("START TRANSACTION");
+      await holder.query("SELECT head_seq FROM queue_partitions WHERE topic = ? AND partition_key = ? FOR UPDATE", [
+        TOPIC,
+        SLOW_PARTITION,
+      ]);
+      current = 0;
+      const pending = probe(n);
+      // Hold the lock until the probe's first try has timed out and its second has begun; the check below says if it never did.
+      await missed(until(() => current >= 2, `probe ${n}'s second try`, 10_000, 20));
+      await holder.query("ROLLBACK");
+      const { attempts, errors } = await pending;
+      stats.probes++;
+      stats.lockWaitTimeouts += errors.filter((e) => e === "lock_wait_timeout").length;
+      if (attempts < 2 || errors[0] !== "lock_wait_timeout")
+        problems.push(
+          `probe ${n}: ${attempts} attempts, errors ${errors.join(", ") || "none"}; wanted a 1205 then a retry`,
+        );
+      await pause(300 + Math.random() * 500);
+    }
+  };
+
+  return { loops: [dupLoop(), probeLoop()], stats };
+}
+
+export default faultScenario({
+  name: NAME,
+  title:
+    "Deadlocks and lock-wait timeouts forced on publishes and acks, and the same id published concurrently: retried from the start, one row per id, nothing lost or doubled.",
+  options: { subscription: CONSUMER_OPTIONS, stopGraceMs: 15_000 },
+  run: async (h, opts) => {
+    const admin = await h.admin();
     const db = `\`${admin.database}\``;
     await admin.query(
       `CREATE TABLE ${db}.fault_ballast (id bigint unsigned AUTO_INCREMENT PRIMARY KEY, pad varchar(100) NOT NULL)`,
     );
     const deadlocksBefore = await innodbDeadlocks(admin);
-    const outstanding = new Map<string, Set<string>>();
-    const track = (line: RetryLine, child: LineChild) => {
-      const out = outstanding.get(child.name) ?? new Set<string>();
-      outstanding.set(child.name, out);
-      if (line.t === "got") out.add(line.id);
-      else if (line.t === "del") out.delete(line.record.id);
-      else if (line.t === "nacked" || line.t === "expired") out.delete(line.id);
-    };
-    const consumers = ["ledger-1", "ledger-2", "fraud-1"].map((name) => {
-      const cfg: SettlingConsumerConfig = {
-        url: opts.databaseUrl,
-        topic: TOPIC,
-        group: name.replace(/-\d+$/, ""),
-        consumer: name,
-        options: CONSUMER_OPTIONS,
-      };
-      const c = startLineChild(name, "settling-consumer", cfg, { onLine: track });
-      children.push(c);
-      return c;
+    let surfaced = 0;
+    h.onLine((line) => {
+      if ((line.t === "puberr" || line.t === "settleerr") && line.kind !== "connection") surfaced++;
     });
-    await Promise.all(consumers.map((c) => c.ready));
-    const publishers = ["pubA", "pubB"].map((name) => {
-      const cfg: RetryingPublisherConfig = {
-        url: opts.databaseUrl,
-        topic: TOPIC,
-        publisher: name,
-        partitionKeys: PARTITIONS,
-        pauseMs: 10,
-        pairChance: 0.6,
-      };
-      const c = startLineChild(name, "retrying-publisher", cfg);
-      children.push(c);
-      return c;
-    });
-    await Promise.all(publishers.map((c) => c.ready));
+    const consumers = await Promise.all(
+      ["ledger-1", "ledger-2", "fraud-1"].map((base) =>
+        h.procs.startConsumer(base, { topic: TOPIC, group: base.replace(/-\d+$/, ""), rideOutDbErrors: true }),
+      ),
+    );
+    await Promise.all(
+      ["pubA", "pubB"].map((base) =>
+        h.procs.startPublisher(base, {
+          topic: TOPIC,
+          partitionKeys: PARTITIONS,
+          pace: { pauseMs: 10 },
+          keys: "random",
+          batchMax: 2,
+          batchChance: 0.6,
+          retry: true,
+        }),
+      ),
+    );
 
-    // In-process publishes: the same id three times at once, and the prober meeting lock-wait timeouts.
-    queue = createQueue({ url: opts.databaseUrl, connectionLimit: 4 });
-    impatient = openImpatientDb(opts.databaseUrl);
-    const inProcess: PublishRecord[] = [];
-    const orders = new Map<string, number>();
-    const record = (publisher: string, partitionKey: string, id: string): PublishRecord => {
-      const key = `${publisher}/${partitionKey}`;
-      const order = (orders.get(key) ?? 0) + 1;
-      orders.set(key, order);
-      return { topic: TOPIC, partitionKey, id, order, publisher, acked: false };
-    };
     const problems: string[] = [];
     // The run's length counts from here: on a loaded machine the children's start-up alone can take longer.
     const stopAt = performance.now() + opts.durationMs;
@@ -229,102 +274,32 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult> {
     const lockers = { partition: { rounds: 0, victim: 0 }, delivery: { rounds: 0, victim: 0 } };
     const lockerLoop = async (kind: "partition" | "delivery") => {
       const conn = await lockerConnection(opts.databaseUrl);
-      connections.push(conn);
+      h.onClose(() => conn.destroy());
       while (running()) {
         if (kind === "partition") await partitionLocker(conn, lockers.partition);
         else await deliveryLocker(conn, lockers.delivery);
-        await sleep(10 + Math.random() * 60);
+        await pause(10 + Math.random() * 60);
       }
     };
-
-    let dupRounds = 0;
-    const dupLoop = async () => {
-      const q = queue as Queue;
-      for (let n = 1; running(); n++) {
-        const r = record("dup", pick(PARTITIONS), `dup-${n}`);
-        inProcess.push(r);
-        const results = await Promise.allSettled(
-          [1, 2, 3].map(() => q.publisher.publish(TOPIC, { id: r.id, partitionKey: r.partitionKey, payload: "d" })),
-        );
-        const failed = results.filter((x) => x.status === "rejected");
-        if (failed.length > 0)
-          problems.push(
-            `a concurrent publish of the same id ${r.id} failed: ${String((failed[0] as PromiseRejectedResult).reason)}`,
-          );
-        else inProcess.push({ ...r, acked: true });
-        dupRounds++;
-        await sleep(100 + Math.random() * 200);
-      }
-    };
-
-    let lockWaitTimeouts = 0;
-    let probes = 0;
-    const probeLoop = async () => {
-      const holder = await lockerConnection(opts.databaseUrl);
-      connections.push(holder);
-      const probe = async (n: number) => {
-        const r = record("prober", SLOW_PARTITION, `slow-${n}`);
-        inProcess.push(r);
-        const rows = [
-          {
-            topic: TOPIC,
-            partitionKey: r.partitionKey,
-            messageId: r.id,
-            origin: "",
-            payload: Buffer.from("s"),
-            metadata: undefined,
-            delayMs: 0,
-          },
-        ];
-        const out = await countedTx(impatient as QueueDb, async (c, attempt) => {
-          current = attempt;
-          await appendToLog(c, rows);
-        });
-        inProcess.push({ ...r, acked: true });
-        return out;
-      };
-      let current = 0;
-      await probe(0); // makes the partition's head row, the lock to hold
-      for (let n = 1; running(); n++) {
-        await holder.query("START TRANSACTION");
-        await holder.query("SELECT head_seq FROM queue_partitions WHERE topic = ? AND partition_key = ? FOR UPDATE", [
-          TOPIC,
-          SLOW_PARTITION,
-        ]);
-        current = 0;
-        const pending = probe(n);
-        // Hold the lock until the probe's first try has timed out and its second has begun.
-        await waitFor(() => current >= 2, 10_000, 20);
-        await holder.query("ROLLBACK");
-        const { attempts, errors } = await pending;
-        probes++;
-        lockWaitTimeouts += errors.filter((e) => e === "lock_wait_timeout").length;
-        if (attempts < 2 || errors[0] !== "lock_wait_timeout")
-          problems.push(
-            `probe ${n}: ${attempts} attempts, errors ${errors.join(", ") || "none"}; wanted a 1205 then a retry`,
-          );
-        await sleep(300 + Math.random() * 500);
-      }
-    };
-
-    const loops = [lockerLoop("partition"), lockerLoop("delivery"), dupLoop(), probeLoop()];
+    const lockerLoops = [lockerLoop("partition"), lockerLoop("delivery")];
+    const inProcess = inProcessTraffic(h, opts.databaseUrl, running, problems);
+    const loops = [...lockerLoops, ...inProcess.loops];
     const loopErrors = (await Promise.allSettled(loops)).filter((x) => x.status === "rejected");
     for (const e of loopErrors) problems.push(`a fault loop failed: ${String((e as PromiseRejectedResult).reason)}`);
     const deadlocks = (await innodbDeadlocks(admin)) - deadlocksBefore;
-    const allowedDuplicates = 0;
 
-    await Promise.all(publishers.map((p) => p.stop()));
-    const publishes = [...publishRecords(publishers), ...inProcess];
-    const acked = new Set(publishes.filter((p) => p.acked).map((p) => p.id));
-    const drained = await waitFor(() => {
-      const dels = deliveryLines(consumers);
-      return GROUPS.every((g) => {
-        const got = new Set(dels.filter((d) => d.record.group === g).map((d) => d.record.id));
-        return [...acked].every((id) => got.has(id));
-      });
-    }, DRAIN_MS);
-    if (!drained) log("drain deadline passed; checking what arrived");
-    const stoppedCleanly = await Promise.all(consumers.map((c) => c.stop()));
+    await h.procs.stopPublishers();
+    const { acked } = h.ledger;
+    const timedOut = await missed(
+      until(
+        () => GROUPS.every((g) => [...acked].every((id) => h.ledger.delivered(g).has(id))),
+        "every acked message in each group",
+        DRAIN_MS,
+        100,
+      ),
+    );
+    if (timedOut) h.log(`${timedOut}; checking what arrived`);
+    await Promise.all(consumers.map((c) => h.procs.terminate(c)));
 
     const stored = await admin.query<{ message_id: string; n: number }>(
       `SELECT message_id, COUNT(*) AS n FROM ${db}.queue_messages WHERE topic = ? GROUP BY message_id`,
@@ -332,51 +307,11 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult> {
     );
     const twice = stored.filter((r) => Number(r.n) > 1).map((r) => r.message_id);
     if (twice.length > 0) problems.push(`ids stored more than once: ${twice.slice(0, 5).join(", ")}`);
-    const verdict = check({
-      publishes,
-      deliveries: deliveryLines(consumers).map((l) => l.record),
-      groups: GROUPS,
-      allowedDuplicates,
-      storedIds: new Set(stored.map((r) => r.message_id)),
-    });
-    problems.unshift(...childProblems(children));
-    problems.push(...verdict.problems);
-    if (stoppedCleanly.some((ok) => !ok)) problems.push("a consumer did not stop cleanly on SIGTERM");
-    const surfaced = children
-      .flatMap((c) => c.lines)
-      .filter((l) => (l.t === "puberr" || l.t === "settleerr") && l.kind !== "connection").length;
-    log(
+    const verdict = h.check(GROUPS, { allowedDuplicates: 0, storedIds: new Set(stored.map((r) => r.message_id)) });
+    const { dupRounds, probes, lockWaitTimeouts } = inProcess.stats;
+    h.log(
       `deadlocks ${deadlocks} (server-wide; lockers were the victim ${lockers.partition.victim + lockers.delivery.victim} times in ${lockers.partition.rounds + lockers.delivery.rounds} rounds), lock-wait timeouts ${lockWaitTimeouts} in ${probes} probes, same-id rounds ${dupRounds}, lock errors surfaced past the library's retries ${surfaced}`,
     );
-    const sum = (f: (v: (typeof verdict.groups)[number]) => number) => verdict.groups.reduce((n, v) => n + f(v), 0);
-    return {
-      scenario: scenario.name,
-      published: acked.size,
-      delivered: sum((v) => v.delivered),
-      lost: sum((v) => v.lost),
-      unexpected: sum((v) => v.unexpected),
-      duplicated: sum((v) => v.duplicated),
-      orderViolations: sum((v) => v.orderViolations),
-      allowedDuplicates,
-      faults: deadlocks + lockWaitTimeouts,
-      ok: problems.length === 0,
-      problems,
-      durationMs: Math.round(performance.now() - started),
-    };
-  } finally {
-    await killAll(children);
-    for (const c of connections) c.destroy();
-    await queue?.close();
-    await impatient?.end();
-    await admin?.close();
-  }
-}
-
-const scenario: Scenario = {
-  name: "07-deadlocks",
-  title:
-    "Deadlocks and lock-wait timeouts forced on publishes and acks, and the same id published concurrently: retried from the start, one row per id, nothing lost or doubled.",
-  run,
-};
-
-export default scenario;
+    return h.result(verdict, { faults: deadlocks + lockWaitTimeouts, problems });
+  },
+});

@@ -7,23 +7,12 @@
 // on the database's own clock, every hand-out and every lease owner change:
 // nothing may be handed out before its visible_after, no lease may change
 // owner before it expired, and nothing is lost or reordered.
-import { NOW_MS_SQL } from "../../db/clock";
-import { check } from "../checker";
-import { type DbAdmin, openDbAdmin } from "../db-admin";
-import {
-  childProblems,
-  deliveryLines,
-  killAll,
-  type LineChild,
-  publishRecords,
-  startLineChild,
-  waitFor,
-} from "../line-children";
-import type { RetryingPublisherConfig } from "../proc/retrying-publisher";
-import type { RetryLine } from "../proc/retry-lines";
-import type { SettlingConsumerConfig } from "../proc/settling-consumer";
-import type { Scenario, ScenarioOptions, ScenarioResult } from "../types";
+import { NOW_MS_SQL } from "@/db/clock";
+import { faultScenario } from "@/faults/harness/harness";
+import type { DbAdmin } from "@/faults/harness/server";
+import { missed, pause, until } from "@/faults/wait";
 
+const NAME = "08-clock-skew";
 const TOPIC = "reminders";
 const GROUP = "mailer";
 const SKEW_MS = 5 * 60_000;
@@ -72,118 +61,77 @@ async function installAudit(admin: DbAdmin) {
     END IF`);
 }
 
-async function run(opts: ScenarioOptions): Promise<ScenarioResult> {
-  const log = opts.log ?? (() => {});
-  const started = performance.now();
-  const children: LineChild[] = [];
-  let admin: DbAdmin | undefined;
-  try {
-    admin = await openDbAdmin(opts.databaseUrl);
+export default faultScenario({
+  name: NAME,
+  title:
+    "Consumers and a publisher with clocks minutes ahead and behind the database: nothing delivered before its delay, no lease taken before it expired, nothing lost or reordered.",
+  options: { subscription: CONSUMER_OPTIONS, stopGraceMs: 15_000 },
+  run: async (h, opts) => {
+    const admin = await h.admin();
     await installAudit(admin);
     const db = `\`${admin.database}\``;
-    const outstanding = new Map<string, Set<string>>();
-    const track = (line: RetryLine, child: LineChild) => {
-      const out = outstanding.get(child.name) ?? new Set<string>();
-      outstanding.set(child.name, out);
-      if (line.t === "got") out.add(line.id);
-      else if (line.t === "del") out.delete(line.record.id);
-      else if (line.t === "nacked" || line.t === "expired") out.delete(line.id);
-    };
-    const consumer = (name: string, skew: number) => {
-      const cfg: SettlingConsumerConfig = {
-        url: opts.databaseUrl,
+    // publishAfter counts its delay on the database's clock, whatever the publisher's clock says.
+    const wantDelay = new Map<string, number>();
+    let earlyAtConsumer = 0;
+    h.onLine((line) => {
+      if (line.t === "pub") wantDelay.set(line.id, line.delayMs);
+      else if (line.t === "del" && line.dbNow !== undefined && line.dbNow < (line.visibleAfter ?? 0)) earlyAtConsumer++;
+    });
+    const consumer = (base: string, skewMs: number) =>
+      h.procs.startConsumer(base, { topic: TOPIC, group: GROUP, rideOutDbErrors: true, dbClock: true, skewMs });
+    const [ahead, behind, healthy] = await Promise.all([
+      consumer("ahead", SKEW_MS),
+      consumer("behind", -SKEW_MS),
+      consumer("healthy", 0),
+    ]);
+    const publisher = (base: string, skewMs: number, partitionKeys: string[], delayMs?: Record<string, number>) =>
+      h.procs.startPublisher(base, {
         topic: TOPIC,
-        group: GROUP,
-        consumer: name,
-        dbClock: true,
-        options: CONSUMER_OPTIONS,
-      };
-      const c = startLineChild(name, "settling-consumer", cfg, {
-        preload: "skew-clock.ts",
-        env: { SKEW_MS: String(skew) },
-        onLine: track,
-      });
-      children.push(c);
-      return c;
-    };
-    const ahead = consumer("ahead", SKEW_MS);
-    const behind = consumer("behind", -SKEW_MS);
-    const healthy = consumer("healthy", 0);
-    const consumers = [ahead, behind, healthy];
-    await Promise.all(consumers.map((c) => c.ready));
-    const publisher = (name: string, skew: number, partitionKeys: string[], delayMs?: Record<string, number>) => {
-      const cfg: RetryingPublisherConfig = {
-        url: opts.databaseUrl,
-        topic: TOPIC,
-        publisher: name,
         partitionKeys,
-        pauseMs: 15,
+        pace: { pauseMs: 15 },
+        keys: "random",
+        retry: true,
         delayMs,
-      };
-      const c = startLineChild(name, "retrying-publisher", cfg, {
-        preload: "skew-clock.ts",
-        env: { SKEW_MS: String(skew) },
+        skewMs,
       });
-      children.push(c);
-      return c;
-    };
-    const publishers = [
+    await Promise.all([
       publisher("late", SKEW_MS, Object.keys(DELAYS), DELAYS),
       publisher("early", -SKEW_MS, NOW_PARTITIONS),
-    ];
-    await Promise.all(publishers.map((c) => c.ready));
+    ]);
 
     // Pause the skewed consumers in turn, long enough for their leases to lapse.
     let pauses = 0;
     let allowedDuplicates = 0;
     const trafficStarted = performance.now();
     for (let k = 0; performance.now() - trafficStarted + PAUSE_MS < opts.durationMs; k++) {
-      await new Promise((r) => setTimeout(r, 300 + Math.random() * 700));
+      await pause(300 + Math.random() * 700);
       const victim = k % 2 === 0 ? behind : ahead;
-      if (victim.exit) break;
-      allowedDuplicates += outstanding.get(victim.name)?.size ?? 0;
-      victim.proc.kill("SIGSTOP");
+      if (!h.procs.running(victim)) break;
+      allowedDuplicates += h.procs.outstanding([victim]);
+      h.procs.freeze(victim, true);
       pauses++;
-      await new Promise((r) => setTimeout(r, PAUSE_MS));
-      victim.proc.kill("SIGCONT");
+      await pause(PAUSE_MS);
+      h.procs.freeze(victim, false);
     }
     const remaining = opts.durationMs - (performance.now() - trafficStarted);
-    if (remaining > 0) await new Promise((r) => setTimeout(r, remaining));
+    if (remaining > 0) await pause(remaining);
 
-    await Promise.all(publishers.map((p) => p.stop()));
-    const ackedIds = new Set(
-      publishRecords(publishers)
-        .filter((r) => r.acked)
-        .map((r) => r.id),
+    await h.procs.stopPublishers();
+    const { acked } = h.ledger;
+    const timedOut = await missed(
+      until(() => [...acked].every((id) => h.ledger.delivered(GROUP).has(id)), "every acked message", DRAIN_MS, 100),
     );
-    const drained = await waitFor(() => {
-      const got = new Set(deliveryLines(consumers).map((l) => l.record.id));
-      return [...ackedIds].every((id) => got.has(id));
-    }, DRAIN_MS);
-    if (!drained) log("drain deadline passed; checking what arrived");
-    const stoppedCleanly = await Promise.all(consumers.map((c) => c.stop()));
+    if (timedOut) h.log(`${timedOut}; checking what arrived`);
+    await Promise.all([ahead, behind, healthy].map((c) => h.procs.terminate(c)));
 
-    const publishes = publishRecords(publishers);
     const stored = await admin.query<{ message_id: string; delay: number }>(
       `SELECT message_id, CAST(visible_after AS SIGNED) - CAST(published_at AS SIGNED) AS delay
-       FROM ${db}.queue_messages WHERE topic = ?`,
+           FROM ${db}.queue_messages WHERE topic = ?`,
       [TOPIC],
     );
-    const storedIds = new Set(stored.map((r) => r.message_id));
-    const dels = deliveryLines(consumers);
-    const verdict = check({
-      publishes,
-      deliveries: dels.map((l) => l.record),
-      groups: [GROUP],
-      allowedDuplicates,
-      storedIds,
-    });
-    const problems = [...childProblems(children), ...verdict.problems];
-    if (stoppedCleanly.some((ok) => !ok)) problems.push("a consumer did not stop cleanly on SIGTERM");
+    const verdict = h.check([GROUP], { allowedDuplicates, storedIds: new Set(stored.map((r) => r.message_id)) });
+    const problems: string[] = [];
 
-    // publishAfter counts its delay on the database's clock, whatever the publisher's clock says.
-    const wantDelay = new Map<string, number>();
-    for (const c of publishers) for (const l of c.lines) if (l.t === "pub") wantDelay.set(l.record.id, l.delayMs);
     // A plain publish stores visible_after 0 ("visible at once"), so only delayed rows have a delay to compare.
     const wrongDelay = stored.filter((r) => {
       const want = wantDelay.get(r.message_id) ?? 0;
@@ -207,9 +155,8 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult> {
           .map((r) => `${r.partition_key}/${r.seq} ${Number(r.visible_after) - Number(r.at_ms)} ms early`)
           .join(", ")}`,
       );
-    const earlyAtConsumer = dels.filter((l) => l.dbNow !== undefined && l.dbNow < (l.visibleAfter ?? 0));
-    if (earlyAtConsumer.length > 0)
-      problems.push(`${earlyAtConsumer.length} deliveries a consumer got before visible_after (database clock)`);
+    if (earlyAtConsumer > 0)
+      problems.push(`${earlyAtConsumer} deliveries a consumer got before visible_after (database clock)`);
 
     const changes = await admin.query<{
       partition_key: string;
@@ -228,40 +175,13 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult> {
           .join(", ")}`,
       );
     const handouts = await admin.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${db}.fault_handouts`);
-    const skewed = dels.filter((l) => l.record.consumer !== "healthy").length;
-    log(
-      `published ${ackedIds.size}, delivered ${dels.length} (${skewed} by skewed consumers), hand-outs ${Number(handouts[0]?.n ?? 0)}, pauses ${pauses}, lease changes ${changes.length} (${takeovers.length} takeovers of lapsed leases)`,
+    const dels = h.ledger.deliveries;
+    const skewed = dels.filter((d) => !d.consumer.startsWith("healthy_")).length;
+    h.log(
+      `published ${acked.size}, delivered ${dels.length} (${skewed} by skewed consumers), hand-outs ${Number(handouts[0]?.n ?? 0)}, pauses ${pauses}, lease changes ${changes.length} (${takeovers.length} takeovers of lapsed leases)`,
     );
     if (skewed === 0) problems.push("the skewed consumers handled nothing: the scenario tested nothing");
-
-    const v = verdict.groups[0];
-    return {
-      scenario: scenario.name,
-      published: ackedIds.size,
-      delivered: v?.delivered ?? 0,
-      lost: v?.lost ?? 0,
-      unexpected: v?.unexpected ?? 0,
-      duplicated: v?.duplicated ?? 0,
-      orderViolations: v?.orderViolations ?? 0,
-      allowedDuplicates,
-      // Each delivery a skewed consumer handled and each pause is a chance for the skew to show.
-      faults: skewed + pauses,
-      ok: problems.length === 0,
-      problems,
-      durationMs: Math.round(performance.now() - started),
-    };
-  } finally {
-    for (const c of children) if (!c.exit) c.proc.kill("SIGCONT");
-    await killAll(children);
-    await admin?.close();
-  }
-}
-
-const scenario: Scenario = {
-  name: "08-clock-skew",
-  title:
-    "Consumers and a publisher with clocks minutes ahead and behind the database: nothing delivered before its delay, no lease taken before it expired, nothing lost or reordered.",
-  run,
-};
-
-export default scenario;
+    // Each delivery a skewed consumer handled and each pause is a chance for the skew to show.
+    return h.result(verdict, { faults: skewed + pauses, problems });
+  },
+});

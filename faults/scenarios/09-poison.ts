@@ -7,14 +7,15 @@
 // malformed payloads: they are dead-lettered with the decode reason and the
 // worker keeps building.
 
-import { createQueue, type Delivery, QueueError } from "../../server/queue";
-import type { QueueDelivery } from "../../server/queue/delivery";
-import { check } from "../checker";
-import { allDeadLetters } from "../support/dlq";
-import { runPipelinePoison } from "../support/pipeline-poison";
-import { pause, until } from "../support/until";
-import type { DeliveryRecord, PublishRecord, Scenario, ScenarioOptions, ScenarioResult } from "../types";
+import { faultScenario, type Harness } from "@/faults/harness/harness";
+import { allDeadLetters } from "@/faults/support/dlq";
+import { runPipelinePoison } from "@/faults/support/pipeline-poison";
+import type { ScenarioOptions, ScenarioResult } from "@/faults/types";
+import { missed, pause, until } from "@/faults/wait";
+import { createQueue, type Delivery, QueueError } from "@/server/queue";
+import type { QueueDelivery } from "@/server/queue/delivery";
 
+const NAME = "09-poison";
 const TOPIC = "poison.orders";
 const GROUP = "poison";
 const PARTITIONS = 4;
@@ -51,15 +52,12 @@ const expectedReason: Record<Exclude<Kind, "good">, RegExp> = {
   hang: new RegExp(`^visibility timeout of ${VISIBILITY_MS} ms expired on attempt ${MAX_ATTEMPTS} of ${MAX_ATTEMPTS}`),
 };
 
-async function run(opts: ScenarioOptions): Promise<ScenarioResult> {
-  const began = performance.now();
-  const log = opts.log ?? (() => {});
+async function run(h: Harness, opts: ScenarioOptions): Promise<ScenarioResult> {
   const problems: string[] = [];
   const queue = createQueue({ url: opts.databaseUrl });
+  h.onClose(() => queue.close());
   const sent = new Map<string, Sent>();
   const seen = new Map<string, Seen>();
-  const publishes: PublishRecord[] = [];
-  const deliveries: DeliveryRecord[] = [];
   const subs = ["poison-a", "poison-b"].map((name) =>
     queue.subscriber.subscribe(TOPIC, {
       subscriberName: name,
@@ -111,7 +109,7 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult> {
     }
     if (!(await settle(id, d.ack()))) return;
     s.ackedAt = performance.now();
-    deliveries.push({
+    h.ledger.recordDelivery({
       group: GROUP,
       topic: TOPIC,
       partitionKey: d.message.partitionKey,
@@ -131,136 +129,126 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult> {
       problems.push(`subscription c${i} failed: ${err instanceof Error ? err.message : String(err)}`);
     }
   });
+  h.onClose(async () => {
+    await Promise.allSettled(subs.map((s) => s.close()));
+    await Promise.allSettled(consumers);
+  });
 
-  let pipelinePart: Awaited<ReturnType<typeof runPipelinePoison>> | undefined;
-  try {
-    // Traffic: mostly good messages, some that fail fast, and a hang now and
-    // then per partition (each blocks its partition for up to M × V).
-    const lastHang = new Map<string, number>();
-    const orders = new Map<string, number>();
-    let n = 0;
-    const trafficStart = performance.now();
-    while (performance.now() - trafficStart < opts.durationMs) {
-      const partitionKey = `P${n % PARTITIONS}`;
-      const now = performance.now();
-      let kind: Kind = "good";
-      if (
-        now - trafficStart > 300 &&
-        now - (lastHang.get(partitionKey) ?? -Infinity) > 2 * MAX_ATTEMPTS * VISIBILITY_MS
-      ) {
-        kind = "hang";
-        lastHang.set(partitionKey, now);
-      } else {
-        const r = Math.random();
-        if (r < 0.06) kind = "decode";
-        else if (r < 0.12) kind = "throw";
-      }
-      const id = `${kind}-${n}`;
-      await queue.publisher.publish(TOPIC, { id, partitionKey, payload: payloadOf(kind, n) });
-      sent.set(id, { id, kind, partitionKey, publishedAt: performance.now() });
-      if (kind === "good") {
-        const order = (orders.get(partitionKey) ?? 0) + 1;
-        orders.set(partitionKey, order);
-        publishes.push({ topic: TOPIC, partitionKey, id, order, publisher: "p", acked: true });
-      }
-      n++;
-      await pause(10);
+  // Traffic: mostly good messages, some that fail fast, and a hang now and
+  // then per partition (each blocks its partition for up to M × V).
+  const lastHang = new Map<string, number>();
+  const orders = new Map<string, number>();
+  let n = 0;
+  const trafficStart = performance.now();
+  while (performance.now() - trafficStart < opts.durationMs) {
+    const partitionKey = `P${n % PARTITIONS}`;
+    const now = performance.now();
+    let kind: Kind = "good";
+    if (
+      now - trafficStart > 300 &&
+      now - (lastHang.get(partitionKey) ?? -Infinity) > 2 * MAX_ATTEMPTS * VISIBILITY_MS
+    ) {
+      kind = "hang";
+      lastHang.set(partitionKey, now);
+    } else {
+      const r = Math.random();
+      if (r < 0.06) kind = "decode";
+      else if (r < 0.12) kind = "throw";
     }
-    const poisonIds = [...sent.values()].filter((s) => s.kind !== "good").map((s) => s.id);
-    const goodIds = [...sent.values()].filter((s) => s.kind === "good").map((s) => s.id);
-    log(`published ${sent.size} (${poisonIds.length} poison); draining`);
+    const id = `${kind}-${n}`;
+    await queue.publisher.publish(TOPIC, { id, partitionKey, payload: payloadOf(kind, n) });
+    sent.set(id, { id, kind, partitionKey, publishedAt: performance.now() });
+    if (kind === "good") {
+      const order = (orders.get(partitionKey) ?? 0) + 1;
+      orders.set(partitionKey, order);
+      h.ledger.recordPublish({ topic: TOPIC, partitionKey, id, order, publisher: "p", acked: true });
+    }
+    n++;
+    await pause(10);
+  }
+  const poisonIds = [...sent.values()].filter((s) => s.kind !== "good").map((s) => s.id);
+  const goodIds = [...sent.values()].filter((s) => s.kind === "good").map((s) => s.id);
+  h.log(`published ${sent.size} (${poisonIds.length} poison); draining`);
 
-    const dlqTopic = `${TOPIC}_dlq`;
-    const drained = await until(
+  const dlqTopic = `${TOPIC}_dlq`;
+  const timedOut = await missed(
+    until(
       async () =>
         goodIds.every((id) => seen.get(id)?.ackedAt !== undefined) &&
         (await queue.inspect.countDlq({ topic: dlqTopic, originalGroup: GROUP })) >= poisonIds.length,
+      "the good messages and the poison's DLQ rows",
       2 * MAX_ATTEMPTS * VISIBILITY_MS + 20_000,
-    );
-    if (!drained) problems.push("the good messages and the poison's DLQ rows did not all arrive within the bound");
+      50,
+    ),
+  );
+  if (timedOut) problems.push(timedOut);
 
-    const rows = (await allDeadLetters(queue, dlqTopic)).filter((r) => r.originalGroup === GROUP);
-    const dlqById = new Map<string, typeof rows>();
-    for (const r of rows) dlqById.set(r.id, [...(dlqById.get(r.id) ?? []), r]);
-    let deadLettered = 0;
-    for (const id of poisonIds) {
-      const s = sent.get(id) as Sent;
-      const kind = s.kind as Exclude<Kind, "good">;
-      const found = dlqById.get(id) ?? [];
-      const attempts = [...(seen.get(id)?.attempts ?? [])].sort((a, b) => a - b);
-      if (found.length !== 1) {
-        problems.push(`poison ${id} is in the DLQ ${found.length} times, not once`);
-        continue;
-      }
-      const row = found[0] as (typeof rows)[number];
-      const reasonOk =
-        expectedReason[kind].test(row.reason) ||
-        (seen.get(id)?.expired === true && expectedReason.hang.test(row.reason));
-      if (!reasonOk) problems.push(`poison ${id} (${kind}) was dead-lettered with reason "${row.reason}"`);
-      if (row.failureCount !== MAX_ATTEMPTS)
-        problems.push(`poison ${id} was dead-lettered after ${row.failureCount} attempts, not ${MAX_ATTEMPTS}`);
-      if (attempts.some((a, i) => a > MAX_ATTEMPTS || attempts[i - 1] === a))
-        problems.push(`poison ${id} was handed out with attempts ${attempts.join(",")}`);
-      if (reasonOk && row.failureCount === MAX_ATTEMPTS) deadLettered++;
+  const rows = (await allDeadLetters(queue, dlqTopic)).filter((r) => r.originalGroup === GROUP);
+  const dlqById = new Map<string, typeof rows>();
+  for (const r of rows) dlqById.set(r.id, [...(dlqById.get(r.id) ?? []), r]);
+  let deadLettered = 0;
+  for (const id of poisonIds) {
+    const s = sent.get(id) as Sent;
+    const kind = s.kind as Exclude<Kind, "good">;
+    const found = dlqById.get(id) ?? [];
+    const attempts = [...(seen.get(id)?.attempts ?? [])].sort((a, b) => a - b);
+    if (found.length !== 1) {
+      problems.push(`poison ${id} is in the DLQ ${found.length} times, not once`);
+      continue;
     }
-    for (const r of rows) {
-      if (sent.get(r.id)?.kind === "good") problems.push(`good message ${r.id} was dead-lettered: ${r.reason}`);
-    }
-
-    // The bound: a good message waits for at most one hung poison ahead of it (hangs are spaced 2 × M × V apart).
-    const bound = MAX_ATTEMPTS * VISIBILITY_MS + SLACK_MS;
-    const late = goodIds
-      .map((id) => ({
-        id,
-        wait: (seen.get(id)?.ackedAt ?? Number.POSITIVE_INFINITY) - (sent.get(id)?.publishedAt ?? 0),
-      }))
-      .filter((x) => x.wait > bound && Number.isFinite(x.wait));
-    if (late.length > 0)
-      problems.push(
-        `${late.length} good messages waited longer than ${bound} ms, e.g. ${late
-          .slice(0, 3)
-          .map((x) => `${x.id} ${Math.round(x.wait)} ms`)
-          .join(", ")}`,
-      );
-
-    const verdict = check({ publishes, deliveries, groups: [GROUP], allowedDuplicates: 0 });
-    problems.push(...verdict.problems);
-    const g = verdict.groups[0];
-
-    for (const s of subs) await s.close();
-    await Promise.all(consumers);
-
-    pipelinePart = await runPipelinePoison(opts.databaseUrl, MAX_ATTEMPTS);
-    problems.push(...pipelinePart.problems);
-    log(`pipeline part: ${pipelinePart.published} published, ${pipelinePart.delivered} delivered`);
-
-    const goodLost = g?.lost ?? goodIds.length;
-    return {
-      scenario: scenario.name,
-      published: sent.size + pipelinePart.published,
-      delivered: (g?.delivered ?? 0) + deadLettered + pipelinePart.delivered,
-      lost: goodLost + (poisonIds.length - deadLettered) + pipelinePart.lost,
-      unexpected: g?.unexpected ?? 0,
-      duplicated: g?.duplicated ?? 0,
-      orderViolations: g?.orderViolations ?? 0,
-      allowedDuplicates: 0,
-      faults: poisonIds.length + pipelinePart.poison,
-      ok: problems.length === 0,
-      problems,
-      durationMs: Math.round(performance.now() - began),
-    };
-  } finally {
-    await Promise.allSettled(subs.map((s) => s.close()));
-    await Promise.allSettled(consumers);
-    await queue.close();
+    const row = found[0] as (typeof rows)[number];
+    const reasonOk =
+      expectedReason[kind].test(row.reason) || (seen.get(id)?.expired === true && expectedReason.hang.test(row.reason));
+    if (!reasonOk) problems.push(`poison ${id} (${kind}) was dead-lettered with reason "${row.reason}"`);
+    if (row.failureCount !== MAX_ATTEMPTS)
+      problems.push(`poison ${id} was dead-lettered after ${row.failureCount} attempts, not ${MAX_ATTEMPTS}`);
+    if (attempts.some((a, i) => a > MAX_ATTEMPTS || attempts[i - 1] === a))
+      problems.push(`poison ${id} was handed out with attempts ${attempts.join(",")}`);
+    if (reasonOk && row.failureCount === MAX_ATTEMPTS) deadLettered++;
   }
+  for (const r of rows) {
+    if (sent.get(r.id)?.kind === "good") problems.push(`good message ${r.id} was dead-lettered: ${r.reason}`);
+  }
+
+  // The bound: a good message waits for at most one hung poison ahead of it (hangs are spaced 2 × M × V apart).
+  const bound = MAX_ATTEMPTS * VISIBILITY_MS + SLACK_MS;
+  const late = goodIds
+    .map((id) => ({
+      id,
+      wait: (seen.get(id)?.ackedAt ?? Number.POSITIVE_INFINITY) - (sent.get(id)?.publishedAt ?? 0),
+    }))
+    .filter((x) => x.wait > bound && Number.isFinite(x.wait));
+  if (late.length > 0)
+    problems.push(
+      `${late.length} good messages waited longer than ${bound} ms, e.g. ${late
+        .slice(0, 3)
+        .map((x) => `${x.id} ${Math.round(x.wait)} ms`)
+        .join(", ")}`,
+    );
+
+  const verdict = h.check([GROUP], { allowedDuplicates: 0 });
+
+  for (const s of subs) await s.close();
+  await Promise.all(consumers);
+
+  const pipelinePart = await runPipelinePoison(opts.databaseUrl, MAX_ATTEMPTS);
+  problems.push(...pipelinePart.problems);
+  h.log(`pipeline part: ${pipelinePart.published} published, ${pipelinePart.delivered} delivered`);
+
+  return h.result(verdict, {
+    published: sent.size + pipelinePart.published,
+    counts: {
+      delivered: deadLettered + pipelinePart.delivered,
+      lost: poisonIds.length - deadLettered + pipelinePart.lost,
+    },
+    faults: poisonIds.length + pipelinePart.poison,
+    problems,
+  });
 }
 
-const scenario: Scenario = {
-  name: "09-poison",
+export default faultScenario({
+  name: NAME,
   title:
     "Undecodable, throwing and hanging messages reach the DLQ with their reason after exactly maxAttempts, and the good messages behind them still arrive within the bound",
   run,
-};
-
-export default scenario;
+});

@@ -3,15 +3,15 @@
 // while the close waits, acked after it, or abandoned), and left through the
 // iterator's return. Afterwards no lease may be held, no subscriber row left,
 // no timer or connection leaked, and every published message acked.
-import { databaseName } from "../../db/migrate";
-import { createQueue, type Delivery, QueueError, type Subscription } from "../../server/queue";
-import type { QueueDelivery } from "../../server/queue/delivery";
-import { check } from "../checker";
-import { connectionsTo, withServer } from "../support/server";
-import { refTimers, watchTimers } from "../support/timers";
-import { pause, until } from "../support/until";
-import type { DeliveryRecord, PublishRecord, Scenario, ScenarioOptions, ScenarioResult } from "../types";
 
+import { faultScenario, type Harness } from "@/faults/harness/harness";
+import { refTimers, watchTimers } from "@/faults/support/timers";
+import type { ScenarioOptions, ScenarioResult } from "@/faults/types";
+import { missed, pause, until } from "@/faults/wait";
+import { createQueue, type Delivery, QueueError, type Subscription } from "@/server/queue";
+import type { QueueDelivery } from "@/server/queue/delivery";
+
+const NAME = "11-start-stop";
 const TOPIC = "startstop";
 const GROUP = "startstop";
 const PARTITIONS = 4;
@@ -46,14 +46,13 @@ async function nextWithin(it: AsyncIterator<Delivery>, ms: number): Promise<{ d?
   return r.done ? {} : { d: r.value };
 }
 
-async function run(opts: ScenarioOptions): Promise<ScenarioResult> {
-  const began = performance.now();
-  const log = opts.log ?? (() => {});
+async function run(h: Harness, opts: ScenarioOptions): Promise<ScenarioResult> {
   const problems: string[] = [];
-  const dbName = databaseName(opts.databaseUrl);
+  // Never h.sql here: its pool's connections would count among the queue's.
+  const admin = await h.admin();
+  const db = `\`${admin.database}\``;
   const names = new Set<string>();
-  const publishes: PublishRecord[] = [];
-  const deliveries: DeliveryRecord[] = [];
+  const { publishes } = h.ledger;
   const ackedIds = new Set<string>();
   const counts: Record<Variant, number> = {
     idle: 0,
@@ -64,12 +63,17 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult> {
     return: 0,
   };
 
-  const baseConnections = await withServer(opts.databaseUrl, (c) => connectionsTo(c, dbName));
+  const baseConnections = await admin.connectionsTo();
   const baseRefTimers = refTimers();
   const timers = watchTimers();
+  h.onClose(() => timers.stop());
   const queue = createQueue({ url: opts.databaseUrl, connectionLimit: CONNECTION_LIMIT });
   let queueClosed = false;
   const open = new Set<Subscription>();
+  h.onClose(async () => {
+    await Promise.allSettled([...open].map((s) => s.close()));
+    if (!queueClosed) await queue.close();
+  });
 
   const subscribe = (name: string, closeTimeoutMs: number) => {
     names.add(name);
@@ -100,7 +104,7 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult> {
         return;
       }
       ackedIds.add(d.message.id);
-      deliveries.push({
+      h.ledger.recordDelivery({
         group: GROUP,
         topic: TOPIC,
         partitionKey: d.message.partitionKey,
@@ -188,137 +192,107 @@ async function run(opts: ScenarioOptions): Promise<ScenarioResult> {
 
   let maxConnections = 0;
   let cycles = 0;
-  try {
-    let trafficOver = false;
-    let published = 0;
-    const publisher = (async () => {
-      const orders = new Map<string, number>();
-      while (!trafficOver) {
-        const partitionKey = `P${Math.floor(Math.random() * PARTITIONS)}`;
-        const order = (orders.get(partitionKey) ?? 0) + 1;
-        const id = `m-${published++}`;
-        await queue.publisher.publish(TOPIC, { id, partitionKey, payload: id });
-        orders.set(partitionKey, order);
-        publishes.push({ topic: TOPIC, partitionKey, id, order, publisher: "p", acked: true });
-        await pause(15);
-      }
-    })().catch((err: unknown) => {
-      problems.push(`publishing failed: ${err instanceof Error ? err.message : String(err)}`);
-    });
-
-    const loopStart = performance.now();
-    const lanes = Array.from({ length: LANES }, async (_, lane) => {
-      for (let k = 0; performance.now() - loopStart < opts.durationMs; k++) {
-        const variant = VARIANTS[Math.floor(Math.random() * VARIANTS.length)] as Variant;
-        await cycle(lane, k, variant);
-        cycles++;
-        if (lane === 0 && k % 10 === 0) {
-          maxConnections = Math.max(
-            maxConnections,
-            await withServer(opts.databaseUrl, (c) => connectionsTo(c, dbName)),
-          );
-        }
-      }
-    });
-    await Promise.all(lanes);
-    trafficOver = true;
-    await publisher;
-    log(`${cycles} open/close cycles (${JSON.stringify(counts)}), ${publishes.length} published; draining`);
-
-    // Drain: whatever the loop left, including abandoned deliveries once they time out.
-    const drain = subscribe("ss-drain", 2_000);
-    const it = drain[Symbol.asyncIterator]();
-    const ack = acker("drain");
-    const deadline = performance.now() + VISIBILITY_MS * 4 + 20_000;
-    let pending: Next | undefined;
-    const allAcked = () => publishes.every((p) => ackedIds.has(p.id));
-    while (!allAcked() && performance.now() < deadline) {
-      const p = pending ?? it.next();
-      const r = await nextOrTimeout(p, 200);
-      pending = r === "timeout" ? p : undefined;
-      if (r === "timeout") continue;
-      if (r.done) break;
-      await ack(r.value);
+  let trafficOver = false;
+  let published = 0;
+  const publisher = (async () => {
+    const orders = new Map<string, number>();
+    while (!trafficOver) {
+      const partitionKey = `P${Math.floor(Math.random() * PARTITIONS)}`;
+      const order = (orders.get(partitionKey) ?? 0) + 1;
+      const id = `m-${published++}`;
+      await queue.publisher.publish(TOPIC, { id, partitionKey, payload: id });
+      orders.set(partitionKey, order);
+      h.ledger.recordPublish({ topic: TOPIC, partitionKey, id, order, publisher: "p", acked: true });
+      await pause(15);
     }
-    await drain.close();
-    open.delete(drain);
-    const last = await pending;
-    if (last && !last.done) await ack(last.value);
-    const all = allAcked();
-    if (!all) problems.push("not every published message was acked after the loop");
+  })().catch((err: unknown) => {
+    problems.push(`publishing failed: ${err instanceof Error ? err.message : String(err)}`);
+  });
 
-    const verdict = check({ publishes, deliveries, groups: [GROUP], allowedDuplicates: 0 });
-    problems.push(...verdict.problems);
+  const loopStart = performance.now();
+  const lanes = Array.from({ length: LANES }, async (_, lane) => {
+    for (let k = 0; performance.now() - loopStart < opts.durationMs; k++) {
+      const variant = VARIANTS[Math.floor(Math.random() * VARIANTS.length)] as Variant;
+      await cycle(lane, k, variant);
+      cycles++;
+      if (lane === 0 && k % 10 === 0) {
+        maxConnections = Math.max(maxConnections, await admin.connectionsTo());
+      }
+    }
+  });
+  await Promise.all(lanes);
+  trafficOver = true;
+  await publisher;
+  h.log(`${cycles} open/close cycles (${JSON.stringify(counts)}), ${publishes.length} published; draining`);
 
-    // What the closed subscriptions left behind.
-    await withServer(opts.databaseUrl, async (c) => {
-      await c.query(`USE \`${dbName}\``);
-      const [leases] = await c.query(
-        "SELECT partition_key, lease_owner FROM queue_group_partitions WHERE consumer_group = ? AND lease_owner IS NOT NULL",
-        [GROUP],
-      );
-      const held = leases as Array<{ partition_key: string; lease_owner: string }>;
-      if (held.length > 0)
-        problems.push(`${held.length} leases still held after every subscription closed: ${JSON.stringify(held)}`);
-      const [subs] = await c.query(
-        "SELECT instance_id, subscriber_name FROM queue_subscribers WHERE consumer_group = ? AND subscriber_name IN (?)",
-        [GROUP, [...names]],
-      );
-      const left = subs as Array<{ instance_id: string; subscriber_name: string }>;
-      if (left.length > 0)
-        problems.push(
-          `${left.length} subscriber rows left after close: ${left.map((s) => s.subscriber_name).join(", ")}`,
-        );
-    });
-    if (maxConnections > baseConnections + CONNECTION_LIMIT)
-      problems.push(
-        `the queue had ${maxConnections - baseConnections} connections open, over its pool's ${CONNECTION_LIMIT}`,
-      );
-    const openRefTimers = refTimers();
-    if (openRefTimers > baseRefTimers + POOL_TIMERS)
-      problems.push(`after ${cycles} cycles the open queue keeps ${openRefTimers - baseRefTimers} timers alive`);
-
-    await queue.close();
-    queueClosed = true;
-    const backToBase = await until(
-      async () => (await withServer(opts.databaseUrl, (c) => connectionsTo(c, dbName))) <= baseConnections,
-      5_000,
-    );
-    if (!backToBase) problems.push("connections to the database did not drop back to the baseline after queue.close()");
-    // Timers fire or are cleared on their own schedule: give the closed queue's last ones a turn of the loop.
-    await new Promise((r) => setImmediate(r));
-    if (refTimers() > baseRefTimers)
-      problems.push(`${refTimers() - baseRefTimers} timers still alive after queue.close()`);
-    if (timers.live() > 0)
-      problems.push(`${timers.live()} timers (ref'd or not) made during the run are still pending`);
-
-    const g = verdict.groups[0];
-    return {
-      scenario: scenario.name,
-      published: publishes.length,
-      delivered: g?.delivered ?? 0,
-      lost: g?.lost ?? publishes.length,
-      unexpected: g?.unexpected ?? 0,
-      duplicated: g?.duplicated ?? 0,
-      orderViolations: g?.orderViolations ?? 0,
-      allowedDuplicates: 0,
-      faults: cycles,
-      ok: problems.length === 0,
-      problems,
-      durationMs: Math.round(performance.now() - began),
-    };
-  } finally {
-    timers.stop();
-    await Promise.allSettled([...open].map((s) => s.close()));
-    if (!queueClosed) await queue.close();
+  // Drain: whatever the loop left, including abandoned deliveries once they time out.
+  const drain = subscribe("ss-drain", 2_000);
+  const it = drain[Symbol.asyncIterator]();
+  const ack = acker("drain");
+  const deadline = performance.now() + VISIBILITY_MS * 4 + 20_000;
+  let pending: Next | undefined;
+  const allAcked = () => publishes.every((p) => ackedIds.has(p.id));
+  while (!allAcked() && performance.now() < deadline) {
+    const p = pending ?? it.next();
+    const r = await nextOrTimeout(p, 200);
+    pending = r === "timeout" ? p : undefined;
+    if (r === "timeout") continue;
+    if (r.done) break;
+    await ack(r.value);
   }
+  await drain.close();
+  open.delete(drain);
+  const last = await pending;
+  if (last && !last.done) await ack(last.value);
+  const all = allAcked();
+  if (!all) problems.push("not every published message was acked after the loop");
+
+  const verdict = h.check([GROUP], { allowedDuplicates: 0 });
+
+  // What the closed subscriptions left behind.
+  const held = await admin.query<{ partition_key: string; lease_owner: string }>(
+    `SELECT partition_key, lease_owner FROM ${db}.queue_group_partitions WHERE consumer_group = ? AND lease_owner IS NOT NULL`,
+    [GROUP],
+  );
+  if (held.length > 0)
+    problems.push(`${held.length} leases still held after every subscription closed: ${JSON.stringify(held)}`);
+  const left = await admin.query<{ instance_id: string; subscriber_name: string }>(
+    `SELECT instance_id, subscriber_name FROM ${db}.queue_subscribers WHERE consumer_group = ? AND subscriber_name IN (?)`,
+    [GROUP, [...names]],
+  );
+  if (left.length > 0)
+    problems.push(`${left.length} subscriber rows left after close: ${left.map((s) => s.subscriber_name).join(", ")}`);
+  if (maxConnections > baseConnections + CONNECTION_LIMIT)
+    problems.push(
+      `the queue had ${maxConnections - baseConnections} connections open, over its pool's ${CONNECTION_LIMIT}`,
+    );
+  const openRefTimers = refTimers();
+  if (openRefTimers > baseRefTimers + POOL_TIMERS)
+    problems.push(`after ${cycles} cycles the open queue keeps ${openRefTimers - baseRefTimers} timers alive`);
+
+  await queue.close();
+  queueClosed = true;
+  const notBack = await missed(
+    until(
+      async () => (await admin.connectionsTo()) <= baseConnections,
+      "the connections to the database to drop back to the baseline after queue.close()",
+      5_000,
+      50,
+    ),
+  );
+  if (notBack) problems.push(notBack);
+  // Timers fire or are cleared on their own schedule: give the closed queue's last ones a turn of the loop.
+  await new Promise((r) => setImmediate(r));
+  if (refTimers() > baseRefTimers)
+    problems.push(`${refTimers() - baseRefTimers} timers still alive after queue.close()`);
+  if (timers.live() > 0) problems.push(`${timers.live()} timers (ref'd or not) made during the run are still pending`);
+
+  return h.result(verdict, { published: publishes.length, faults: cycles, problems });
 }
 
-const scenario: Scenario = {
-  name: "11-start-stop",
+export default faultScenario({
+  name: NAME,
   title:
     "Subscriptions opened and closed in a tight loop, mid-fetch and with deliveries in hand, leave no lease, subscriber row, timer or connection behind and lose no message",
   run,
-};
-
-export default scenario;
+});

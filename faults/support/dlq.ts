@@ -1,5 +1,5 @@
 // Reading a whole DLQ topic through the queue's own inspect API.
-import type { DlqRow, Queue } from "../../server/queue";
+import type { DlqRow, Queue } from "@/server/queue";
 
 /** Every row of a DLQ topic, newest first, paged the way the console pages it. */
 export async function allDeadLetters(queue: Queue, topic: string): Promise<DlqRow[]> {

@@ -7,13 +7,13 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { silentLogger } from "../../server/log";
-import { openPipeline, startPipelineWorker } from "../../server/pipeline";
-import type { PipelineConfig } from "../../server/pipeline/config";
-import { publishBuild } from "../../server/pipeline/signals";
-import { PIPELINE_GROUP, TOPICS } from "../../server/pipeline/topics";
+import { missed, until } from "@/faults/wait";
+import { silentLogger } from "@/server/log";
+import { openPipeline, startPipelineWorker } from "@/server/pipeline";
+import type { PipelineConfig } from "@/server/pipeline/config";
+import { publishBuild } from "@/server/pipeline/signals";
+import { PIPELINE_GROUP, TOPICS } from "@/server/pipeline/topics";
 import { allDeadLetters } from "./dlq";
-import { until } from "./until";
 
 const BATCHES = 3;
 
@@ -71,11 +71,18 @@ export async function runPipelinePoison(databaseUrl: string, maxAttempts: number
       await publishBuild(d, batchId);
     }
     const dlqTopic = `${TOPICS.build}_dlq`;
-    const done = await until(async () => {
-      for (const id of batchIds) if ((await d.store.getBatch(id))?.state !== "done") return false;
-      return (await d.queue.inspect.countDlq({ topic: dlqTopic })) >= expected.size;
-    }, 30_000);
-    if (!done) problems.push("pipeline: the batches behind the poison or the poison's DLQ rows did not all arrive");
+    const timedOut = await missed(
+      until(
+        async () => {
+          for (const id of batchIds) if ((await d.store.getBatch(id))?.state !== "done") return false;
+          return (await d.queue.inspect.countDlq({ topic: dlqTopic })) >= expected.size;
+        },
+        "the batches behind the poison and the poison's DLQ rows",
+        30_000,
+        50,
+      ),
+    );
+    if (timedOut) problems.push(`pipeline: ${timedOut}`);
 
     let verdicts = 0;
     for (const id of batchIds) {

@@ -1,9 +1,10 @@
 // Secure by default: a console with no users is not served to the network,
 // and on this machine alone `npm start` makes the first operator itself, with
 // a random password shown once (like Grafana's or Jenkins's first admin).
-import { createDb, openUtcPool } from "../../db/client";
-import { countUsers, addUser } from "../../server/auth/users";
-import { generatePassword } from "../../cli/password-input";
+
+import { generatePassword } from "@/cli/password-input";
+import { createDb, openUtcPool } from "@/db/client";
+import { addUser, countUsers } from "@/server/auth/users";
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
 

@@ -2,9 +2,9 @@
 // own transaction (the queue library's `within` hook or a Drizzle
 // transaction) so that a change and its trace commit or roll back together.
 import { and, desc, eq, lt, type SQL } from "drizzle-orm";
-import { auditLog } from "../../db/auth-schema";
-import { type Db, NOW_MS } from "../../db/client";
-import { NOW_MS_SQL } from "../../db/clock";
+import { auditLog } from "@/db/auth-schema";
+import { type Db, NOW_MS } from "@/db/client";
+import { NOW_MS_SQL } from "@/db/clock";
 import type { Actor } from "./roles";
 
 export const AUDIT_ACTIONS = [

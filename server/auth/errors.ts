@@ -1,14 +1,19 @@
 // Errors of sign-in and user management whose message is fit for the caller.
-export type AuthErrorCode = "INVALID_ARGUMENT" | "NOT_FOUND" | "CONFLICT" | "UNAUTHORIZED" | "TOO_MANY_REQUESTS";
+import { CodedError, type ErrorCode } from "@/server/coded-error";
 
-export class AuthError extends Error {
+export type AuthErrorCode = Extract<
+  ErrorCode,
+  "INVALID_ARGUMENT" | "NOT_FOUND" | "CONFLICT" | "UNAUTHORIZED" | "TOO_MANY_REQUESTS"
+>;
+
+export class AuthError extends CodedError<AuthErrorCode> {
   constructor(
-    readonly code: AuthErrorCode,
+    code: AuthErrorCode,
     message: string,
     /** For TOO_MANY_REQUESTS: when to try again, ms. */
     readonly retryAfterMs?: number,
   ) {
-    super(message);
+    super(code, message);
     this.name = "AuthError";
   }
 }

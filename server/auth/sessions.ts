@@ -3,8 +3,8 @@
 // deletes the row, which ends the session at once on every server.
 import { createHash, randomBytes } from "node:crypto";
 import { and, eq, gt, lt, sql } from "drizzle-orm";
-import { sessions, users } from "../../db/auth-schema";
-import { type Db, NOW_MS } from "../../db/client";
+import { sessions, users } from "@/db/auth-schema";
+import { type Db, NOW_MS } from "@/db/client";
 import type { Role, SessionUser } from "./roles";
 
 export const SESSION_COOKIE = "sluice_session";

@@ -12,9 +12,9 @@
 // hour, while a guesser's rate falls off a cliff. A key with no failure for a
 // whole window starts afresh.
 import { eq, lt, sql } from "drizzle-orm";
-import { signinThrottle } from "../../db/auth-schema";
-import { type Db, NOW_MS } from "../../db/client";
-import { errorCode } from "../db-errors";
+import { signinThrottle } from "@/db/auth-schema";
+import { type Db, NOW_MS } from "@/db/client";
+import { errorCode } from "@/server/db-errors";
 import { addressLimitKey } from "./address";
 import { AuthError } from "./errors";
 import { burnDecoy, verifyPassword } from "./password";

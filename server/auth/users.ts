@@ -3,8 +3,8 @@
 // these; the console has no user management page yet.
 import { asc, count, eq } from "drizzle-orm";
 import { z } from "zod";
-import { sessions, users } from "../../db/auth-schema";
-import { type Db, NOW_MS } from "../../db/client";
+import { sessions, users } from "@/db/auth-schema";
+import { type Db, NOW_MS } from "@/db/client";
 import { writeAuditTx } from "./audit";
 import { AuthError } from "./errors";
 import { hashPassword, PASSWORD_MAX, PASSWORD_MIN } from "./password";

@@ -7,6 +7,7 @@
 // The changes travel as environment variables (SLUICE_QUEUE, and SLUICE_BASE
 // and SLUICE_HEAD as JSON); the pipeline's steps apply base then head.
 import { z } from "zod";
+import { describeFetchFailure } from "./fetch-failure";
 import {
   type BuildID,
   type BuildMetadata,
@@ -18,7 +19,6 @@ import {
   UnknownBuildError,
   WAITING_FOR,
 } from "./types";
-import { describeFetchFailure } from "./fetch-failure";
 
 /** The build meta-data key that carries IDEMPOTENCY_KEY's value (searchable with ?meta_data[...]). */
 export const BUILDKITE_IDEMPOTENCY_META_KEY = "sluice-idempotency-key";

@@ -1,7 +1,7 @@
 // A command build's whole output, page by page, for the console. The build's
-// process writes output.log in its directory (command.ts); this reads it from
-// the file, never through the database, so a build of any size costs the
-// console one page per request. Pages are byte windows of a fixed size whose
+// process writes output.log in its directory (command-process.ts); this reads
+// it from the file, never through the database, so a build of any size costs
+// the console one page per request. Pages are byte windows of a fixed size whose
 // edges are moved to just after the next newline (or, in a line longer than
 // the look-ahead, to the next character's first byte): page N's end is always
 // page N+1's start, so the pages tile the file with no gap, no overlap and no
@@ -12,12 +12,11 @@ import { type FileHandle, open } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
 import { eq } from "drizzle-orm";
-import type { Db } from "../../db/client";
-import { commandBuilds } from "../../db/schema";
+import type { Db } from "@/db/client";
+import { commandBuilds } from "@/db/schema";
+import { OUTPUT_LOG } from "./command-files";
 import { UnknownBuildError } from "./types";
 
-/** The file the build's wrapper sends stdout and stderr to (see WRAPPER in command.ts). */
-export const OUTPUT_LOG = "output.log";
 export const LOG_PAGE_BYTES = 64 * 1024;
 
 export type CommandLogPage =

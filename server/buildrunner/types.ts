@@ -12,6 +12,7 @@
 //   IDEMPOTENCY_KEY makes trigger idempotent: a second trigger with the same
 //   key returns the first build's id instead of starting another build (a
 //   worker that died between trigger and storing the build retries safely).
+import { CodedError } from "@/server/coded-error";
 
 export const BUILD_STATUSES = ["accepted", "running", "succeeded", "failed", "cancelled"] as const;
 export type BuildStatus = (typeof BUILD_STATUSES)[number];
@@ -49,9 +50,9 @@ export function isTerminal(status: BuildStatus): boolean {
   return status === "succeeded" || status === "failed" || status === "cancelled";
 }
 
-export class UnknownBuildError extends Error {
+export class UnknownBuildError extends CodedError<"NOT_FOUND"> {
   constructor(readonly buildId: string) {
-    super(`unknown build ${buildId}`);
+    super("NOT_FOUND", `unknown build ${buildId}`);
     this.name = "UnknownBuildError";
   }
 }

@@ -1,6 +1,6 @@
 // What operators (console, CLI) do to the pipeline.
-import type { BuildMetadata, BuildStatus, Change } from "../buildrunner/types";
-import { isTerminal, UnknownBuildError } from "../buildrunner/types";
+import type { BuildMetadata, Change } from "@/server/buildrunner/types";
+import { isTerminal, UnknownBuildError } from "@/server/buildrunner/types";
 import type { PipelineDeps } from "./deps";
 import { publishBuild, publishPush } from "./signals";
 import type { TxHook } from "./store";
@@ -33,7 +33,7 @@ export async function cancelBuild(
 ): Promise<"requested" | "already-finished"> {
   const build = await d.store.getBuild(buildId);
   if (!build) throw new UnknownBuildError(buildId);
-  if (isTerminal(build.status as BuildStatus)) return "already-finished";
+  if (isTerminal(build.status)) return "already-finished";
   const runner = d.runners.forQueue(build.queue);
   await d.store.withHook(opts.within, () => runner.cancel({ id: buildId }));
   // Record it without waiting for the next poll.

@@ -1,8 +1,8 @@
 // A build's output for the console: a command build's whole log, paged, read
 // on the web server's host; the CI runners keep theirs, and the console links
 // to them (the metadata's buildUrl and job pages).
-import { type CommandLogPage, readCommandLog } from "../buildrunner/command-logs";
-import { UnknownBuildError } from "../buildrunner/types";
+import { type CommandLogPage, readCommandLog } from "@/server/buildrunner/command-logs";
+import { UnknownBuildError } from "@/server/buildrunner/types";
 import type { PipelineDeps } from "./deps";
 
 export type BuildLogPage = CommandLogPage;

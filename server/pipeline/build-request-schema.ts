@@ -6,7 +6,7 @@
 // Messages quote the offending value, so an error shown beside a multi-line
 // field still says which line is wrong.
 import { z } from "zod";
-import { BUILD_STATUSES } from "../buildrunner/types";
+import { BUILD_STATUSES } from "@/server/buildrunner/types";
 
 export const BUILD_REQUEST_LIMITS = {
   queueName: 191,

@@ -1,8 +1,8 @@
 // Which runner builds which queue, validated at start-up. Given as JSON in
 // SLUICE_RUNNERS (see server/env.ts); the default needs no outside service.
 import { z } from "zod";
-import { OWNER_PATTERN, REPO_PATTERN } from "../buildrunner/github/ids";
-import { DEFAULT_ID_INPUT, INPUT_NAME_PATTERN, INPUT_SOURCES, MAX_INPUTS } from "../buildrunner/github/inputs";
+import { OWNER_PATTERN, REPO_PATTERN } from "@/server/buildrunner/github/ids";
+import { DEFAULT_ID_INPUT, INPUT_NAME_PATTERN, INPUT_SOURCES, MAX_INPUTS } from "@/server/buildrunner/github/inputs";
 
 const name = z.string().min(1).max(191);
 
@@ -160,6 +160,8 @@ export interface PipelineConfig {
   buildDir: string;
   buildkiteToken?: string;
   github?: GitHubSettings;
+  /** Days of per-minute queue traffic garbage collection keeps. Default: the queue's (7). */
+  trafficRetentionDays?: number;
 }
 
 export interface GitHubSettings {

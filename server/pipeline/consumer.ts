@@ -5,8 +5,8 @@
 // the topic's JSON shape goes to the DLQ before any controller sees it: a bad
 // message never crashes the worker.
 import type { z } from "zod";
-import { errorMessage, type Logger } from "../log";
-import { classifyMysqlError, type Delivery, type Queue, type SubscriptionInput } from "../queue";
+import { errorMessage, type Logger } from "@/server/log";
+import { type Delivery, isTransientError, type Queue, type SubscriptionInput } from "@/server/queue";
 
 export class RetryableError extends Error {
   /** When the failure says when to try again (a rate limit's reset), ms: the nack waits that long instead of the backoff. */
@@ -73,9 +73,7 @@ export function decodePayload<T>(
 }
 
 function isRetryable(err: unknown): boolean {
-  if (err instanceof RetryableError) return true;
-  const c = classifyMysqlError(err);
-  return c === "deadlock" || c === "lock_wait_timeout" || c === "connection";
+  return err instanceof RetryableError || isTransientError(err);
 }
 
 export interface RunningConsumer {

@@ -2,14 +2,14 @@
 // (poll or push: record a build's status, schedule the next poll) and
 // speculate (record a batch's verdict).
 
-import { type BuildStatus, IDEMPOTENCY_KEY, isTerminal, isWaiting } from "../buildrunner/types";
-import { errorMessage } from "../log";
-import type { Delivery } from "../queue";
+import { IDEMPOTENCY_KEY, isTerminal, isWaiting } from "@/server/buildrunner/types";
+import { errorMessage } from "@/server/log";
+import type { Delivery } from "@/server/queue";
 import { type QueueSettings, queueSettings } from "./config";
 import { defaultBackoff, RetryableError, retryAfterMsOf, type Settled } from "./consumer";
 import type { PipelineDeps } from "./deps";
-import type { BuildRow } from "./store";
 import { publishBuild, publishPoll, publishPush, publishSpeculate } from "./signals";
+import type { BuildRow } from "./store";
 import { type IdPayload, POLL_GENERATION } from "./topics";
 
 /**
@@ -86,8 +86,8 @@ export async function buildsignalController(
 ): Promise<Settled | undefined> {
   const build = await d.store.getBuild(buildId);
   if (!build) throw new Error(`unknown build ${buildId}`);
-  if (isTerminal(build.status as BuildStatus)) {
-    await publishSpeculate(d, build.batchId, build.id, build.status as BuildStatus);
+  if (isTerminal(build.status)) {
+    await publishSpeculate(d, build.batchId, build.id, build.status);
     return;
   }
   const runner = d.runners.forQueue(build.queue);
@@ -119,12 +119,12 @@ export async function buildsignalController(
       .recordStatus(buildId, answer.status, answer.metadata, schedules ? gen : undefined, false, build);
     // speculate cares about changes of status: an unchanged poll tells it nothing.
     if (recorded.changed) {
-      await publishSpeculate(d, recorded.build.batchId, buildId, recorded.build.status as BuildStatus, tx);
+      await publishSpeculate(d, recorded.build.batchId, buildId, recorded.build.status, tx);
     }
     await delivery.ack({ tx });
     return recorded;
   });
-  const status = stored.status as BuildStatus;
+  const status = stored.status;
   if (changed) d.metrics?.buildStatus(stored.runner, status);
   if (isTerminal(status)) d.log.info("build finished", { buildId, status });
   return "settled";
@@ -190,7 +190,7 @@ export async function speculateController(d: PipelineDeps, { id: batchId }: IdPa
   if (!batch) throw new Error(`unknown batch ${batchId}`);
   const build = await d.store.getBuildForBatch(batchId);
   if (!build) return;
-  const status = build.status as BuildStatus;
+  const status = build.status;
   if (status === "succeeded" || status === "failed" || status === "cancelled") {
     const cap = queueSettings(d.config, batch.queue).maxConcurrentBuilds;
     if (cap === undefined) {

@@ -1,6 +1,6 @@
-import type { Logger } from "../log";
-import type { SluiceMetrics } from "../metrics";
-import type { Queue } from "../queue";
+import type { Logger } from "@/server/log";
+import type { SluiceMetrics } from "@/server/metrics";
+import type { Queue } from "@/server/queue";
 import type { PipelineConfig } from "./config";
 import type { RunnerRegistry } from "./runners";
 import type { PipelineStore } from "./store";

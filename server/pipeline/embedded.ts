@@ -1,9 +1,9 @@
 // The worker inside the web server, for a single-node install: the same
 // pipeline worker `npm run worker` runs, kept on globalThis so that a
 // re-evaluated module (next dev) never starts a second one.
-import { getEnv } from "../env";
-import { createLogger } from "../log";
-import { getMetrics } from "../metrics";
+import { getEnv } from "@/server/env";
+import { createLogger } from "@/server/log";
+import { getMetrics } from "@/server/metrics";
 import { openPipeline, type Pipeline, type PipelineWorker, pipelineConfigFromEnv, startPipelineWorker } from ".";
 
 interface EmbeddedState {

@@ -1,7 +1,7 @@
 // GitHub's workflow_run webhooks into `buildsignal`, the same path as a poll
 // (see webhook.ts for Buildkite's): a run Sluice started is pushed, anything
 // else is acknowledged and ignored.
-import { parseGitHubWebhook } from "../buildrunner/github/webhook";
+import { parseGitHubWebhook } from "@/server/buildrunner/github/webhook";
 import type { PipelineDeps } from "./deps";
 import { publishPush } from "./signals";
 import { MAX_WEBHOOK_BYTES, type WebhookOutcome } from "./webhook";

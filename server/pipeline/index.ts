@@ -1,10 +1,10 @@
 // Building the pipeline's dependencies from the validated configuration.
 import path from "node:path";
-import { createDb, openUtcPool } from "../../db/client";
-import type { Env } from "../env";
-import type { Logger } from "../log";
-import type { SluiceMetrics } from "../metrics";
-import { createQueue } from "../queue";
+import { createDb, openUtcPool } from "@/db/client";
+import type { Env } from "@/server/env";
+import type { Logger } from "@/server/log";
+import type { SluiceMetrics } from "@/server/metrics";
+import { createQueue } from "@/server/queue";
 import { DEFAULT_RUNNERS, type PipelineConfig } from "./config";
 import type { PipelineDeps } from "./deps";
 import { RunnerRegistry } from "./runners";
@@ -25,6 +25,7 @@ export function pipelineConfigFromEnv(env: Env): PipelineConfig {
     },
     maxStatusFailures: env.SLUICE_MAX_STATUS_FAILURES,
     buildDir: path.resolve(env.SLUICE_BUILD_DIR),
+    trafficRetentionDays: env.SLUICE_TRAFFIC_RETENTION_DAYS,
     buildkiteToken: env.BUILDKITE_API_TOKEN,
     github: {
       token: env.GITHUB_TOKEN,
@@ -54,7 +55,11 @@ export function openPipeline(
   log: Logger,
   metrics?: SluiceMetrics,
 ): Pipeline {
-  const queue = createQueue({ url: databaseUrl, onEvent: metrics?.onQueueEvent });
+  const queue = createQueue({
+    url: databaseUrl,
+    onEvent: metrics?.onQueueEvent,
+    trafficRetentionDays: config.trafficRetentionDays,
+  });
   const pool = openUtcPool(databaseUrl, { connectionLimit: 5 });
   const db = createDb(pool);
   // The github runner's trigger locks hold a connection each for as long as a dispatch takes: a pool of

@@ -1,7 +1,7 @@
 // What the console reads about builds: the list, one build with its batch and
 // history, a batch waiting for its build, and the configured queues. Plain
 // data (numbers, strings, parsed JSON), ready to cross the wire.
-import { type BuildMetadata, type BuildStatus, isTerminal, UnknownBuildError } from "../buildrunner/types";
+import { type BuildMetadata, type BuildStatus, isTerminal, UnknownBuildError } from "@/server/buildrunner/types";
 import { queueSettings } from "./config";
 import type { PipelineDeps } from "./deps";
 import { UnknownBatchError } from "./errors";
@@ -53,7 +53,7 @@ export async function getBuildDetail(d: PipelineDeps, buildId: string) {
     d.store.history(build.id),
     d.store.now(),
   ]);
-  const status = build.status as BuildStatus;
+  const status = build.status;
   return {
     build: {
       id: build.id,
@@ -71,7 +71,7 @@ export async function getBuildDetail(d: PipelineDeps, buildId: string) {
       duration: Math.max(0, (build.finishedAt ?? now) - build.createdAt),
     },
     batch: batch ? batchView(batch) : null,
-    history: history.map((h) => ({ id: h.id, status: h.status as BuildStatus, at: h.at })),
+    history: history.map((h) => ({ id: h.id, status: h.status, at: h.at })),
   };
 }
 

@@ -1,16 +1,17 @@
 // The runners a process uses, one instance per kind, chosen per queue by the
 // validated configuration.
 import type { Pool } from "mysql2/promise";
-import type { Db } from "../../db/client";
-import { BuildkiteRunner } from "../buildrunner/buildkite";
-import { type CommandQueueConfig, CommandRunner } from "../buildrunner/command";
-import { GitHubAppAuth, TokenAuth } from "../buildrunner/github/auth";
-import { DEFAULT_API_URL, type GitHubAuth, GitHubClient } from "../buildrunner/github/client";
-import { type KeyedLock, LocalLock, MysqlLock } from "../buildrunner/github/lock";
-import { GitHubRunner } from "../buildrunner/github/runner";
-import { NoopRunner } from "../buildrunner/noop";
-import type { BuildRunner } from "../buildrunner/types";
-import type { Logger } from "../log";
+import type { Db } from "@/db/client";
+import { BuildkiteRunner } from "@/server/buildrunner/buildkite";
+import { CommandRunner } from "@/server/buildrunner/command";
+import type { CommandQueueConfig } from "@/server/buildrunner/command-options";
+import { GitHubAppAuth, TokenAuth } from "@/server/buildrunner/github/auth";
+import { DEFAULT_API_URL, type GitHubAuth, GitHubClient } from "@/server/buildrunner/github/client";
+import { type KeyedLock, LocalLock, MysqlLock } from "@/server/buildrunner/github/lock";
+import { GitHubRunner } from "@/server/buildrunner/github/runner";
+import { NoopRunner } from "@/server/buildrunner/noop";
+import type { BuildRunner } from "@/server/buildrunner/types";
+import type { Logger } from "@/server/log";
 import type { PipelineConfig, RunnerConfig } from "./config";
 import { NoRunnerError } from "./errors";
 

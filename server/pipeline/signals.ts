@@ -3,8 +3,8 @@
 // the poll loop is never swallowed by dedup, while a retried publish of the
 // same occasion still is.
 
-import type { BuildStatus } from "../buildrunner/types";
-import { occasionId, type QueueTx } from "../queue";
+import type { BuildStatus } from "@/server/buildrunner/types";
+import { occasionId, type QueueTx } from "@/server/queue";
 import type { PipelineDeps } from "./deps";
 import { POLL_GENERATION, TOPICS } from "./topics";
 

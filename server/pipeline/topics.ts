@@ -1,4 +1,5 @@
-// The pipeline's topics, as upstream names them, and their payloads.
+// The pipeline's three topics (a batch's build, its build's polls and pushes,
+// the batch's verdict) and their payloads.
 import { z } from "zod";
 
 export const TOPICS = { build: "build", buildsignal: "buildsignal", speculate: "speculate" } as const;

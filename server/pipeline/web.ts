@@ -1,9 +1,9 @@
 // The web server's handle on the pipeline (for the console's actions and the
 // webhook routes): opened on first use from the validated configuration and
 // kept on globalThis, so next dev's module reloads never open a second pool.
-import { getEnv } from "../env";
-import { createLogger } from "../log";
-import { getMetrics } from "../metrics";
+import { getEnv } from "@/server/env";
+import { createLogger } from "@/server/log";
+import { getMetrics } from "@/server/metrics";
 import { openPipeline, type Pipeline, pipelineConfigFromEnv } from ".";
 
 const store = globalThis as typeof globalThis & { __sluiceWebPipeline?: Pipeline };

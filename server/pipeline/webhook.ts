@@ -5,7 +5,7 @@ import {
   type BuildkiteAuthOptions,
   parseBuildkiteWebhook,
   type WebhookHeaders,
-} from "../buildrunner/buildkite-webhook";
+} from "@/server/buildrunner/buildkite-webhook";
 import type { PipelineDeps } from "./deps";
 import { publishPush } from "./signals";
 

@@ -2,11 +2,11 @@
 // this host's builds, and periodic maintenance. `npm run worker` runs one per
 // process (start several for scale); the web server can run one in-process.
 import { hostname } from "node:os";
-import { deleteExpiredSessions } from "../auth/sessions";
-import { deleteOldSigninFailures } from "../auth/signin";
-import { errorMessage } from "../log";
-import { type RunningConsumer, runConsumer } from "./consumer";
+import { deleteExpiredSessions } from "@/server/auth/sessions";
+import { deleteOldSigninFailures } from "@/server/auth/signin";
+import { errorMessage } from "@/server/log";
 import { queueSettings } from "./config";
+import { type RunningConsumer, runConsumer } from "./consumer";
 import { buildController, buildsignalController, handOverFreeSlots, speculateController } from "./controllers";
 import type { PipelineDeps } from "./deps";
 import { publishPoll } from "./signals";

@@ -6,6 +6,7 @@ import { invalid, QueueError } from "./errors";
 import { parseMetadata } from "./fetch";
 import { appendToLog } from "./log";
 import { checkText, checkTopic, PARTITION_KEY_MAX } from "./names";
+import { DEFAULT_TRAFFIC_RETENTION_DAYS, pruneTraffic, sampleTrafficGauges } from "./rollup";
 
 /** One DLQ row, addressed exactly: never "every row that shares an id". */
 export interface DlqAddress {
@@ -101,12 +102,21 @@ export async function requeueDeadLetters(
 /** Partitions whose rows one garbage-collection transaction deletes. */
 const GC_PARTITIONS_PER_TX = 50;
 
+export interface GarbageOptions {
+  /** Log rows one partition loses per run at most. Default 10,000. */
+  maxRowsPerPartition?: number;
+  /** Traffic minutes older than this many days are deleted. Default DEFAULT_TRAFFIC_RETENTION_DAYS. */
+  trafficRetentionDays?: number;
+}
+
 /**
  * Deletes log rows every registered consumer group of their topic has passed
  * (seq at or below the lowest watermark). Topics with no group keep
- * everything. Returns the number of rows deleted.
+ * everything. Also samples every group's lag and oldest-pending age into
+ * this minute's traffic row and deletes traffic past its retention. Returns
+ * the number of log rows deleted.
  */
-export async function collectGarbage(db: QueueDb, opts: { maxRowsPerPartition?: number } = {}): Promise<number> {
+export async function collectGarbage(db: QueueDb, opts: GarbageOptions = {}): Promise<number> {
   const limit = opts.maxRowsPerPartition ?? 10_000;
   // Only partitions that still hold a row at or below their floor get a DELETE: the oldest row
   // of each is one probe of the (topic, partition_key, seq) index here, where a DELETE per
@@ -158,5 +168,8 @@ export async function collectGarbage(db: QueueDb, opts: { maxRowsPerPartition?: 
   );
   // Subscribers that stopped heartbeating a day ago are gone for good.
   await db.execute(`DELETE FROM queue_subscribers WHERE heartbeat_at < ${NOW_MS} - ?`, [24 * 3600_000]);
+  // Gauges are read where they are cheap: here, once a run, from the overview's bounded figures.
+  await sampleTrafficGauges(db);
+  await pruneTraffic(db, opts.trafficRetentionDays ?? DEFAULT_TRAFFIC_RETENTION_DAYS);
   return deleted;
 }

@@ -2,7 +2,7 @@
 // Nothing here sends a statement of its own: the fetch and the settle append
 // the one statement built here to the script their transaction already sends,
 // so the history costs no round trip and one statement per transaction.
-import type { AttemptOutcome } from "../../db/schema";
+import type { AttemptOutcome } from "@/db/schema";
 import { NOW_MS, type Statement } from "./db";
 import type { PartitionRef } from "./partition-state";
 

@@ -2,7 +2,7 @@
 // READ COMMITTED, a counter of statements sent (the idle-cost benchmark and
 // tests read it), and a transaction runner that retries deadlocks.
 import mysql from "mysql2/promise";
-import { NOW_MS_SQL } from "../../db/clock";
+import { NOW_MS_SQL } from "@/db/clock";
 import { isRetryableTransactionError } from "./errors";
 
 /** The database clock in milliseconds. Every time the queue compares is this one. */
@@ -56,6 +56,13 @@ export interface TxExecutor extends Executor {
   readonly connection: mysql.PoolConnection;
   /** Sends `statements` and COMMIT in one round trip; their results. Nothing may run in the transaction after it. */
   commitWith(statements: Statement[]): Promise<unknown[]>;
+  /**
+   * Statements `build` returns when the transaction commits, sent in the
+   * COMMIT's round trip just before it (after commitWith's own): written
+   * last, whatever ran before, and costing no round trip. The traffic
+   * rollup adds its one statement per transaction this way.
+   */
+  atCommit(build: () => Statement[]): void;
   afterCommit(fn: () => void): void;
   afterRollback(fn: () => void): void;
 }
@@ -69,6 +76,7 @@ export type Within = (c: Executor, count: number) => Promise<void>;
 
 /** Options every admin operation takes. */
 export interface AdminOptions {
+  /** Runs in the operation's transaction after its change (the caller's audit row; see Within). Default: none. */
   within?: Within;
 }
 
@@ -154,6 +162,8 @@ export function openDb(url: string, connectionLimit: number): QueueDb {
           began = true;
           return (await base.script([{ sql: "START TRANSACTION" }, ...statements])).slice(1);
         };
+        const atCommit: Array<() => Statement[]> = [];
+        const lastStatements = () => atCommit.flatMap((build) => build());
         const committed: Array<() => void> = [];
         const rolledBack: Array<() => void> = [];
         try {
@@ -172,15 +182,18 @@ export function openDb(url: string, connectionLimit: number): QueueDb {
             script: (statements) => (statements.length === 0 ? Promise.resolve([]) : send(statements)),
             async commitWith(statements: Statement[]) {
               if (ended) throw new Error("commitWith: the transaction is already committed");
-              const results = await send([...statements, { sql: "COMMIT" }]);
+              const results = await send([...statements, ...lastStatements(), { sql: "COMMIT" }]);
               ended = true;
               return results.slice(0, statements.length);
             },
             connection: conn,
+            atCommit: (f) => atCommit.push(f),
             afterCommit: (f) => committed.push(f),
             afterRollback: (f) => rolledBack.push(f),
           });
-          if (!ended && began) {
+          const last = ended ? [] : lastStatements();
+          if (last.length > 0) await send([...last, { sql: "COMMIT" }]);
+          else if (!ended && began) {
             count++;
             await conn.query("COMMIT");
           }

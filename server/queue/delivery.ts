@@ -3,7 +3,7 @@
 // delivery that timed out and went to someone else gets DELIVERY_EXPIRED
 // instead of undoing their work. Settles go through the queue's batcher
 // (settle.ts) unless the caller passes its own transaction.
-import { AttemptOutcome, DeliveryState } from "../../db/schema";
+import { AttemptOutcome, DeliveryState } from "@/db/schema";
 import { NOW_MS, type QueueDb, type TxExecutor } from "./db";
 import { invalid, QueueError } from "./errors";
 import type { QueueEventListener, SettleOutcome } from "./events";
@@ -13,10 +13,16 @@ import {
   deliveryParams,
   deliveryWhere,
   lockGroupPartition,
-  type PartitionProbe,
   type PartitionRef,
 } from "./partition-state";
-import { deliveryExpired, type SettleBatcher, type SettleRequest, writeSettles } from "./settle";
+import {
+  deliveryExpired,
+  type Refetch,
+  type SettleBatcher,
+  type Settled,
+  type SettleRequest,
+  writeSettles,
+} from "./settle";
 import type { DeliveredMessage, Delivery, Failure, NackOptions, SettleOptions } from "./types";
 
 export interface DeliveryHost {
@@ -26,11 +32,14 @@ export interface DeliveryHost {
   dlq: DlqSettings;
   /**
    * Called once the delivery is settled or handed back, with what its
-   * partition holds next when the settle asked (see wantsProbe).
+   * partition holds next when the settle asked (see wantsProbe), or the
+   * partition's next batch when the settle fetched it (see wantsRefetch).
    */
-  onSettled(d: QueueDelivery, probe?: PartitionProbe): void;
+  onSettled(d: QueueDelivery, settled?: Settled): void;
   /** Whether settling `d` should also probe its partition: it is the last of its partition's deliveries still out. */
   wantsProbe(d: QueueDelivery): boolean;
+  /** Whether settling `d` should also fetch its partition's next batch, and for whom (settle.ts, Refetch). */
+  wantsRefetch(d: QueueDelivery): Refetch | undefined;
   emit: QueueEventListener;
 }
 
@@ -116,6 +125,8 @@ export class QueueDelivery implements Delivery {
       attempt: this.attempt,
       fetchNo: this.row.fetchNo,
       probe: this.host.wantsProbe(this),
+      // Not in the caller's transaction: the batch would be handed out before it commits.
+      refetch: tx ? undefined : this.host.wantsRefetch(this),
     };
     if (what.kind === "dead") {
       const row = this.row;
@@ -128,8 +139,8 @@ export class QueueDelivery implements Delivery {
       };
       request.dlq = this.host.dlq;
     }
-    const done = (probe?: PartitionProbe) => {
-      this.host.onSettled(this, probe);
+    const done = (settled?: Settled) => {
+      this.host.onSettled(this, settled);
       this.host.emit({
         type: "settled",
         topic: this.ref.topic,
@@ -138,18 +149,18 @@ export class QueueDelivery implements Delivery {
         processingMs: this.handedOutAt ? performance.now() - this.handedOutAt : 0,
       });
     };
-    let probe: PartitionProbe | undefined;
+    let settled: Settled;
     try {
       if (tx) {
         const [result] = await writeSettles(tx, [request]);
         if (result instanceof QueueError) throw result;
-        tx.afterCommit(() => done(result?.probe));
+        tx.afterCommit(() => done(result));
         tx.afterRollback(() => {
           this.settled = false;
         });
         return;
       }
-      ({ probe } = await this.host.batcher.settle(request));
+      settled = await this.host.batcher.settle(request);
     } catch (err) {
       if (err instanceof QueueError && err.code === "DELIVERY_EXPIRED") {
         // Nothing of ours is out any more: let the partition be fetched again now, not when our own timer runs out.
@@ -157,7 +168,7 @@ export class QueueDelivery implements Delivery {
       } else this.settled = false;
       throw err;
     }
-    done(probe);
+    done(settled);
   }
 
   async ack(opts?: SettleOptions): Promise<void> {

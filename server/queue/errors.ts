@@ -1,14 +1,15 @@
 // Every error the queue library throws is a QueueError with a stable code, so
 // callers (tRPC routers, the CLI) can map them without matching on messages.
+import { CodedError, type ErrorCode } from "@/server/coded-error";
 
-export type QueueErrorCode = "INVALID_ARGUMENT" | "ALREADY_SETTLED" | "DELIVERY_EXPIRED" | "CLOSED" | "NOT_FOUND";
+export type QueueErrorCode = Extract<
+  ErrorCode,
+  "INVALID_ARGUMENT" | "ALREADY_SETTLED" | "DELIVERY_EXPIRED" | "CLOSED" | "NOT_FOUND"
+>;
 
-export class QueueError extends Error {
-  constructor(
-    readonly code: QueueErrorCode,
-    message: string,
-  ) {
-    super(message);
+export class QueueError extends CodedError<QueueErrorCode> {
+  constructor(code: QueueErrorCode, message: string) {
+    super(code, message);
     this.name = "QueueError";
   }
 }

@@ -5,7 +5,7 @@
 // last visibility timeout used up their attempts, and mark the rest in flight.
 // Every read starts at the watermark, so its cost does not grow with the
 // backlog behind it or the history below it.
-import { AttemptOutcome, DeliveryState } from "../../db/schema";
+import { AttemptOutcome, DeliveryState } from "@/db/schema";
 import { type AttemptClose, type AttemptOpen, attemptsStatement } from "./attempts";
 import { NOW_MS, type QueueDb, type Statement } from "./db";
 import {
@@ -13,12 +13,12 @@ import {
   BLOCKING_IN_FLIGHT,
   compareRefs,
   type DlqSettings,
+  idleProbe,
   type LockRow,
-  lockStatement,
+  lockManyStatement,
   markDead,
   type PartitionRef,
   READY_ROWS,
-  idleProbe,
   releaseIdle,
   releaseStatement,
 } from "./partition-state";
@@ -47,7 +47,7 @@ export type FetchResult =
   | { kind: "idle"; dueInMs: number; head: number }
   | { kind: "rows"; rows: FetchedRow[] };
 
-type RawRow = {
+export type RawRow = {
   log_id: number;
   seq: number;
   message_id: string;
@@ -91,12 +91,12 @@ type Probe = { head: number; idle_until: number | null; due_in: number | null };
 /**
  * Fetches a batch from each of several partitions of one group and topic
  * whose leases `owner` holds, in one transaction of two round trips (three
- * when some partition has nothing ready): (1) begin and, per partition in key
- * order, lock the group-partition row, find the first blocking in-flight row
- * and read the ready rows; (2) mark every fetched row in flight in one
- * statement (dead-lettering the ones whose last visibility timeout used up
- * their attempts, giving empty partitions back) and commit. One commit, and
- * so one log flush, for the lot.
+ * when some partition has nothing ready): (1) begin, lock every
+ * group-partition row in one statement (key order), and per partition find
+ * the first blocking in-flight row and read the ready rows; (2) mark every
+ * fetched row in flight in one statement (dead-lettering the ones whose last
+ * visibility timeout used up their attempts, giving empty partitions back)
+ * and commit. One commit, and so one log flush, for the lot.
  */
 export async function fetchBatches(
   db: QueueDb,
@@ -105,74 +105,59 @@ export async function fetchBatches(
   opts: FetchOptions,
 ): Promise<FetchResult[]> {
   if (refs.length === 0) return [];
-  // Key order: every transaction that locks several group-partition rows takes them in this order.
+  // Partitions are read in key order; the lock statement takes their rows in the index's
+  // order, as every transaction that locks several group-partition rows does.
   const order = refs.map((_, i) => i).sort((x, y) => compareRefs(refs[x] as PartitionRef, refs[y] as PartitionRef));
+  const first = refs[0] as PartitionRef;
+  if (refs.some((r) => r.group !== first.group || r.topic !== first.topic)) {
+    throw new Error("fetchBatches: every partition must be of one group and topic");
+  }
   return db.tx(async (c) => {
-    const reads = (await c.script(
-      order.flatMap((i) => {
-        const ref = refs[i] as PartitionRef;
-        const key = [ref.group, ref.topic, ref.partitionKey];
-        return [
-          lockStatement(ref),
-          {
-            // The blocking row rides along as a column (a constant subquery, run once): with
-            // no ready rows it does not matter, since the idle probe then waits for it too.
-            sql: `SELECT m.log_id, m.seq, m.message_id, m.payload, m.metadata, m.published_at, m.visible_after, ${NOW_MS} AS now,
-                         m.failure_reason, m.failure_count, m.failed_at, m.original_topic, m.original_group,
-                         d.attempts, d.last_error, d.fetches, d.owner, d.visible_at AS d_visible_at,
-                         (${BLOCKING_IN_FLIGHT}) AS blocking
-                  ${READY_ROWS}
-                  ORDER BY m.seq LIMIT ?`,
-            params: [...key, ...key, opts.batchSize],
-          },
-        ];
-      }),
-    )) as Array<LockRow[] | RawRow[]>;
+    const [locked, ...ready] = (await c.script([
+      lockManyStatement(
+        first.group,
+        first.topic,
+        order.map((i) => (refs[i] as PartitionRef).partitionKey),
+      ),
+      ...order.map((i) => readyRowsStatement(refs[i] as PartitionRef, opts.batchSize)),
+    ])) as [Array<LockRow & { partition_key: string }>, ...RawRow[][]];
+    const lockRows = new Map(locked.map((row) => [row.partition_key, row]));
 
     const results: FetchResult[] = refs.map(() => ({ kind: "lost" }) as const);
     const drained: Array<{ i: number; watermark: number }> = [];
     const fetched: Array<{ ref: PartitionRef; rows: FetchedRow[] }> = [];
-    const dead: Parameters<typeof markDead>[1] = [];
+    const dead: DeadRow[] = [];
     const deadIn = new Map<number, number>();
     const finalStatements: Statement[] = [];
     const closed: AttemptClose[] = [];
     order.forEach((i, k) => {
       const ref = refs[i] as PartitionRef;
-      const gp = (reads[2 * k] as LockRow[])[0];
-      if (!gp || gp.lease_owner !== owner || Number(gp.lease_valid) !== 1) return;
-      if (Number(gp.paused) === 1) {
-        // Paused: hand nothing out and give the lease back (idle marks untouched), so the
-        // subscriber holds nothing and its scans skip the group until it is resumed.
-        finalStatements.push(releaseStatement(ref, owner));
-        results[i] = { kind: "drained" };
-        return;
+      const sorted = sortReady(ref, lockRows.get(ref.partitionKey), ready[k] as RawRow[], owner, opts);
+      switch (sorted.kind) {
+        case "lost":
+          return;
+        case "paused":
+          // Hand nothing out and give the lease back (idle marks untouched), so the
+          // subscriber holds nothing and its scans skip the group until it is resumed.
+          finalStatements.push(releaseStatement(ref, owner));
+          results[i] = { kind: "drained" };
+          return;
+        case "blocked":
+          // Ready rows waiting behind a row still out: keep the lease, try again next poll.
+          results[i] = { kind: "rows", rows: [] };
+          return;
+        case "empty":
+          // Nothing ready at all: the idle probe learns when the partition is next due (a
+          // blocking row's timeout included).
+          drained.push({ i, watermark: sorted.watermark });
+          return;
+        case "rows":
+          closed.push(...sorted.closed);
+          dead.push(...sorted.dead);
+          if (sorted.dead.length > 0) deadIn.set(i, sorted.watermark);
+          results[i] = { kind: "rows", rows: sorted.rows };
+          fetched.push({ ref, rows: sorted.rows });
       }
-      const watermark = Number(gp.watermark);
-      const ready = reads[2 * k + 1] as RawRow[];
-      const blocking = ready[0]?.blocking;
-      const below = blocking != null ? Number(blocking) : null;
-      // Rows after a blocking one wait for it: the partition keeps its order.
-      const raw = below === null ? ready : ready.filter((r) => Number(r.seq) < below);
-      if (raw.length === 0) {
-        // Ready rows waiting behind a row still out: keep the lease, try again next poll.
-        // Nothing ready at all: the idle probe learns when the partition is next due (a
-        // blocking row's timeout included).
-        if (ready.length > 0) results[i] = { kind: "rows", rows: [] };
-        else drained.push({ i, watermark });
-        return;
-      }
-      const rows: FetchedRow[] = [];
-      for (const r of raw) {
-        const ended = expiredAttempt(r, ref);
-        const failed = toFetched(r, ref, opts);
-        if (ended) closed.push("dead" in failed ? { ...ended, reason: failed.dead.reason } : ended);
-        if ("dead" in failed) {
-          dead.push(failed.dead);
-          deadIn.set(i, watermark);
-        } else rows.push(failed.row);
-      }
-      results[i] = { kind: "rows", rows };
-      fetched.push({ ref, rows });
     });
 
     if (drained.length > 0) {
@@ -198,47 +183,123 @@ export async function fetchBatches(
       });
     }
     await markDead(c, dead);
-    const inFlight = fetched.flatMap(({ ref, rows }) => rows.map((r) => ({ ref, seq: r.seq })));
-    if (inFlight.length > 0) {
-      finalStatements.push({
-        sql: `INSERT INTO queue_deliveries
-                (consumer_group, topic, partition_key, seq, state, attempts, visible_at, owner, last_error, first_delivered_at, updated_at, fetches)
-              VALUES ${inFlight.map(() => `(?, ?, ?, ?, ${DeliveryState.inFlight}, 1, ${NOW_MS} + ?, ?, NULL, ${NOW_MS}, ${NOW_MS}, 1)`).join(", ")}
-              ON DUPLICATE KEY UPDATE attempts = attempts + 1, fetches = fetches + 1, state = VALUES(state), visible_at = VALUES(visible_at),
-                owner = VALUES(owner), updated_at = VALUES(updated_at)`,
-        params: inFlight.flatMap(({ ref, seq }) => [
-          ref.group,
-          ref.topic,
-          ref.partitionKey,
-          seq,
-          opts.visibilityTimeoutMs,
-          owner,
-        ]),
-      });
-    }
-    const opened: AttemptOpen[] = fetched.flatMap(({ ref, rows }) =>
-      rows.map((r) => ({
-        ref,
-        seq: r.seq,
-        fetchNo: r.fetchNo,
-        attempt: r.attempt,
-        owner,
-        subscriberName: opts.subscriberName,
-      })),
-    );
-    finalStatements.push(...attemptsStatement(opened, closed));
+    finalStatements.push(...handOutStatements(fetched, closed, owner, opts));
     for (const [i, watermark] of deadIn) finalStatements.push(...advanceWatermark(refs[i] as PartitionRef, watermark));
     await c.commitWith(finalStatements);
     return results;
   });
 }
 
-/** A ready row as a delivery, or as a dead letter when its last visibility timeout used up its attempts. */
-function toFetched(
-  r: RawRow,
+/**
+ * A fetch's read of one partition: its first `batchSize` ready rows in log
+ * order, with the first blocking in-flight row as a column (a constant
+ * subquery, run once: with no ready rows it does not matter, since the idle
+ * probe then waits for it too). Run under the group-partition row's lock.
+ */
+export function readyRowsStatement(ref: PartitionRef, batchSize: number): Statement {
+  const key = [ref.group, ref.topic, ref.partitionKey];
+  return {
+    sql: `SELECT m.log_id, m.seq, m.message_id, m.payload, m.metadata, m.published_at, m.visible_after, ${NOW_MS} AS now,
+                 m.failure_reason, m.failure_count, m.failed_at, m.original_topic, m.original_group,
+                 d.attempts, d.last_error, d.fetches, d.owner, d.visible_at AS d_visible_at,
+                 (${BLOCKING_IN_FLIGHT}) AS blocking
+          ${READY_ROWS}
+          ORDER BY m.seq LIMIT ?`,
+    params: [...key, ...key, batchSize],
+  };
+}
+
+type DeadRow = Parameters<typeof markDead>[1][number];
+
+/** What sorting ready rows needs: when a row's attempts are used up, and where its dead letter goes. */
+type SortOptions = Pick<FetchOptions, "maxAttempts" | "visibilityTimeoutMs" | "dlq">;
+
+/** What a partition's locked row and ready rows (readyRowsStatement) make of a fetch by `owner`. */
+export type SortedFetch =
+  /** The lease is not `owner`'s (any more). */
+  | { kind: "lost" }
+  /** The group is paused. */
+  | { kind: "paused" }
+  /** Rows are ready but wait behind a row still out. */
+  | { kind: "blocked" }
+  | { kind: "empty"; watermark: number }
+  /** Rows to hand out, and rows whose last visibility timeout used up their attempts. */
+  | { kind: "rows"; watermark: number; rows: FetchedRow[]; dead: DeadRow[]; closed: AttemptClose[] };
+
+export function sortReady(
   ref: PartitionRef,
-  opts: FetchOptions,
-): { row: FetchedRow } | { dead: Parameters<typeof markDead>[1][number] } {
+  gp: LockRow | undefined,
+  ready: RawRow[],
+  owner: string,
+  opts: SortOptions,
+): SortedFetch {
+  if (!gp || gp.lease_owner !== owner || Number(gp.lease_valid) !== 1) return { kind: "lost" };
+  if (Number(gp.paused) === 1) return { kind: "paused" };
+  const watermark = Number(gp.watermark);
+  const blocking = ready[0]?.blocking;
+  const below = blocking != null ? Number(blocking) : null;
+  // Rows after a blocking one wait for it: the partition keeps its order.
+  const raw = below === null ? ready : ready.filter((r) => Number(r.seq) < below);
+  if (raw.length === 0) return ready.length > 0 ? { kind: "blocked" } : { kind: "empty", watermark };
+  const rows: FetchedRow[] = [];
+  const dead: DeadRow[] = [];
+  const closed: AttemptClose[] = [];
+  for (const r of raw) {
+    const ended = expiredAttempt(r, ref);
+    const failed = toFetched(r, ref, opts);
+    if (ended) closed.push("dead" in failed ? { ...ended, reason: failed.dead.reason } : ended);
+    if ("dead" in failed) dead.push(failed.dead);
+    else rows.push(failed.row);
+  }
+  return { kind: "rows", watermark, rows, dead, closed };
+}
+
+/**
+ * The statements that hand fetched rows out: each row's delivery marked in
+ * flight for `owner` (one statement for them all), and the attempt rows opened
+ * (and `closed` ones ended) in one more.
+ */
+export function handOutStatements(
+  fetched: Array<{ ref: PartitionRef; rows: FetchedRow[] }>,
+  closed: AttemptClose[],
+  owner: string,
+  opts: Pick<FetchOptions, "visibilityTimeoutMs" | "subscriberName">,
+): Statement[] {
+  const statements: Statement[] = [];
+  const inFlight = fetched.flatMap(({ ref, rows }) => rows.map((r) => ({ ref, seq: r.seq })));
+  if (inFlight.length > 0) {
+    statements.push({
+      sql: `INSERT INTO queue_deliveries
+              (consumer_group, topic, partition_key, seq, state, attempts, visible_at, owner, last_error, first_delivered_at, updated_at, fetches)
+            VALUES ${inFlight.map(() => `(?, ?, ?, ?, ${DeliveryState.inFlight}, 1, ${NOW_MS} + ?, ?, NULL, ${NOW_MS}, ${NOW_MS}, 1)`).join(", ")}
+            ON DUPLICATE KEY UPDATE attempts = attempts + 1, fetches = fetches + 1, state = VALUES(state), visible_at = VALUES(visible_at),
+              owner = VALUES(owner), updated_at = VALUES(updated_at)`,
+      params: inFlight.flatMap(({ ref, seq }) => [
+        ref.group,
+        ref.topic,
+        ref.partitionKey,
+        seq,
+        opts.visibilityTimeoutMs,
+        owner,
+      ]),
+    });
+  }
+  const opened: AttemptOpen[] = fetched.flatMap(({ ref, rows }) =>
+    rows.map((r) => ({
+      ref,
+      seq: r.seq,
+      fetchNo: r.fetchNo,
+      attempt: r.attempt,
+      owner,
+      subscriberName: opts.subscriberName,
+    })),
+  );
+  statements.push(...attemptsStatement(opened, closed));
+  return statements;
+}
+
+/** A ready row as a delivery, or as a dead letter when its last visibility timeout used up its attempts. */
+function toFetched(r: RawRow, ref: PartitionRef, opts: SortOptions): { row: FetchedRow } | { dead: DeadRow } {
   const metadata = parseMetadata(r.metadata);
   const previous = Number(r.attempts ?? 0);
   if (previous >= opts.maxAttempts) {

@@ -1,6 +1,6 @@
-// Message ids name the occasion to publish, not the entity. The upstream poll
-// loop re-published "poll build 42" under the id "42" and dedup swallowed
-// every poll after the first; the id of a poll must say *which* poll.
+// Message ids name the occasion to publish, not the entity. A poll loop that
+// re-publishes "poll build 42" under the id "42" has every poll after the
+// first swallowed by dedup; the id of a poll must say *which* poll.
 import { createHash, randomUUID } from "node:crypto";
 import { ID_MAX } from "./names";
 

@@ -2,22 +2,83 @@
 // delivery state, partition leases, a DLQ. Knows nothing of Next.js, tRPC or
 // React. The schema comes from the project's migrations (npm run db:migrate);
 // createQueue never creates tables.
-import { collectGarbage, type DlqAddress, requeueDeadLetter, requeueDeadLetters } from "./admin";
+import { collectGarbage, type DlqAddress, type GarbageOptions, requeueDeadLetter, requeueDeadLetters } from "./admin";
 import { type AdminOptions, openDb } from "./db";
 import { QueueError } from "./errors";
 import { safeEmitter } from "./events";
 import { checkTopic } from "./names";
-import { getAttempts } from "./ops/attempts";
-import { deliverNow, listDeferred, type MessageAddress } from "./ops/deferred";
-import { countDlq, dlqFailureGroups, getDeadLetter, listDlq, listDlqTopics } from "./ops/dlq";
-import { cancelJob, claimableJobs, createJob, getJob, type JobOptions, listJobs, runJob } from "./ops/jobs";
-import { getMessage, listMessages } from "./ops/messages";
-import { type OffsetReset, type ReleasedLease, releaseLease, resetOffset } from "./ops/offsets";
-import { listPartitions, listTopics } from "./ops/overview";
-import { type GroupPause, pauseGroup, resumeGroup } from "./ops/pause";
-import { countTopicMessages, type DeletedMessage, deleteMessage, type PurgedTopic, purgeTopic } from "./ops/remove";
-import { type HeldLease, listStaleLeases, releaseStaleLeases, type StaleLease } from "./ops/stale-leases";
-import { listSubscribers } from "./ops/workers";
+import { getAttempts, type MessageAttempts } from "./ops/attempts";
+import {
+  type DeferredListOptions,
+  type DeferredPage,
+  deliverNow,
+  listDeferred,
+  type MessageAddress,
+} from "./ops/deferred";
+import {
+  countDlq,
+  type DlqDetail,
+  type DlqFilter,
+  type DlqPage,
+  type DlqPageOptions,
+  dlqFailureGroups,
+  type FailureGroupFilter,
+  type FailureGroupRow,
+  getDeadLetter,
+  listDlq,
+  listDlqTopics,
+} from "./ops/dlq";
+import {
+  cancelJob,
+  claimableJobs,
+  createJob,
+  getJob,
+  type Job,
+  type JobInput,
+  type JobOptions,
+  listJobs,
+  runJob,
+} from "./ops/jobs";
+import {
+  getMessage,
+  listMessages,
+  type MessageDetail,
+  type MessageListOptions,
+  type MessagePage,
+} from "./ops/messages";
+import {
+  type OffsetReset,
+  type ReleasedLease,
+  type ResetOffsetOptions,
+  releaseLease,
+  resetOffset,
+} from "./ops/offsets";
+import {
+  listPartitions,
+  listTopics,
+  type PartitionPage,
+  type PartitionPageOptions,
+  type TopicOverview,
+} from "./ops/overview";
+import { type GroupPause, type PauseOptions, pauseGroup, resumeGroup } from "./ops/pause";
+import {
+  countTopicMessages,
+  type DeletedMessage,
+  deleteMessage,
+  type PurgedTopic,
+  type PurgeOptions,
+  purgeTopic,
+} from "./ops/remove";
+import {
+  type HeldLease,
+  listStaleLeases,
+  type ReleaseStaleOptions,
+  releaseStaleLeases,
+  type StaleLease,
+  type StaleLeaseQuery,
+} from "./ops/stale-leases";
+import { getTraffic, type Sparklines, type TrafficOptions, type TrafficSeries, trafficSparklines } from "./ops/traffic";
+import { listSubscribers, type SubscriberRow } from "./ops/workers";
 import { parseQueueOptions, parseSubscriptionOptions, type QueueOptions } from "./options";
 import { createPublisher } from "./publisher";
 import { SettleBatcher } from "./settle";
@@ -25,11 +86,11 @@ import { QueueSubscription } from "./subscription";
 import type { Publisher, QueueTx, Subscriber } from "./types";
 
 export type { DlqAddress } from "./admin";
+export { ATTEMPT_HISTORY_CAP } from "./attempts";
 export type { AdminOptions, Executor, Within } from "./db";
-export { classifyMysqlError, QueueError, type QueueErrorCode } from "./errors";
+export { classifyMysqlError, isTransientError, QueueError, type QueueErrorCode } from "./errors";
 export type { QueueEvent, QueueEventListener, SettleOutcome } from "./events";
 export { occasionId, uniqueOccasionId } from "./ids";
-export { ATTEMPT_HISTORY_CAP } from "./attempts";
 export {
   ATTEMPT_OUTCOMES,
   type AttemptOutcomeName,
@@ -38,22 +99,55 @@ export {
   type MessageAttempts,
 } from "./ops/attempts";
 export type { Count } from "./ops/count";
-export type { DeferredCursor, DeferredRow, MessageAddress } from "./ops/deferred";
-export type { DlqDetail, DlqFilter, DlqRow, FailureGroupRow } from "./ops/dlq";
-export type { Job, JobAudit, JobKind, JobOptions, JobState } from "./ops/jobs";
+export type { DeferredCursor, DeferredListOptions, DeferredPage, DeferredRow, MessageAddress } from "./ops/deferred";
+export type {
+  DlqDetail,
+  DlqFilter,
+  DlqPage,
+  DlqPageOptions,
+  DlqRow,
+  FailureGroupFilter,
+  FailureGroupRow,
+} from "./ops/dlq";
+export {
+  type Job,
+  type JobAudit,
+  type JobInput,
+  type JobKind,
+  type JobOptions,
+  type JobState,
+  MAX_RATE,
+} from "./ops/jobs";
 export {
   MESSAGE_STATES,
   type MessageDetail,
+  type MessageListOptions,
   type MessagePage,
   type MessageRow,
   type MessageState,
   type StateFilter,
 } from "./ops/messages";
-export type { OffsetReset, ReleasedLease } from "./ops/offsets";
-export type { GroupLag, PartitionRow, TopicOverview } from "./ops/overview";
-export type { GroupPause } from "./ops/pause";
-export type { DeletedMessage, PurgedTopic } from "./ops/remove";
-export { type HeldLease, STALE_LEASE_THRESHOLD_MS, type StaleLease } from "./ops/stale-leases";
+export type { OffsetReset, ReleasedLease, ResetOffsetOptions } from "./ops/offsets";
+export type { GroupLag, PartitionPage, PartitionPageOptions, PartitionRow, TopicOverview } from "./ops/overview";
+export type { GroupPause, PauseOptions } from "./ops/pause";
+export type { DeletedMessage, PurgedTopic, PurgeOptions } from "./ops/remove";
+export {
+  type HeldLease,
+  type ReleaseStaleOptions,
+  STALE_LEASE_THRESHOLD_MS,
+  type StaleLease,
+  type StaleLeaseQuery,
+} from "./ops/stale-leases";
+export {
+  MINUTE_MS,
+  SPARKLINE_MINUTES,
+  type Sparklines,
+  type TopicSparkline,
+  TRAFFIC_RANGES,
+  type TrafficOptions,
+  type TrafficRange,
+  type TrafficSeries,
+} from "./ops/traffic";
 export type { SubscriberRow } from "./ops/workers";
 export type { QueueOptions, SubscriptionInput, SubscriptionOptions } from "./options";
 export type {
@@ -62,8 +156,8 @@ export type {
   Failure,
   Message,
   NackOptions,
-  PublishOptions,
   Publisher,
+  PublishOptions,
   QueueTx,
   SettleOptions,
   Subscriber,
@@ -89,11 +183,16 @@ export interface Queue {
     requeueDeadLetter(address: DlqAddress, opts?: AdminOptions): Promise<void>;
     requeueDeadLetters(addresses: DlqAddress[], opts?: AdminOptions): Promise<number>;
     deliverNow(addresses: DlqAddress[], opts?: AdminOptions): Promise<number>;
-    createJob(input: Parameters<typeof createJob>[1], opts?: JobOptions): ReturnType<typeof createJob>;
-    runJob(id: string, runner: string): ReturnType<typeof runJob>;
+    createJob(input: JobInput, opts?: JobOptions): Promise<Job>;
+    /**
+     * Runs the job to its end in this process and returns it as it ended; returns at once when
+     * another live runner has it (null: no such job).
+     */
+    runJob(id: string, runner: string): Promise<Job | null>;
     cancelJob(id: string, opts?: AdminOptions): Promise<void>;
     claimableJobs(): Promise<string[]>;
-    collectGarbage(opts?: { maxRowsPerPartition?: number }): Promise<number>;
+    /** Also samples lag and oldest-pending age into the traffic rollup and prunes it (the queue's trafficRetentionDays unless given). */
+    collectGarbage(opts?: GarbageOptions): Promise<number>;
     /** Takes a partition's lease away from the group's subscriber holding it. */
     releaseLease(group: string, topic: string, partitionKey: string, opts?: AdminOptions): Promise<ReleasedLease>;
     /** Moves a group's watermark in one partition; messages after it are delivered again. */
@@ -102,43 +201,50 @@ export interface Queue {
       topic: string,
       partitionKey: string,
       toSeq: number,
-      opts?: { force?: boolean } & AdminOptions,
+      opts?: ResetOffsetOptions,
     ): Promise<OffsetReset>;
     /** Deletes one message and its delivery rows; a subscriber holding it gets DELIVERY_EXPIRED on settle. */
     deleteMessage(address: MessageAddress, opts?: AdminOptions): Promise<DeletedMessage>;
     /** Deletes every message of a topic, refused unless exactly `expectedCount` go (the count confirmed). */
-    purgeTopic(topic: string, opts: { expectedCount: number } & AdminOptions): Promise<PurgedTopic>;
+    purgeTopic(topic: string, opts: PurgeOptions): Promise<PurgedTopic>;
     /** Takes away the given leases whose holders are still silent past the threshold; returns those released. */
-    releaseStaleLeases(leases: HeldLease[], opts?: { thresholdMs?: number } & AdminOptions): Promise<StaleLease[]>;
+    releaseStaleLeases(leases: HeldLease[], opts?: ReleaseStaleOptions): Promise<StaleLease[]>;
     /**
      * Stops handing out the group's rows of the topic (deliveries out finish and settle as
      * usual; other groups are unaffected); `by` is shown as who paused it. Audited through `within`.
      */
-    pauseGroup(group: string, topic: string, opts: { by: string } & AdminOptions): Promise<GroupPause>;
+    pauseGroup(group: string, topic: string, opts: PauseOptions): Promise<GroupPause>;
     resumeGroup(group: string, topic: string, opts?: AdminOptions): Promise<GroupPause>;
   };
   /** Reads for the console and the CLI: every one bounded by a page size or a count cap. */
   inspect: {
-    listTopics(): ReturnType<typeof listTopics>;
-    listPartitions(topic: string, opts: Parameters<typeof listPartitions>[2]): ReturnType<typeof listPartitions>;
-    listMessages(topic: string, opts: Parameters<typeof listMessages>[2]): ReturnType<typeof listMessages>;
-    getMessage(topic: string, partitionKey: string, seq: number): ReturnType<typeof getMessage>;
-    listDeferred(opts: Parameters<typeof listDeferred>[1]): ReturnType<typeof listDeferred>;
+    listTopics(): Promise<TopicOverview[]>;
+    listPartitions(topic: string, opts: PartitionPageOptions): Promise<PartitionPage>;
+    listMessages(topic: string, opts: MessageListOptions): Promise<MessagePage>;
+    /** One message with its payload, or null when it is not there. */
+    getMessage(topic: string, partitionKey: string, seq: number): Promise<MessageDetail | null>;
+    listDeferred(opts: DeferredListOptions): Promise<DeferredPage>;
     listDlqTopics(): Promise<string[]>;
-    listDlq(filter: Parameters<typeof listDlq>[1], opts: Parameters<typeof listDlq>[2]): ReturnType<typeof listDlq>;
-    countDlq(filter: Parameters<typeof countDlq>[1]): Promise<number>;
+    listDlq(filter: DlqFilter, opts: DlqPageOptions): Promise<DlqPage>;
+    countDlq(filter: DlqFilter): Promise<number>;
     /** A topic's failure groups, or (given a filter) the groups of the rows its search and original group match. */
-    dlqFailureGroups(filter: Parameters<typeof dlqFailureGroups>[1]): ReturnType<typeof dlqFailureGroups>;
-    getDeadLetter(topic: string, partitionKey: string, seq: number): ReturnType<typeof getDeadLetter>;
-    getJob(id: string): ReturnType<typeof getJob>;
-    listJobs(limit?: number): ReturnType<typeof listJobs>;
-    listSubscribers(): ReturnType<typeof listSubscribers>;
+    dlqFailureGroups(filter: FailureGroupFilter): Promise<FailureGroupRow[]>;
+    /** One dead letter with its payload, or null when it is not there. */
+    getDeadLetter(topic: string, partitionKey: string, seq: number): Promise<DlqDetail | null>;
+    getJob(id: string): Promise<Job | null>;
+    /** The newest jobs first, at most `limit` (default 20). */
+    listJobs(limit?: number): Promise<Job[]>;
+    listSubscribers(): Promise<SubscriberRow[]>;
     /** Exactly how many messages a topic holds (for a purge's confirmation; counts every row). */
     countMessages(topic: string): Promise<number>;
     /** Leases whose holder's heartbeat is older than `thresholdMs` (default 30 s), or that no subscriber row backs. */
-    staleLeases(opts?: { thresholdMs?: number; limit?: number }): Promise<StaleLease[]>;
+    staleLeases(opts?: StaleLeaseQuery): Promise<StaleLease[]>;
     /** A message's delivery attempts per group (the last ATTEMPT_HISTORY_CAP), or null when it is not there. */
-    getAttempts(topic: string, partitionKey: string, seq: number): ReturnType<typeof getAttempts>;
+    getAttempts(topic: string, partitionKey: string, seq: number): Promise<MessageAttempts | null>;
+    /** A topic's (or one group's) traffic per minute over the last hour or day, from the rollup. */
+    traffic(topic: string, opts: TrafficOptions): Promise<TrafficSeries>;
+    /** Every topic's and group's traffic per minute over the last hour (the overview's sparklines). */
+    trafficSparklines(): Promise<Sparklines>;
   };
   /** Statements this queue has sent to the database (for idle-cost measurements). */
   statementCount(): number;
@@ -196,7 +302,7 @@ export function createQueue(options: QueueOptions = {}): Queue {
       },
       async collectGarbage(o) {
         assertOpen();
-        return collectGarbage(db, o);
+        return collectGarbage(db, { trafficRetentionDays: opts.trafficRetentionDays, ...o });
       },
       requeueDeadLetters: (a, o) => requeueDeadLetters(db, a, o),
       deliverNow: (a, o) => deliverNow(db, a, o),
@@ -229,6 +335,8 @@ export function createQueue(options: QueueOptions = {}): Queue {
       countMessages: (topic) => countTopicMessages(db, topic),
       staleLeases: (o) => listStaleLeases(db, o),
       getAttempts: (topic, pk, seq) => getAttempts(db, topic, pk, seq),
+      traffic: (topic, o) => getTraffic(db, topic, o),
+      trafficSparklines: () => trafficSparklines(db),
     },
     statementCount: () => db.statements(),
     async close() {

@@ -3,6 +3,7 @@
 // renewal, however many partitions the topic has ever had: drained partitions
 // hold no lease, so there is nothing per partition to renew.
 import { type Executor, NOW_MS, type Statement, type WriteResult } from "./db";
+import { leaseFree, leaseHeld } from "./partition-state";
 
 export interface SubscriberIdentity {
   instanceId: string;
@@ -78,21 +79,21 @@ export async function scanReadyPartitions(c: Executor, id: SubscriberIdentity, h
       LEFT JOIN queue_group_partitions dg
         ON dg.consumer_group = ? AND dg.topic = m.topic AND dg.partition_key = m.partition_key
       WHERE m.topic = ? AND m.visible_after > ${NOW_MS} AND m.visible_after <= ${NOW_MS} + ?
-        AND (dg.lease_owner IS NULL OR dg.lease_expires_at < ${NOW_MS}) AND ${NOT_PAUSED}
+        AND ${leaseFree("dg")} AND ${NOT_PAUSED}
       ORDER BY m.visible_after LIMIT 1)
      UNION ALL
      (SELECT 'c', NULL, NULL, 0, NULL, COUNT(*)
       FROM queue_group_partitions c
-      WHERE c.consumer_group = ? AND c.topic = ? AND c.lease_owner IS NOT NULL AND c.lease_expires_at >= ${NOW_MS})
+      WHERE c.consumer_group = ? AND c.topic = ? AND ${leaseHeld("c")})
      UNION ALL
      (SELECT 'p', p.partition_key, g.lease_owner,
-             (g.lease_owner IS NOT NULL AND g.lease_expires_at >= ${NOW_MS}), p.head_seq, NULL
+             (${leaseHeld("g")}), p.head_seq, NULL
       FROM queue_partitions p
       LEFT JOIN queue_group_partitions g
         ON g.consumer_group = ? AND g.topic = p.topic AND g.partition_key = p.partition_key
       WHERE p.topic = ? AND p.head_seq > COALESCE(g.watermark, 0)
         AND (g.idle_until IS NULL OR g.idle_until <= ${NOW_MS} OR p.head_seq > g.idle_head)
-        AND (g.lease_owner IS NULL OR g.lease_owner = ? OR g.lease_expires_at < ${NOW_MS}) AND ${NOT_PAUSED}
+        AND ${leaseFree("g", { orHeldBy: "?" })} AND ${NOT_PAUSED}
       LIMIT ${SCAN_LIMIT})`,
     [
       id.group,
@@ -148,7 +149,7 @@ export async function claimPartitions(
       sql: `UPDATE queue_group_partitions
             SET lease_owner = ?, lease_expires_at = ${NOW_MS} + ?, updated_at = ${NOW_MS}
             WHERE consumer_group = ? AND topic = ? AND partition_key IN (${inList})
-              AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires_at < ${NOW_MS})`,
+              AND ${leaseFree(null, { orHeldBy: "?" })}`,
       params: [id.instanceId, leaseDurationMs, id.group, id.topic, ...partitionKeys, id.instanceId],
     },
     {

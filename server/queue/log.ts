@@ -7,7 +7,9 @@
 // publisher into the same partition waits, and sequence numbers commit in
 // order. A reader that sees seq N committed therefore sees every lower seq
 // that will ever exist in that partition, and a watermark computed from what
-// it sees can never pass a row that commits later (the AUTO_INCREMENT flaw).
+// it sees can never pass a row that commits later. (An AUTO_INCREMENT id would
+// not do: ids are taken at insert and committed in any order, so a reader
+// could see id 11 before id 10 commits and move past 10 for good.)
 //
 // Dedup: a row's dedup_key is sha-256(topic, partition key, id, origin) and is
 // unique; a repeated append leaves a gap in seq and stores nothing. Readers
@@ -15,6 +17,7 @@
 import { createHash } from "node:crypto";
 import { type Executor, NOW_MS, type Statement } from "./db";
 import { failureGroup } from "./failure-group";
+import { countTraffic, TOPIC_ROW } from "./rollup";
 
 export interface LogRow {
   topic: string;
@@ -68,6 +71,8 @@ export async function appendStatements(c: Executor, rows: LogRow[]): Promise<Sta
     if (p) p.n++;
     else counts.set(id, { topic: r.topic, partitionKey: r.partitionKey, n: 1 });
   }
+  // Every append is a publish into its topic: a DLQ move into the DLQ topic (its inflow), a requeue back into the original.
+  for (const p of counts.values()) countTraffic(c, p.topic, TOPIC_ROW, { published: p.n });
   const parts = [...counts.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, p]) => p);
   const only = parts.length === 1 ? parts[0] : undefined;
   const statements: Statement[] = [];

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { invalid } from "./errors";
 import type { QueueEventListener } from "./events";
 import { DLQ_SUFFIX_MAX, GROUP_MAX } from "./names";
+import { DEFAULT_TRAFFIC_RETENTION_DAYS } from "./rollup";
 
 const ms = (min: number, max: number) => z.number().int().min(min).max(max);
 
@@ -81,6 +82,8 @@ export const queueOptionsSchema = z
       .min(1)
       .max(8 * 1024 * 1024)
       .default(1024 * 1024),
+    /** Days of per-minute traffic (the console's charts) that garbage collection keeps. Default 7. */
+    trafficRetentionDays: z.number().int().min(1).max(3650).default(DEFAULT_TRAFFIC_RETENTION_DAYS),
   })
   .strict();
 

@@ -2,9 +2,10 @@
 // rows above it. Every change to a partition's delivery rows happens in a
 // transaction that first locks the group-partition row (FOR UPDATE), so
 // fetches, settles and watermark moves of one partition never interleave.
-import { DeliveryState } from "../../db/schema";
+import { DeliveryState } from "@/db/schema";
 import { type Executor, NOW_MS, type Statement } from "./db";
 import { appendToLog, type LogRow } from "./log";
+import { countTraffic } from "./rollup";
 
 export interface PartitionRef {
   group: string;
@@ -36,16 +37,34 @@ export function compareRefs(a: PartitionRef, b: PartitionRef): number {
 }
 
 /**
- * Locks the group-partition row; reads its watermark, whether the lease is
- * held and unexpired, and whether the group is paused (its queue_groups row,
- * read here so that a fetch learns it without a statement of its own).
+ * The columns LockRow reads from a group-partition row aliased `gp`: its
+ * watermark, whether the lease is held and unexpired, and whether the group
+ * is paused (its queue_groups row, read here so that a fetch or a settle
+ * learns it without a statement of its own).
  */
-export function lockStatement(ref: PartitionRef): Statement {
+export const LOCK_COLUMNS = `gp.watermark, gp.lease_owner, gp.lease_expires_at >= ${NOW_MS} AS lease_valid,
+  (SELECT q.paused_at IS NOT NULL FROM queue_groups q WHERE q.consumer_group = gp.consumer_group AND q.topic = gp.topic) AS paused`;
+
+/** Locks the group-partition row and reads LOCK_COLUMNS. */
+function lockStatement(ref: PartitionRef): Statement {
   return {
-    sql: `SELECT watermark, lease_owner, lease_expires_at >= ${NOW_MS} AS lease_valid,
-            (SELECT q.paused_at IS NOT NULL FROM queue_groups q WHERE q.consumer_group = ? AND q.topic = ?) AS paused
-          FROM queue_group_partitions WHERE ${REF} FOR UPDATE`,
-    params: [ref.group, ref.topic, ...refParams(ref)],
+    sql: `SELECT ${LOCK_COLUMNS} FROM queue_group_partitions gp WHERE ${REF} FOR UPDATE`,
+    params: refParams(ref),
+  };
+}
+
+/**
+ * Locks the group-partition rows of several partitions of one group and
+ * topic in one statement, in the index's order (the order every transaction
+ * that locks several of them takes them in), and reads LOCK_COLUMNS with each
+ * row's partition key. A partition with no row is absent from the result.
+ */
+export function lockManyStatement(group: string, topic: string, partitionKeys: string[]): Statement {
+  return {
+    sql: `SELECT gp.partition_key, ${LOCK_COLUMNS} FROM queue_group_partitions gp
+          WHERE gp.consumer_group = ? AND gp.topic = ? AND gp.partition_key IN (${partitionKeys.map(() => "?").join(", ")})
+          ORDER BY gp.partition_key FOR UPDATE`,
+    params: [group, topic, ...partitionKeys],
   };
 }
 
@@ -70,9 +89,18 @@ export async function lockGroupPartition(
  * Rows above `current` that the group has still to finish: not acked or
  * dead for it, and not addressed to another group. The rule the watermark
  * and the idle marks share. Parameters: unfinishedParams.
+ *
+ * The index is forced: with `ORDER BY m.seq LIMIT 1` (the watermark scan)
+ * MariaDB 10.11 otherwise reads the index as a ref on (topic, partition_key)
+ * from the partition's first row and filters `seq > ?` row by row (index
+ * condition pushdown), so each settle cost grew with the rows already
+ * consumed below the watermark: 90,000 index entries looked at with the
+ * watermark at 90,000, 1 with the index forced (a range read from `current`).
+ * Draining a 100,000-deep partition slowed as it went
+ * (tests/queue/backlog-cost.test.ts counts the index reads).
  */
 const UNFINISHED_ROWS = `
-  FROM queue_messages m
+  FROM queue_messages m FORCE INDEX (queue_messages_partition_seq)
   LEFT JOIN queue_deliveries d
     ON d.consumer_group = ? AND d.topic = m.topic AND d.partition_key = m.partition_key AND d.seq = m.seq
   WHERE m.topic = ? AND m.partition_key = ? AND m.seq > ?
@@ -90,21 +118,65 @@ const unfinishedParams = (ref: PartitionRef, current: number) => [
 ];
 
 /**
+ * The one rule for "ready now": log row `m` may be handed to `group` (an SQL
+ * expression) at this moment. Its publishAfter has passed, it is not meant
+ * for another group, and the group's delivery row `d` (LEFT JOINed, so NULL
+ * when never delivered) is absent or in flight with its visibility timeout
+ * over (a nack's delay or an expired delivery). Rows at or below the
+ * watermark are the caller's to exclude.
+ */
+export function readyNow(group: string): string {
+  return `m.visible_after <= ${NOW_MS}
+    AND (m.target_group IS NULL OR m.target_group = ${group})
+    AND (d.seq IS NULL OR (d.state = ${DeliveryState.inFlight} AND d.visible_at <= ${NOW_MS}))`;
+}
+
+/** Lease row `alias` (of queue_group_partitions) is held by someone whose lease has not run out. */
+export function leaseHeld(alias: string): string {
+  return `${alias}.lease_owner IS NOT NULL AND ${alias}.lease_expires_at >= ${NOW_MS}`;
+}
+
+/**
+ * Lease row `alias` (of queue_group_partitions; null for its bare columns) is
+ * free to take: nobody holds it, or its lease has run out. The same rows as
+ * NOT (leaseHeld), spelled positively so the optimizer has no negation to
+ * rewrite. `orHeldBy` (an SQL expression, usually "?") also lets through a
+ * row that owner holds, so a subscriber renews or lists its own lease; its
+ * parameter goes where the expression stands.
+ */
+export function leaseFree(alias: string | null, opts: { orHeldBy?: string } = {}): string {
+  const col = (name: string) => (alias === null ? name : `${alias}.${name}`);
+  const mine = opts.orHeldBy === undefined ? "" : ` OR ${col("lease_owner")} = ${opts.orHeldBy}`;
+  return `(${col("lease_owner")} IS NULL${mine} OR ${col("lease_expires_at")} < ${NOW_MS})`;
+}
+
+/**
  * Rows of the partition this group has still to finish, ready now, in log
  * order, from just above the watermark. Joined to the group-partition row
  * (one row by primary key, which the optimizer reads first as a constant), so
  * the log is read as a range from the watermark up: the cost is the rows
- * looked at, not the depth of the partition. Parameters: group, topic, key.
+ * looked at, not the depth of the partition. The index is forced for the
+ * same reason as in UNFINISHED_ROWS: on a small log the optimizer read the
+ * partition from its first row (2,037 index entries for a batch of 10 with
+ * 2,000 rows consumed). Parameters: group, topic, key.
  */
 export const READY_ROWS = `
   FROM queue_group_partitions g
-  JOIN queue_messages m ON m.topic = g.topic AND m.partition_key = g.partition_key AND m.seq > g.watermark
+  JOIN queue_messages m FORCE INDEX (queue_messages_partition_seq)
+    ON m.topic = g.topic AND m.partition_key = g.partition_key AND m.seq > g.watermark
   LEFT JOIN queue_deliveries d
     ON d.consumer_group = g.consumer_group AND d.topic = m.topic AND d.partition_key = m.partition_key AND d.seq = m.seq
   WHERE g.consumer_group = ? AND g.topic = ? AND g.partition_key = ?
-    AND m.visible_after <= ${NOW_MS}
-    AND (m.target_group IS NULL OR m.target_group = g.consumer_group)
-    AND (d.seq IS NULL OR (d.state = ${DeliveryState.inFlight} AND d.visible_at <= ${NOW_MS}))`;
+    AND ${readyNow("g.consumer_group")}`;
+
+/**
+ * Delivery row `alias` is out with a subscriber that may still settle it: in
+ * flight, owned (not a nack's delay), its visibility timeout not yet run out.
+ * Rows of its partition after it wait (BLOCKING_IN_FLIGHT).
+ */
+export function outWithOwner(alias: string): string {
+  return `${alias}.state = ${DeliveryState.inFlight} AND ${alias}.owner IS NOT NULL AND ${alias}.visible_at > ${NOW_MS}`;
+}
 
 /**
  * The first row still out with a subscriber: one whose lease this subscriber
@@ -119,7 +191,7 @@ export const BLOCKING_IN_FLIGHT = `
   JOIN queue_deliveries x
     ON x.consumer_group = g.consumer_group AND x.topic = g.topic AND x.partition_key = g.partition_key AND x.seq > g.watermark
   WHERE g.consumer_group = ? AND g.topic = ? AND g.partition_key = ?
-    AND x.state = ${DeliveryState.inFlight} AND x.owner IS NOT NULL AND x.visible_at > ${NOW_MS}`;
+    AND ${outWithOwner("x")}`;
 
 /**
  * Statements that move the watermark, whose value under the caller's lock is
@@ -200,6 +272,7 @@ export async function markDead(
      ON DUPLICATE KEY UPDATE state = VALUES(state), last_error = VALUES(last_error), owner = NULL, updated_at = VALUES(updated_at)`,
     dead.flatMap((x) => [...refParams(x.ref), x.row.seq, x.attempts, x.reason]),
   );
+  for (const x of dead) countTraffic(c, x.ref.topic, x.ref.group, { deadLettered: 1 });
   const rows = dead.flatMap((x) => dlqRow(x.ref, x.row, x.attempts, x.reason, x.dlq) ?? []);
   await appendToLog(c, rows);
 }

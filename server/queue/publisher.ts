@@ -1,9 +1,9 @@
 import type { QueueDb, TxExecutor } from "./db";
 import { invalid, QueueError } from "./errors";
 import { appendStatements, type LogRow } from "./log";
-import { PublishBatcher } from "./publish-batcher";
 import { checkText, checkTopic, ID_MAX, PARTITION_KEY_MAX } from "./names";
-import type { Message, PublishOptions, Publisher } from "./types";
+import { PublishBatcher } from "./publish-batcher";
+import type { Message, Publisher, PublishOptions } from "./types";
 
 /** Messages per publish call. */
 export const MAX_BATCH = 1000;

@@ -1,16 +1,23 @@
 // The subscriber loop. `next()` hands out what was fetched; when nothing is
-// buffered it polls: scan for partitions with ready rows, lease up to a fair
-// share of them, and fetch a batch from every held partition whose previous
-// batch is settled (so a partition's rows are handed out in log order, and
-// batchSize 1 serializes it strictly). Leases and the heartbeat are renewed on
-// a timer, independent of how long the caller takes per delivery.
+// buffered, and every pollIntervalMs while busy, it polls: scan for
+// partitions with ready rows, lease up to a fair share of them (giving back
+// what it holds beyond it at batch boundaries), and fetch a batch from every
+// held partition whose previous batch is settled, so a partition's rows are
+// handed out in log order (and batchSize 1 serializes it strictly). The
+// settle of the last delivery of a full batch fetches the next batch itself
+// (settle.ts). Leases and the heartbeat are renewed on a timer, independent
+// of how long the caller takes per delivery.
+//
+// Longer than our ~400-line rule, on purpose: one class whose state (held
+// partitions, their deliveries out, due times, the buffer) every step reads
+// and changes; the SQL it runs lives in leases.ts, fetch.ts and settle.ts.
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { QueueDb } from "./db";
 import { type DeliveryHost, QueueDelivery } from "./delivery";
 import { isTransientError } from "./errors";
 import type { QueueEventListener } from "./events";
-import { fetchBatches } from "./fetch";
+import { type FetchedRow, fetchBatches } from "./fetch";
 import {
   claimPartitions,
   countLive,
@@ -21,8 +28,8 @@ import {
   unregister,
 } from "./leases";
 import type { SubscriptionOptions } from "./options";
-import { type PartitionProbe, releaseLease } from "./partition-state";
-import type { SettleBatcher } from "./settle";
+import { type PartitionRef, releaseLease } from "./partition-state";
+import type { SettleBatcher, Settled } from "./settle";
 import type { Delivery, Subscription } from "./types";
 
 const MAX_ERROR_BACKOFF_MS = 5_000;
@@ -39,6 +46,8 @@ export class QueueSubscription implements Subscription {
   private state: State = "running";
   private registered = false;
   private live = 1;
+  /** The partitions with work the last scan saw (held by anyone): the fair share is this over the live subscribers. */
+  private wanted = 0;
   private readonly buffer: QueueDelivery[] = [];
   private readonly handedOut = new Set<QueueDelivery>();
   /** Partitions whose lease we hold, with their deliveries not yet settled. */
@@ -80,14 +89,17 @@ export class QueueSubscription implements Subscription {
       batcher,
       maxAttempts: opts.maxAttempts,
       dlq: opts.dlq,
-      onSettled: (d, probe) => this.onDeliverySettled(d, probe),
-      // A partition whose last fetch filled the batch most likely has more ready: it is fetched again anyway.
-      wantsProbe: (d) => {
-        const out = this.owned.get(d.ref.partitionKey);
-        return (
-          out !== undefined && !this.fullBatch.has(d.ref.partitionKey) && [...out].every((x) => x === d || x.isSettled)
-        );
-      },
+      onSettled: (d, settled) => this.onDeliverySettled(d, settled),
+      // A partition whose last fetch filled the batch most likely has more ready: its last settle fetches it.
+      wantsProbe: (d) => this.isLastOut(d) && !this.fullBatch.has(d.ref.partitionKey),
+      // Not for a subscription holding more than its share: the partition is given back instead.
+      wantsRefetch: (d) =>
+        this.state === "running" &&
+        this.owned.size <= this.share &&
+        this.isLastOut(d) &&
+        this.fullBatch.has(d.ref.partitionKey)
+          ? { owner: this.id.instanceId, opts: this.opts }
+          : undefined,
       emit,
     };
   }
@@ -121,6 +133,7 @@ export class QueueSubscription implements Subscription {
   private async nextInner(): Promise<IteratorResult<Delivery>> {
     let backoff = 0;
     while (this.state === "running") {
+      if (this.buffer.length > 0) await this.pollWhileBusy();
       const d = this.buffer.shift();
       if (d) {
         // Expired while buffered: its partition has been or will be fetched again.
@@ -224,6 +237,7 @@ export class QueueSubscription implements Subscription {
       // at most one statement per pollIntervalMs, however slow the database.
       this.nextScanAt = performance.now() + this.opts.pollIntervalMs;
     }
+    if (this.owned.size > this.share) await this.releaseSurplus(this.owned.size - this.share);
     await this.fetchOwned();
   }
 
@@ -253,15 +267,14 @@ export class QueueSubscription implements Subscription {
       this.liveCheckedAt = now;
     }
     // Fair share: live subscribers split the partitions that have work.
-    const target = Math.max(1, Math.ceil(wanted / this.live));
+    this.wanted = wanted;
+    const target = this.share;
     if (this.owned.size < target) {
       shuffle(free);
       const picked = free.slice(0, target - this.owned.size).map((p) => p.partitionKey);
       for (const k of await claimPartitions(this.db, this.id, picked, this.opts.leaseDurationMs)) {
         if (!this.owned.has(k)) this.owned.set(k, new Set());
       }
-    } else if (this.owned.size > target) {
-      await this.releaseIdle(this.owned.size - target);
     }
   }
 
@@ -308,26 +321,67 @@ export class QueueSubscription implements Subscription {
         this.dropPartition(ref.partitionKey);
         return;
       }
-      if (res.rows.length >= this.opts.batchSize) this.fullBatch.add(ref.partitionKey);
-      else this.fullBatch.delete(ref.partitionKey);
-      for (const row of res.rows) {
-        const d = new QueueDelivery(this.deliveryHost, ref, row, started, this.opts.visibilityTimeoutMs);
-        this.buffer.push(d);
-        out.add(d);
-        this.emit({
-          type: "delivered",
-          topic: this.id.topic,
-          group: this.id.group,
-          attempt: row.attempt,
-          latencyMs: Math.max(0, row.fetchedAt - row.visibleSince),
-        });
-      }
+      this.accept(ref, out, res.rows, started);
     });
   }
 
-  private async releaseIdle(count: number) {
-    const idle = [...this.owned].filter(([, out]) => out.size === 0).slice(0, count);
-    for (const [k] of idle) {
+  /** Buffers a held partition's fetched rows as deliveries; `started`: monotonic time before they were read. */
+  private accept(ref: PartitionRef, out: Set<QueueDelivery>, rows: FetchedRow[], started: number) {
+    if (rows.length >= this.opts.batchSize) this.fullBatch.add(ref.partitionKey);
+    else this.fullBatch.delete(ref.partitionKey);
+    for (const row of rows) {
+      const d = new QueueDelivery(this.deliveryHost, ref, row, started, this.opts.visibilityTimeoutMs);
+      this.buffer.push(d);
+      out.add(d);
+      this.emit({
+        type: "delivered",
+        topic: this.id.topic,
+        group: this.id.group,
+        attempt: row.attempt,
+        latencyMs: Math.max(0, row.fetchedAt - row.visibleSince),
+      });
+    }
+  }
+
+  /** `d` is the last of its partition's deliveries not yet settled. */
+  private isLastOut(d: QueueDelivery): boolean {
+    const out = this.owned.get(d.ref.partitionKey);
+    return out !== undefined && [...out].every((x) => x === d || x.isSettled);
+  }
+
+  /**
+   * This subscription's fair share of the partitions with work, from the last
+   * scan and the latest count of live subscribers. Held partitions beyond it
+   * are given back at their next batch boundary (nothing out), busy or not: a
+   * subscriber that started first against a backlog would otherwise keep every
+   * partition while the others idle.
+   */
+  private get share(): number {
+    return Math.max(1, Math.ceil(this.wanted / this.live));
+  }
+
+  /**
+   * A subscription with deliveries buffered polls too, at the same cadence
+   * as an idle one: otherwise, kept busy, it would not take partitions whose
+   * leases ran out (a killed subscriber's) or that others gave back, nor learn
+   * of a subscriber that joined. Between polls it gives back what it holds
+   * beyond its share as each of those partitions reaches a batch boundary
+   * (their settles no longer refetch). A transient error leaves things as
+   * they are; the next call tries again.
+   */
+  private async pollWhileBusy() {
+    try {
+      if (this.registered && (this.scanRequested || performance.now() >= this.nextScanAt)) await this.poll();
+      else if (this.owned.size > this.share) await this.releaseSurplus(this.owned.size - this.share);
+    } catch (err) {
+      if (!isTransientError(err)) throw err;
+    }
+  }
+
+  /** Gives back up to `count` held partitions with nothing out (between batches: the next owner starts at the watermark). */
+  private async releaseSurplus(count: number) {
+    const between = [...this.owned].filter(([, out]) => out.size === 0).slice(0, count);
+    for (const [k] of between) {
       await releaseLease(this.db, { group: this.id.group, topic: this.id.topic, partitionKey: k }, this.id.instanceId);
       this.dropPartition(k);
     }
@@ -347,16 +401,28 @@ export class QueueSubscription implements Subscription {
   }
 
   private readonly deliveryHost: DeliveryHost;
+  /** Hand-backs of rows a settle fetched after this subscription let their partition go. */
+  private readonly handingBack = new Set<Promise<void>>();
 
   /** Within half a lease, holding on is cheaper than giving back and claiming again (one renewal covers all). */
   private keepIdleLeaseMs() {
     return Math.floor(this.opts.leaseDurationMs / 2);
   }
 
-  private onDeliverySettled(d: QueueDelivery, probe?: PartitionProbe) {
+  private onDeliverySettled(d: QueueDelivery, settled?: Settled) {
     this.forget(d);
     const k = d.ref.partitionKey;
+    if (settled?.fetched) {
+      // The settle fetched the partition's next batch: buffer it, or give it back if this
+      // subscription no longer holds the partition or is closing.
+      const out = this.owned.get(k);
+      if (out && this.state === "running") this.accept(d.ref, out, settled.fetched.rows, settled.fetched.startedMono);
+      else this.handBackLater(d.ref, settled.fetched.rows, settled.fetched.startedMono);
+      this.wake(false);
+      return;
+    }
     if (this.owned.get(k)?.size !== 0) return;
+    const probe = settled?.probe;
     // Nothing ready and nothing out, the next row due soon: wait for it as a fetch
     // that found nothing would, without the fetch. Otherwise fetch again now.
     if (probe && !probe.ready && !probe.out && probe.dueInMs !== null && probe.dueInMs <= this.keepIdleLeaseMs()) {
@@ -364,6 +430,17 @@ export class QueueSubscription implements Subscription {
     }
     // Either way the pause ends: the partition is fetched again, or the sleep is measured anew.
     this.wake(false);
+  }
+
+  /** Rows fetched for a partition this subscription is done with: handed back, and close waits for that. */
+  private handBackLater(ref: PartitionRef, rows: FetchedRow[], started: number) {
+    for (const row of rows) {
+      const d = new QueueDelivery(this.deliveryHost, ref, row, started, this.opts.visibilityTimeoutMs);
+      // Not handed back (the database away): the row comes back when its visibility timeout runs out.
+      const done = d.handBack().catch(() => undefined);
+      this.handingBack.add(done);
+      void done.finally(() => this.handingBack.delete(done));
+    }
   }
 
   private forget(d: QueueDelivery) {
@@ -402,6 +479,8 @@ export class QueueSubscription implements Subscription {
           };
         });
       }
+      // A settle that fetched before the close began may have left rows to give back.
+      await Promise.all(this.handingBack);
       // Renewals go on while handlers finish (their leases must hold); they stop before unregister.
       if (this.renewTimer) clearInterval(this.renewTimer);
       await this.renewing;

@@ -2,9 +2,9 @@
 // queue, its store, its logger; the web server's by default, a test's own in
 // tests). One accessor, so the routers never open pools of their own.
 import { hostname } from "node:os";
-import type { Logger } from "../log";
-import type { PipelineStore } from "../pipeline/store";
-import type { Queue } from "../queue";
+import type { Logger } from "@/server/log";
+import type { PipelineStore } from "@/server/pipeline/store";
+import type { Queue } from "@/server/queue";
 import type { Context } from "./context";
 
 export interface ConsoleDeps {

@@ -1,8 +1,8 @@
 // What every procedure gets: the pipeline it acts on, and who is calling.
-import type { SessionUser } from "../auth/roles";
-import type { Logger } from "../log";
-import type { PipelineDeps } from "../pipeline/deps";
-import { getWebPipeline } from "../pipeline/web";
+import type { SessionUser } from "@/server/auth/roles";
+import type { Logger } from "@/server/log";
+import type { PipelineDeps } from "@/server/pipeline/deps";
+import { getWebPipeline } from "@/server/pipeline/web";
 
 export interface Context {
   /** Where the call came from: "http" (the route handler) or "server" (a server component). */

@@ -5,51 +5,16 @@
 // INTERNAL_SERVER_ERROR with a generic sentence (the detail goes to the log,
 // never to the browser: it may name tables, hosts or file paths).
 import { TRPCError } from "@trpc/server";
-import { createLogger, errorMessage, type Logger } from "../log";
-import type { AuthError, AuthErrorCode } from "../auth/errors";
-import type { QueueError, QueueErrorCode } from "../queue";
+import { errorOutcome } from "@/server/error-outcomes";
+import { createLogger, errorMessage, type Logger } from "@/server/log";
 
 export const INTERNAL_ERROR_MESSAGE = "Something went wrong on the server; the details are in its log.";
 
 type Code = TRPCError["code"];
 
-const QUEUE_CODES: Record<QueueErrorCode, Code> = {
-  INVALID_ARGUMENT: "BAD_REQUEST",
-  NOT_FOUND: "NOT_FOUND",
-  ALREADY_SETTLED: "CONFLICT",
-  DELIVERY_EXPIRED: "CONFLICT",
-  CLOSED: "INTERNAL_SERVER_ERROR",
-};
-
-// UnknownBuildError (buildrunner/types), UnknownBatchError and NoRunnerError
-// (pipeline/errors), QueueError (queue/errors) and AuthError (auth/errors) are recognised by the `name`
-// each class sets, not by instanceof: Next.js bundles a module into each route
-// that imports it, and the pipeline kept on globalThis may have been opened by
-// another route than the one catching its error (another copy of the class).
-// Literal strings, because a minifier may rename classes.
-const NAMED_CODES: Record<string, Code> = {
-  UnknownBuildError: "NOT_FOUND",
-  UnknownBatchError: "NOT_FOUND",
-  NoRunnerError: "BAD_REQUEST",
-};
-const AUTH_CODES: Record<AuthErrorCode, Code> = {
-  INVALID_ARGUMENT: "BAD_REQUEST",
-  NOT_FOUND: "NOT_FOUND",
-  CONFLICT: "CONFLICT",
-  UNAUTHORIZED: "UNAUTHORIZED",
-  TOO_MANY_REQUESTS: "TOO_MANY_REQUESTS",
-};
-const QUEUE_ERROR = "QueueError";
-
-/** The tRPC code of a library error whose message is fit for the caller; undefined for anything else. */
+/** The tRPC code of a library error (a CodedError, per ERROR_OUTCOMES); undefined for anything else. */
 export function libraryErrorCode(err: unknown): Code | undefined {
-  if (!(err instanceof Error)) return undefined;
-  if (err.name === QUEUE_ERROR) {
-    const code = (err as QueueError).code;
-    return Object.hasOwn(QUEUE_CODES, code) ? QUEUE_CODES[code] : undefined;
-  }
-  if (err.name === "AuthError") return AUTH_CODES[(err as AuthError).code];
-  return Object.hasOwn(NAMED_CODES, err.name) ? NAMED_CODES[err.name] : undefined;
+  return errorOutcome(err)?.outcome.trpc;
 }
 
 // Errors this module has logged already, so the HTTP handler does not log them twice.

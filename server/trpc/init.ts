@@ -3,7 +3,7 @@
 import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import { ZodError, z } from "zod";
-import type { Actor, SessionUser } from "../auth/roles";
+import type { Actor, SessionUser } from "@/server/auth/roles";
 import type { Context } from "./context";
 import { toPublicError } from "./errors";
 

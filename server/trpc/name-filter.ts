@@ -2,8 +2,9 @@
 // one exact name (an index range each); these helpers turn a piece of a name
 // into the names holding it and merge their keyset pages, so the libraries'
 // queries and their cost per page stay as they are.
-import type { Db } from "../../db/client";
-import { builds, queuePartitions } from "../../db/schema";
+import type { Db } from "@/db/client";
+import { builds, queuePartitions } from "@/db/schema";
+import type { DeferredCursor } from "@/server/queue";
 
 /** At most this many names are read for one filter (one query each per page). */
 export const MAX_MATCHED_NAMES = 50;
@@ -46,15 +47,11 @@ export function mergeNewestFirst<Row extends { createdAt: number; id: string }>(
   return { rows: page, nextCursor: more && last ? { createdAt: last.createdAt, id: last.id } : null };
 }
 
-export interface DeferredCursor {
-  visibleAfter: number;
-  logId: number;
-}
-
 /** Where each topic's next page starts: null for "from its first row", absent for "none left". */
 export type TopicCursors = Record<string, DeferredCursor | null>;
 
-export interface DeferredPage<Row> {
+/** One topic's page as listDeferred returns it, whatever its rows are: what mergeSoonestFirst merges. */
+export interface TopicDeferredPage<Row> {
   rows: Row[];
   next: DeferredCursor | null;
 }
@@ -69,7 +66,7 @@ export interface DeferredPage<Row> {
 export async function mergeSoonestFirst<Row extends { visibleAfter: number }>(
   cursors: TopicCursors,
   limit: number,
-  read: (topic: string, after: DeferredCursor | null, limit: number) => Promise<DeferredPage<Row>>,
+  read: (topic: string, after: DeferredCursor | null, limit: number) => Promise<TopicDeferredPage<Row>>,
 ): Promise<{ rows: Row[]; next: TopicCursors | null }> {
   const topics = Object.keys(cursors);
   const pages = await Promise.all(topics.map((t) => read(t, cursors[t] ?? null, limit)));
@@ -81,7 +78,7 @@ export async function mergeSoonestFirst<Row extends { visibleAfter: number }>(
   const next: TopicCursors = {};
   await Promise.all(
     topics.map(async (topic, i) => {
-      const page = pages[i] as DeferredPage<Row>;
+      const page = pages[i] as TopicDeferredPage<Row>;
       const n = takenOf[i] as number;
       const from = cursors[topic] ?? null;
       if (n < page.rows.length) {

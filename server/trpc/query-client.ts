@@ -31,6 +31,11 @@ export function makeQueryClient(onSignedOut?: () => void) {
         // What a server component prefetched is not fetched again at once on hydration.
         staleTime: 5_000,
         retry: (failures, error) => failures < 2 && !isClientError(error),
+        // Back online, a query whose last fetch failed (one in flight when the network went) is
+        // asked again even with fresh data: refetching only stale ones left the console
+        // "Refresh failing" until that query's own interval came round (15 s for the database check).
+        refetchOnReconnect: (query) =>
+          query.state.status === "error" || query.state.fetchFailureReason !== null ? "always" : true,
       },
       dehydrate: {
         serializeData: superjson.serialize,

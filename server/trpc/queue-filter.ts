@@ -1,4 +1,4 @@
-import type { DlqFilter } from "../queue";
+import type { DlqFilter } from "@/server/queue";
 import type { DlqFilterInput } from "./queue-inputs";
 
 /** A blank search box means "no search", not "matches the empty string". */

@@ -40,3 +40,6 @@ export type DlqFilterInput = z.infer<typeof dlqFilter>;
 export const ratePerSecond = z.number().int().min(1).max(1000).default(200);
 
 export const jobId = z.string().min(1).max(64);
+
+/** How far back a traffic chart reaches: the last hour or the last 24 hours (server/queue/ops/traffic.ts). */
+export const trafficRange = z.enum(["1h", "24h"]);

@@ -4,13 +4,14 @@
 //
 //   await getQueryClient().prefetchQuery(trpc.builds.get.queryOptions({ id }));
 //   return <HydrateClient><BuildDetail id={id} /></HydrateClient>;
+import "server-only";
 import { dehydrate, HydrationBoundary } from "@tanstack/react-query";
 import { createTRPCOptionsProxy } from "@trpc/tanstack-react-query";
 import { cache, type ReactNode } from "react";
 import { createContext } from "./context";
 import { makeQueryClient } from "./query-client";
-import { currentIdentity } from "./session";
 import { appRouter } from "./router";
+import { currentIdentity } from "./session";
 
 /** The request's QueryClient (React's cache() scopes it to one server render). */
 export const getQueryClient = cache(makeQueryClient);

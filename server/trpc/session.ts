@@ -1,10 +1,11 @@
 // Who sent a request: the session cookie's user and the client's address.
-import { csrfRefusal } from "../auth/csrf";
-import { clientAddress, sessionToken } from "../auth/request";
-import type { SessionUser } from "../auth/roles";
-import { sessionUser } from "../auth/sessions";
-import { getDb } from "../db";
-import { getEnv } from "../env";
+import "server-only";
+import { csrfRefusal } from "@/server/auth/csrf";
+import { clientAddress, sessionToken } from "@/server/auth/request";
+import type { SessionUser } from "@/server/auth/roles";
+import { sessionUser } from "@/server/auth/sessions";
+import { getDb } from "@/server/db";
+import { getEnv } from "@/server/env";
 
 export async function requestIdentity(headers: Headers): Promise<{ user: SessionUser | null; address: string }> {
   return { user: await sessionUser(getDb(), sessionToken(headers)), address: clientAddress(headers) };

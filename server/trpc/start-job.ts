@@ -1,5 +1,5 @@
-import { errorMessage } from "../log";
-import type { Job } from "../queue";
+import { errorMessage } from "@/server/log";
+import type { Job } from "@/server/queue";
 import type { ConsoleDeps } from "./console-deps";
 
 /**

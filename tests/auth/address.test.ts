@@ -1,6 +1,6 @@
 // Which addresses the per-address sign-in limit counts as one sender.
 import { describe, expect, it } from "vitest";
-import { addressLimitKey } from "../../server/auth/address";
+import { addressLimitKey } from "@/server/auth/address";
 
 describe("addressLimitKey", () => {
   it("keeps an IPv4 address, also written IPv4-mapped", () => {

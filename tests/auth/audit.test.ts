@@ -3,17 +3,17 @@
 // with it. Procedures are called in-process as an operator.
 import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { writeAudit } from "../../server/auth/audit";
-import type { BuildRunner } from "../../server/buildrunner/types";
-import type { Pipeline } from "../../server/pipeline";
-import type { PipelineDeps } from "../../server/pipeline/deps";
-import type { Delivery } from "../../server/queue";
-import { appRouter } from "../../server/trpc/router";
-import { contextAs, OPERATOR } from "../helpers/actors";
-import { rejectionOf } from "../helpers/errors";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
-import { take, until } from "../helpers/wait";
-import { open, pipelineConfig } from "../pipeline/helpers";
+import { writeAudit } from "@/server/auth/audit";
+import type { BuildRunner } from "@/server/buildrunner/types";
+import type { Pipeline } from "@/server/pipeline";
+import type { PipelineDeps } from "@/server/pipeline/deps";
+import type { Delivery } from "@/server/queue";
+import { appRouter } from "@/server/trpc/router";
+import { contextAs, OPERATOR } from "@/tests/helpers/actors";
+import { freshDatabase, type TestDatabase } from "@/tests/helpers/db";
+import { rejectionOf } from "@/tests/helpers/errors";
+import { take, until } from "@/tests/helpers/wait";
+import { open, pipelineConfig } from "@/tests/pipeline/helpers";
 
 let db: TestDatabase;
 let p: Pipeline;

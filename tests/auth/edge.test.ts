@@ -4,11 +4,12 @@
 // the tRPC batch cap.
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, openUtcPool } from "../../db/client";
-import type { Actor } from "../../server/auth/roles";
-import { addUser } from "../../server/auth/users";
-import { createMetrics, serveMetrics } from "../../server/metrics";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
+import { createDb, openUtcPool } from "@/db/client";
+import type { Actor } from "@/server/auth/roles";
+import { addUser } from "@/server/auth/users";
+import { createMetrics, serveMetrics } from "@/server/metrics";
+import { freshDatabase, type TestDatabase } from "@/tests/helpers/db";
+import { hugeBody } from "@/tests/helpers/huge-body";
 
 let db: TestDatabase;
 const ORIGIN = "http://sluice.test:3000";
@@ -30,23 +31,6 @@ let routes: {
   metrics: Handler;
   webhook: Handler;
 };
-
-/** A body of `total` bytes sent in 64 KiB chunks as they are pulled; `pulled()` says how much was read. */
-function hugeBody(total: number, fill = "a") {
-  const chunk = new TextEncoder().encode(fill.repeat(64 * 1024));
-  let sent = 0;
-  const stream = new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (sent >= total) {
-        controller.close();
-        return;
-      }
-      sent += chunk.byteLength;
-      controller.enqueue(chunk);
-    },
-  });
-  return { stream, pulled: () => sent };
-}
 
 function post(path: string, body: BodyInit | ReadableStream<Uint8Array>, headers: Record<string, string> = {}) {
   return new Request(`${ORIGIN}${path}`, {
@@ -73,17 +57,17 @@ beforeAll(async () => {
   const admin: Actor = { name: "setup", role: "operator", address: "t" };
   await addUser(createDb(pool), admin, { username: "vi", password: "viewer-pass-11", role: "viewer" });
   await pool.end();
-  const trpc = await import("../../app/api/trpc/[trpc]/route");
-  const worker = await import("../../app/api/worker/route");
+  const trpc = await import("@/app/api/trpc/[trpc]/route");
+  const worker = await import("@/app/api/worker/route");
   routes = {
     trpcGet: trpc.GET,
     trpcPost: trpc.POST,
-    signIn: (await import("../../app/api/auth/signin/route")).POST,
-    signOut: (await import("../../app/api/auth/signout/route")).POST,
+    signIn: (await import("@/app/api/auth/signin/route")).POST,
+    signOut: (await import("@/app/api/auth/signout/route")).POST,
     workerGet: worker.GET,
     workerPost: worker.POST,
-    metrics: (await import("../../app/api/metrics/route")).GET,
-    webhook: (await import("../../app/api/webhooks/buildkite/route")).POST,
+    metrics: (await import("@/app/api/metrics/route")).GET,
+    webhook: (await import("@/app/api/webhooks/buildkite/route")).POST,
   };
   const res = await routes.signIn(
     post("/api/auth/signin", JSON.stringify({ username: "vi", password: "viewer-pass-11" }), {
@@ -94,9 +78,9 @@ beforeAll(async () => {
   viewerCookie = (res.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
 });
 afterAll(async () => {
-  const { closePool } = await import("../../server/db");
+  const { closePool } = await import("@/server/db");
   await closePool();
-  const { getWebPipeline } = await import("../../server/pipeline/web");
+  const { getWebPipeline } = await import("@/server/pipeline/web");
   await getWebPipeline().close();
   await db?.drop();
 });
@@ -250,7 +234,7 @@ describe("tRPC batches", () => {
   });
 
   it("runs a batch up to the cap", async () => {
-    const { MAX_TRPC_BATCH } = await import("../../server/trpc/limits");
+    const { MAX_TRPC_BATCH } = await import("@/server/trpc/limits");
     const res = await batch(MAX_TRPC_BATCH);
     expect(res.status).toBe(200);
     expect(((await res.json()) as unknown[]).length).toBe(MAX_TRPC_BATCH);

@@ -1,10 +1,10 @@
 // Secure by default: npm start makes the first operator only when it listens
 // on loopback, and refuses to serve a user-less console to the network.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, openUtcPool } from "../../db/client";
-import { signIn } from "../../server/auth/signin";
-import { ensureFirstOperator } from "../../scripts/lib/first-operator";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
+import { createDb, openUtcPool } from "@/db/client";
+import { ensureFirstOperator } from "@/scripts/lib/first-operator";
+import { signIn } from "@/server/auth/signin";
+import { freshDatabase, type TestDatabase } from "@/tests/helpers/db";
 
 let empty: TestDatabase;
 let other: TestDatabase;

@@ -3,13 +3,13 @@
 // server refusing a viewer's crafted request, and sign-in / sign-out.
 import superjson from "superjson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, openUtcPool } from "../../db/client";
-import { csrfRefusal } from "../../server/auth/csrf";
-import type { Actor } from "../../server/auth/roles";
-import { addUser } from "../../server/auth/users";
-import { createQueue, type Queue } from "../../server/queue";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
-import { take } from "../helpers/wait";
+import { createDb, openUtcPool } from "@/db/client";
+import { csrfRefusal } from "@/server/auth/csrf";
+import type { Actor } from "@/server/auth/roles";
+import { addUser } from "@/server/auth/users";
+import { createQueue, type Queue } from "@/server/queue";
+import { freshDatabase, type TestDatabase } from "@/tests/helpers/db";
+import { take } from "@/tests/helpers/wait";
 
 let db: TestDatabase;
 let queue: Queue;
@@ -75,10 +75,10 @@ beforeAll(async () => {
   dead = { topic: "web_dlq", partitionKey: row.partitionKey, seq: row.seq };
 
   routes = {
-    trpc: (await import("../../app/api/trpc/[trpc]/route")).POST,
-    signIn: (await import("../../app/api/auth/signin/route")).POST,
-    signOut: (await import("../../app/api/auth/signout/route")).POST,
-    worker: (await import("../../app/api/worker/route")).POST,
+    trpc: (await import("@/app/api/trpc/[trpc]/route")).POST,
+    signIn: (await import("@/app/api/auth/signin/route")).POST,
+    signOut: (await import("@/app/api/auth/signout/route")).POST,
+    worker: (await import("@/app/api/worker/route")).POST,
   };
   for (const [name, password] of [
     ["op", "operator-pass-1"],
@@ -91,9 +91,9 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await queue?.close();
-  const { closePool } = await import("../../server/db");
+  const { closePool } = await import("@/server/db");
   await closePool();
-  const { getWebPipeline } = await import("../../server/pipeline/web");
+  const { getWebPipeline } = await import("@/server/pipeline/web");
   await getWebPipeline().close();
   await db?.drop();
 });

@@ -1,6 +1,6 @@
 // ?next= on the sign-in page: only paths of this site, never another origin.
 import { describe, expect, it } from "vitest";
-import { safeNextPath } from "../../server/auth/next-path";
+import { safeNextPath } from "@/server/auth/next-path";
 
 describe("safeNextPath", () => {
   it("keeps a path of this site, with its query", () => {

@@ -1,7 +1,7 @@
 // Password hashes: scrypt with a salt per hash and its cost stored alongside;
 // only the right password verifies.
 import { describe, expect, it } from "vitest";
-import { hashPassword, verifyPassword } from "../../server/auth/password";
+import { hashPassword, verifyPassword } from "@/server/auth/password";
 
 describe("password hashing", () => {
   it("verifies the right password and nothing else", async () => {

@@ -4,11 +4,11 @@
 // procedure is covered the moment it is added to the router.
 import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Pipeline } from "../../server/pipeline";
-import { appRouter } from "../../server/trpc/router";
-import { contextAs, OPERATOR, VIEWER } from "../helpers/actors";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
-import { open, pipelineConfig } from "../pipeline/helpers";
+import type { Pipeline } from "@/server/pipeline";
+import { appRouter } from "@/server/trpc/router";
+import { contextAs, OPERATOR, VIEWER } from "@/tests/helpers/actors";
+import { freshDatabase, type TestDatabase } from "@/tests/helpers/db";
+import { open, pipelineConfig } from "@/tests/pipeline/helpers";
 
 let db: TestDatabase;
 let p: Pipeline;

@@ -2,15 +2,15 @@
 // limits per account and per address (checked and counted atomically, a
 // progressive delay rather than a lock-out, IPv6 counted per /64).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, type Db, openUtcPool } from "../../db/client";
-import { AuthError } from "../../server/auth/errors";
-import type { Actor } from "../../server/auth/roles";
-import { createSession, endSession, sessionUser } from "../../server/auth/sessions";
-import { type SigninLimits, signIn, signinDelayMs } from "../../server/auth/signin";
-import { addUser, removeUser, resetPassword, setRole } from "../../server/auth/users";
-import { rejectionOf } from "../helpers/errors";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
-import { until } from "../helpers/wait";
+import { createDb, type Db, openUtcPool } from "@/db/client";
+import { AuthError } from "@/server/auth/errors";
+import type { Actor } from "@/server/auth/roles";
+import { createSession, endSession, sessionUser } from "@/server/auth/sessions";
+import { type SigninLimits, signIn, signinDelayMs } from "@/server/auth/signin";
+import { addUser, removeUser, resetPassword, setRole } from "@/server/auth/users";
+import { freshDatabase, type TestDatabase } from "@/tests/helpers/db";
+import { rejectionOf } from "@/tests/helpers/errors";
+import { until } from "@/tests/helpers/wait";
 
 let tdb: TestDatabase;
 let pool: ReturnType<typeof openUtcPool>;

@@ -6,9 +6,9 @@ import {
   BuildkiteRunner,
   type BuildkiteRunnerOptions,
   parseBuildkiteBuildId,
-} from "../../server/buildrunner/buildkite";
-import { parseBuildkiteWebhook } from "../../server/buildrunner/buildkite-webhook";
-import { type BuildStatus, IDEMPOTENCY_KEY, UnknownBuildError, WAITING_FOR } from "../../server/buildrunner/types";
+} from "@/server/buildrunner/buildkite";
+import { parseBuildkiteWebhook } from "@/server/buildrunner/buildkite-webhook";
+import { type BuildStatus, IDEMPOTENCY_KEY, UnknownBuildError, WAITING_FOR } from "@/server/buildrunner/types";
 import { FakeBuildkite } from "./fake-buildkite";
 
 const TOKEN = "bkua_0123456789abcdef0123456789abcdef01234567";

@@ -3,12 +3,12 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, type Db } from "../../db/client";
-import { CommandRunner } from "../../server/buildrunner/command";
-import { isSameProcessAlive } from "../../server/buildrunner/process-info";
-import { type BuildStatus, IDEMPOTENCY_KEY } from "../../server/buildrunner/types";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
-import { until } from "../helpers/wait";
+import { createDb, type Db } from "@/db/client";
+import { CommandRunner } from "@/server/buildrunner/command";
+import { isSameProcessAlive } from "@/server/buildrunner/process-info";
+import { type BuildStatus, IDEMPOTENCY_KEY } from "@/server/buildrunner/types";
+import { freshDatabase, type TestDatabase } from "@/tests/helpers/db";
+import { until } from "@/tests/helpers/wait";
 
 let tdb: TestDatabase;
 let pool: mysql.Pool;

@@ -5,8 +5,8 @@
 import { generateKeyPairSync } from "node:crypto";
 import { inspect } from "node:util";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { GitHubAppAuth, TokenAuth } from "../../server/buildrunner/github/auth";
-import { GitHubClient, GitHubRateLimitError, rateLimitWaitMs } from "../../server/buildrunner/github/client";
+import { GitHubAppAuth, TokenAuth } from "@/server/buildrunner/github/auth";
+import { GitHubClient, GitHubRateLimitError, rateLimitWaitMs } from "@/server/buildrunner/github/client";
 import { FakeGitHub } from "./fake-github";
 import { addWorkflow, client, FILE, githubRunner, OWNER, REPO, runIdOf, TOKEN } from "./github-helpers";
 

@@ -1,8 +1,8 @@
 // What the github runner's tests share: a fake GitHub with one workflow whose
 // run-name shows the correlation id, and runners pointed at it.
-import { TokenAuth } from "../../server/buildrunner/github/auth";
-import { GitHubClient, type GitHubClientOptions } from "../../server/buildrunner/github/client";
-import { GitHubRunner, type GitHubRunnerOptions } from "../../server/buildrunner/github/runner";
+import { TokenAuth } from "@/server/buildrunner/github/auth";
+import { GitHubClient, type GitHubClientOptions } from "@/server/buildrunner/github/client";
+import { GitHubRunner, type GitHubRunnerOptions } from "@/server/buildrunner/github/runner";
 import type { FakeGitHub } from "./fake-github";
 
 export const TOKEN = "github_pat_11AAAAAAA0123456789abcdefghijklmnopqrstuvwxyz";

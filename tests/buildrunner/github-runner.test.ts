@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { openUtcPool } from "../../db/client";
-import { parseRunId } from "../../server/buildrunner/github/ids";
-import { MysqlLock } from "../../server/buildrunner/github/lock";
-import { RUN_CONCLUSIONS, RUN_STATUSES } from "../../server/buildrunner/github/status";
-import { type BuildStatus, IDEMPOTENCY_KEY, UnknownBuildError } from "../../server/buildrunner/types";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
-import { until } from "../helpers/wait";
+import { openUtcPool } from "@/db/client";
+import { parseRunId } from "@/server/buildrunner/github/ids";
+import { MysqlLock } from "@/server/buildrunner/github/lock";
+import { RUN_CONCLUSIONS, RUN_STATUSES } from "@/server/buildrunner/github/status";
+import { type BuildStatus, IDEMPOTENCY_KEY, UnknownBuildError } from "@/server/buildrunner/types";
+import { freshDatabase, type TestDatabase } from "@/tests/helpers/db";
+import { until } from "@/tests/helpers/wait";
 import { FakeGitHub } from "./fake-github";
 import { addWorkflow, FILE, githubRunner, OWNER, REPO, runIdOf, TOKEN } from "./github-helpers";
 

@@ -4,10 +4,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createQueue, type Queue, QueueError, type StaleLease } from "../../server/queue";
-import { type CliRun, runSluice } from "../helpers/cli";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
-import { nextDelivery, take, until } from "../helpers/wait";
+import { createQueue, type Queue, QueueError, type StaleLease } from "@/server/queue";
+import { type CliRun, runSluice } from "@/tests/helpers/cli";
+import { freshDatabase, type TestDatabase } from "@/tests/helpers/db";
+import { nextDelivery, take, until } from "@/tests/helpers/wait";
 
 let db: TestDatabase;
 let queue: Queue;

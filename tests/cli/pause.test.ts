@@ -2,10 +2,10 @@
 // group stops getting messages while another group of the topic goes on,
 // both commands say what they did (--json), and each change is audited.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createQueue, type Queue } from "../../server/queue";
-import { type CliRun, runSluice } from "../helpers/cli";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
-import { take } from "../helpers/wait";
+import { createQueue, type Queue } from "@/server/queue";
+import { type CliRun, runSluice } from "@/tests/helpers/cli";
+import { freshDatabase, type TestDatabase } from "@/tests/helpers/db";
+import { take } from "@/tests/helpers/wait";
 
 let db: TestDatabase;
 let queue: Queue;

@@ -2,10 +2,10 @@
 // child processes against a real database: --json parsed, passwords never
 // taken from the command line, each change audited as cli:<os user>.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, type Db, openUtcPool } from "../../db/client";
-import { signIn } from "../../server/auth/signin";
-import { runSluice } from "../helpers/cli";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
+import { createDb, type Db, openUtcPool } from "@/db/client";
+import { signIn } from "@/server/auth/signin";
+import { runSluice } from "@/tests/helpers/cli";
+import { freshDatabase, type TestDatabase } from "@/tests/helpers/db";
 
 let tdb: TestDatabase;
 let pool: ReturnType<typeof openUtcPool>;

@@ -1,4 +1,4 @@
-import scenario from "../../faults/scenarios/03-connection-kill";
+import scenario from "@/faults/scenarios/03-connection-kill";
 import { scenarioTest } from "./scenario-test";
 
 scenarioTest(scenario, {

@@ -1,4 +1,4 @@
-import scenario from "../../faults/scenarios/06-same-partition-commits";
+import scenario from "@/faults/scenarios/06-same-partition-commits";
 import { scenarioTest } from "./scenario-test";
 
 scenarioTest(scenario, { durationMs: 8_000, minFaults: 1, minPublished: 300 });

@@ -4,12 +4,11 @@
 // on the first attempt, and the same id published concurrently is one row.
 import mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { countedTx, openImpatientDb } from "../../faults/scenarios/07-deadlocks";
-import scenario from "../../faults/scenarios/07-deadlocks";
-import { createQueue } from "../../server/queue";
-import { openDb, type QueueDb } from "../../server/queue/db";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
-import { signal, until } from "../helpers/wait";
+import scenario, { countedTx, openImpatientDb } from "@/faults/scenarios/07-deadlocks";
+import { createQueue } from "@/server/queue";
+import { openDb, type QueueDb } from "@/server/queue/db";
+import { freshDatabase, type TestDatabase } from "@/tests/helpers/db";
+import { signal, until } from "@/tests/helpers/wait";
 
 let tdb: TestDatabase;
 let db: QueueDb;
@@ -52,7 +51,7 @@ describe("db.tx retries", () => {
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
     expect(attempts).toBe(1);
-    const { classifyMysqlError } = await import("../../server/queue");
+    const { classifyMysqlError } = await import("@/server/queue");
     expect(classifyMysqlError(err)).toBe(kind);
   });
 

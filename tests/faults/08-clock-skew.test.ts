@@ -1,4 +1,4 @@
-import scenario from "../../faults/scenarios/08-clock-skew";
+import scenario from "@/faults/scenarios/08-clock-skew";
 import { scenarioTest } from "./scenario-test";
 
 scenarioTest(scenario, {

@@ -1,6 +1,6 @@
 // Scenario 09: poison messages reach the DLQ after exactly maxAttempts with
 // their reason, and the good messages behind them still arrive in time.
-import scenario from "../../faults/scenarios/09-poison";
+import scenario from "@/faults/scenarios/09-poison";
 import { scenarioTest } from "./scenario-test";
 
 scenarioTest(scenario, {

@@ -1,6 +1,6 @@
 // Scenario 10: pipeline workers SIGKILLed at random; every build finishes,
 // once, and stops polling.
-import scenario from "../../faults/scenarios/10-pipeline-worker-kill";
+import scenario from "@/faults/scenarios/10-pipeline-worker-kill";
 import { scenarioTest } from "./scenario-test";
 
 scenarioTest(scenario, {

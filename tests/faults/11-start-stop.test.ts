@@ -1,6 +1,6 @@
 // Scenario 11: subscriptions opened and closed in a tight loop leave nothing
 // behind and lose nothing.
-import scenario from "../../faults/scenarios/11-start-stop";
+import scenario from "@/faults/scenarios/11-start-stop";
 import { scenarioTest } from "./scenario-test";
 
 scenarioTest(scenario, {

@@ -1,6 +1,6 @@
 // Scenario 12: processes starting at once on an empty database; exactly one
 // applies the migrations and every one starts.
-import scenario from "../../faults/scenarios/12-concurrent-migrate";
+import scenario from "@/faults/scenarios/12-concurrent-migrate";
 import { scenarioTest } from "./scenario-test";
 
 // Two rounds: one on an empty database, one where the database does not exist yet.

@@ -1,7 +1,7 @@
 // The checker catches each kind of broken promise on hand-made records.
 import { describe, expect, it } from "vitest";
-import { check } from "../../faults/checker";
-import type { DeliveryRecord, PublishRecord } from "../../faults/types";
+import { check } from "@/faults/checker";
+import type { DeliveryRecord, PublishRecord } from "@/faults/types";
 
 function pub(id: string, order: number, acked = true, partitionKey = "k0", publisher = "p1"): PublishRecord {
   return { topic: "t", partitionKey, id, order, publisher, acked };

@@ -2,8 +2,8 @@
 // checker's verdict, plus proof that the fault happened and traffic flowed
 // (a run that injected nothing or published nothing proves nothing).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Scenario, ScenarioResult } from "../../faults/types";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
+import type { Scenario, ScenarioResult } from "@/faults/types";
+import { freshDatabase, type TestDatabase } from "@/tests/helpers/db";
 
 export interface ShortRun {
   /** What the test claims; default the scenario's title. */

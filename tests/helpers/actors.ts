@@ -1,7 +1,7 @@
 // Callers of the console's router as a given user, for tests that call procedures in-process.
-import type { SessionUser } from "../../server/auth/roles";
-import type { PipelineDeps } from "../../server/pipeline/deps";
-import type { Context } from "../../server/trpc/context";
+import type { SessionUser } from "@/server/auth/roles";
+import type { PipelineDeps } from "@/server/pipeline/deps";
+import type { Context } from "@/server/trpc/context";
 
 export const OPERATOR: SessionUser = { id: 1, username: "test-operator", role: "operator" };
 export const VIEWER: SessionUser = { id: 2, username: "test-viewer", role: "viewer" };

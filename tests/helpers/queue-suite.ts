@@ -2,8 +2,8 @@
 // afterwards) and a queue over it; subscriptions passed to `track` are closed
 // after each test, so a failing test leaves no lease behind for the next.
 import { afterAll, afterEach, beforeAll } from "vitest";
-import { createQueue, type Queue, type Subscription } from "../../server/queue";
-import { openDb, type QueueDb } from "../../server/queue/db";
+import { createQueue, type Queue, type Subscription } from "@/server/queue";
+import { openDb, type QueueDb } from "@/server/queue/db";
 import { freshDatabase, type TestDatabase } from "./db";
 
 export interface QueueSuite {

@@ -1,20 +1,7 @@
-import type { Delivery, Subscription } from "../../server/queue";
+import type { Delivery, Subscription } from "@/server/queue";
 
-/** Polls `check` until it returns a truthy value, or fails after `timeoutMs`. */
-export async function until<T>(
-  check: () => Promise<T> | T,
-  what: string,
-  timeoutMs = 15_000,
-  everyMs = 25,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+// The one polling wait, shared with the fault suite: it throws after `timeoutMs` naming what it awaited.
+export { until } from "@/faults/wait";
 
 /** The next delivery, or an error naming what was awaited after `timeoutMs`. */
 export async function nextDelivery(it: AsyncIterator<Delivery>, what = "a delivery", timeoutMs = 15_000) {

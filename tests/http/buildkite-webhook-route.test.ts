@@ -5,26 +5,14 @@
 // fresh one only once its HMAC matches the body; the plain token still works.
 import { createHmac } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
+import { freshDatabase, type TestDatabase } from "@/tests/helpers/db";
+import { hugeBody } from "@/tests/helpers/huge-body";
 
 const TOKEN = "bk-route-token-0123";
 const WINDOW_MS = 60_000;
 const MiB = 1024 * 1024;
 let db: TestDatabase;
 let route: (req: Request) => Promise<Response>;
-
-function hugeBody(total: number) {
-  const chunk = new TextEncoder().encode("a".repeat(64 * 1024));
-  let sent = 0;
-  const stream = new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (sent >= total) return controller.close();
-      sent += chunk.byteLength;
-      controller.enqueue(chunk);
-    },
-  });
-  return { stream, pulled: () => sent };
-}
 
 const nowS = () => Math.floor(Date.now() / 1000);
 
@@ -59,10 +47,10 @@ beforeAll(async () => {
   process.env.SLUICE_RUNNERS = JSON.stringify({ default: { kind: "noop" } });
   process.env.BUILDKITE_WEBHOOK_TOKEN = TOKEN;
   process.env.SLUICE_BUILDKITE_REPLAY_MS = String(WINDOW_MS);
-  route = (await import("../../app/api/webhooks/buildkite/route")).POST;
+  route = (await import("@/app/api/webhooks/buildkite/route")).POST;
 });
 afterAll(async () => {
-  const { getWebPipeline } = await import("../../server/pipeline/web");
+  const { getWebPipeline } = await import("@/server/pipeline/web");
   await getWebPipeline().close();
   await db?.drop();
 });

@@ -14,7 +14,7 @@ import {
   refuse,
   SECURITY_HEADERS,
   secureResponse,
-} from "../../server/http/edge";
+} from "@/server/http/edge";
 
 const loopback: EdgeConfig = { host: "127.0.0.1", port: 3000, allowedOrigins: [], trustProxy: false };
 

@@ -4,25 +4,13 @@
 // and looked at only once its HMAC matches.
 import { createHmac } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
+import { freshDatabase, type TestDatabase } from "@/tests/helpers/db";
+import { hugeBody } from "@/tests/helpers/huge-body";
 
 const SECRET = "route-webhook-secret-0123";
 const MiB = 1024 * 1024;
 let db: TestDatabase;
 let route: (req: Request) => Promise<Response>;
-
-function hugeBody(total: number) {
-  const chunk = new TextEncoder().encode("a".repeat(64 * 1024));
-  let sent = 0;
-  const stream = new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (sent >= total) return controller.close();
-      sent += chunk.byteLength;
-      controller.enqueue(chunk);
-    },
-  });
-  return { stream, pulled: () => sent };
-}
 
 const sign = (body: string, secret = SECRET) => `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
 
@@ -40,10 +28,10 @@ beforeAll(async () => {
   process.env.DATABASE_URL = db.url;
   process.env.SLUICE_RUNNERS = JSON.stringify({ default: { kind: "noop" } });
   process.env.GITHUB_WEBHOOK_SECRET = SECRET;
-  route = (await import("../../app/api/webhooks/github/route")).POST;
+  route = (await import("@/app/api/webhooks/github/route")).POST;
 });
 afterAll(async () => {
-  const { getWebPipeline } = await import("../../server/pipeline/web");
+  const { getWebPipeline } = await import("@/server/pipeline/web");
   await getWebPipeline().close();
   await db?.drop();
 });

@@ -6,10 +6,10 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Pipeline, requestBuild } from "../../server/pipeline";
-import type { PipelineConfig } from "../../server/pipeline/config";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
-import { until } from "../helpers/wait";
+import { type Pipeline, requestBuild } from "@/server/pipeline";
+import type { PipelineConfig } from "@/server/pipeline/config";
+import { freshDatabase, type TestDatabase } from "@/tests/helpers/db";
+import { until } from "@/tests/helpers/wait";
 import { open, pipelineConfig, verdict } from "./helpers";
 
 let db: TestDatabase;

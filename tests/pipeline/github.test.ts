@@ -4,12 +4,12 @@
 // and a rate limit becomes a retry at the time GitHub names, not a backoff
 // guess and not a dead letter.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Pipeline, type PipelineWorker, requestBuild, startPipelineWorker } from "../../server/pipeline";
-import { handleGitHubWebhook } from "../../server/pipeline/github-webhook";
-import { FakeGitHub } from "../buildrunner/fake-github";
-import { addWorkflow, FILE, OWNER, REPO, runIdOf, TOKEN } from "../buildrunner/github-helpers";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
-import { until } from "../helpers/wait";
+import { type Pipeline, type PipelineWorker, requestBuild, startPipelineWorker } from "@/server/pipeline";
+import { handleGitHubWebhook } from "@/server/pipeline/github-webhook";
+import { FakeGitHub } from "@/tests/buildrunner/fake-github";
+import { addWorkflow, FILE, OWNER, REPO, runIdOf, TOKEN } from "@/tests/buildrunner/github-helpers";
+import { freshDatabase, type TestDatabase } from "@/tests/helpers/db";
+import { until } from "@/tests/helpers/wait";
 import { open, pipelineConfig, verdict } from "./helpers";
 
 const SECRET = "gh-webhook-secret-0123456789";

@@ -1,10 +1,10 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { silentLogger } from "../../server/log";
-import { openPipeline, type Pipeline } from "../../server/pipeline";
-import type { PipelineConfig, RunnersConfig } from "../../server/pipeline/config";
-import { until } from "../helpers/wait";
+import { silentLogger } from "@/server/log";
+import { openPipeline, type Pipeline } from "@/server/pipeline";
+import type { PipelineConfig, RunnersConfig } from "@/server/pipeline/config";
+import { until } from "@/tests/helpers/wait";
 
 export async function pipelineConfig(
   runners: RunnersConfig,

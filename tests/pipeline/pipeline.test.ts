@@ -1,17 +1,11 @@
 // The pipeline end to end on the real database, real queue and real child
 // processes: build → buildsignal (poll loop) → speculate.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { NoopRunner } from "../../server/buildrunner/noop";
-import type { BuildID } from "../../server/buildrunner/types";
-import {
-  cancelBuild,
-  type Pipeline,
-  type PipelineWorker,
-  requestBuild,
-  startPipelineWorker,
-} from "../../server/pipeline";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
-import { until } from "../helpers/wait";
+import { NoopRunner } from "@/server/buildrunner/noop";
+import type { BuildID } from "@/server/buildrunner/types";
+import { cancelBuild, type Pipeline, type PipelineWorker, requestBuild, startPipelineWorker } from "@/server/pipeline";
+import { freshDatabase, type TestDatabase } from "@/tests/helpers/db";
+import { until } from "@/tests/helpers/wait";
 import { open, pipelineConfig, verdict } from "./helpers";
 
 let db: TestDatabase;

@@ -3,11 +3,11 @@
 // build is recorded long before the next poll is due.
 import { createHmac } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Pipeline, type PipelineWorker, requestBuild, startPipelineWorker } from "../../server/pipeline";
-import { handleBuildkiteWebhook } from "../../server/pipeline/webhook";
-import { FakeBuildkite } from "../buildrunner/fake-buildkite";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
-import { until } from "../helpers/wait";
+import { type Pipeline, type PipelineWorker, requestBuild, startPipelineWorker } from "@/server/pipeline";
+import { handleBuildkiteWebhook } from "@/server/pipeline/webhook";
+import { FakeBuildkite } from "@/tests/buildrunner/fake-buildkite";
+import { freshDatabase, type TestDatabase } from "@/tests/helpers/db";
+import { until } from "@/tests/helpers/wait";
 import { open, pipelineConfig, verdict } from "./helpers";
 
 const API_TOKEN = "bk-api-token";

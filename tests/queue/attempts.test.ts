@@ -2,9 +2,9 @@
 // held it, for how long and how it ended; the record outlives the delivery
 // rows until the message itself is collected, and is capped per message.
 import { describe, expect, it } from "vitest";
-import { ATTEMPT_HISTORY_CAP, type GroupAttempts, type SubscriptionInput } from "../../server/queue";
-import { queueSuite } from "../helpers/queue-suite";
-import { nextDelivery, until } from "../helpers/wait";
+import { ATTEMPT_HISTORY_CAP, type GroupAttempts, type SubscriptionInput } from "@/server/queue";
+import { queueSuite } from "@/tests/helpers/queue-suite";
+import { nextDelivery, until } from "@/tests/helpers/wait";
 
 const suite = queueSuite("attempts");
 

@@ -2,9 +2,9 @@
 // flight go together in the next one, each resolves only once its row is
 // committed, and one whose delivery changed underneath fails alone.
 import { describe, expect, it } from "vitest";
-import type { Delivery, QueueError } from "../../server/queue";
-import { queueSuite } from "../helpers/queue-suite";
-import { take, until } from "../helpers/wait";
+import type { Delivery, QueueError } from "@/server/queue";
+import { queueSuite } from "@/tests/helpers/queue-suite";
+import { take, until } from "@/tests/helpers/wait";
 
 const suite = queueSuite("batch");
 

@@ -1,11 +1,12 @@
-// Flaw 4 of the upstream design: delay and visibility compared on two
-// application clocks. Here the worker's clock is pushed 10 minutes ahead or
-// behind; deferral, visibility timeouts and nack delays still follow the
-// database's clock, and nothing is delivered before its time.
+// One clock: a queue that compared delays and visibility on the publisher's
+// and the subscriber's clocks would deliver early or late whenever the two
+// disagree. Here the worker's clock is pushed 10 minutes ahead or behind;
+// deferral, visibility timeouts and nack delays still follow the database's
+// clock, and nothing is delivered before its time.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { createQueue, type Queue } from "../../server/queue";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
-import { nextDelivery } from "../helpers/wait";
+import { createQueue, type Queue } from "@/server/queue";
+import { freshDatabase, type TestDatabase } from "@/tests/helpers/db";
+import { nextDelivery } from "@/tests/helpers/wait";
 
 let db: TestDatabase;
 let queue: Queue;

@@ -3,7 +3,7 @@
 // re-registered it, leaving a subscriber row that counted as live (halving
 // the others' fair share) and never went away. Found by fault scenario 11.
 import { describe, expect, it } from "vitest";
-import { queueSuite } from "../helpers/queue-suite";
+import { queueSuite } from "@/tests/helpers/queue-suite";
 
 const suite = queueSuite("closerenew");
 

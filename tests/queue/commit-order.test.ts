@@ -1,12 +1,12 @@
-// Flaw 2 of the upstream design: offsets from AUTO_INCREMENT commit out of
-// order across concurrent publishers, and a watermark that passes a lower
-// offset not yet committed loses that message. Sluice's partition sequence is
-// handed out under the partition row's lock, so a later publisher waits.
+// Offsets taken from AUTO_INCREMENT commit out of order across concurrent
+// publishers, and a watermark that passes a lower offset not yet committed
+// loses that message for good. Sluice's partition sequence is handed out
+// under the partition row's lock, so a later publisher waits.
 import { describe, expect, it } from "vitest";
-import { createQueue } from "../../server/queue";
-import { appendToLog } from "../../server/queue/log";
-import { queueSuite } from "../helpers/queue-suite";
-import { nextDelivery, signal, take, until } from "../helpers/wait";
+import { createQueue } from "@/server/queue";
+import { appendToLog } from "@/server/queue/log";
+import { queueSuite } from "@/tests/helpers/queue-suite";
+import { nextDelivery, signal, take, until } from "@/tests/helpers/wait";
 
 const suite = queueSuite("commit");
 

@@ -1,9 +1,9 @@
 // (topic, partitionKey, id) is unique: a repeated publish succeeds and stores
 // nothing. Ids name occasions, not entities (occasionId).
 import { describe, expect, it } from "vitest";
-import { type Delivery, occasionId, type Subscription, uniqueOccasionId } from "../../server/queue";
-import { queueSuite } from "../helpers/queue-suite";
-import { nextDelivery } from "../helpers/wait";
+import { type Delivery, occasionId, type Subscription, uniqueOccasionId } from "@/server/queue";
+import { queueSuite } from "@/tests/helpers/queue-suite";
+import { nextDelivery } from "@/tests/helpers/wait";
 
 const suite = queueSuite("dedup");
 

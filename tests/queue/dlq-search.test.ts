@@ -5,11 +5,11 @@
 // search, and requeue and purge of one failure group, audited with what
 // really moved.
 import { describe, expect, it } from "vitest";
-import { auditJob } from "../../server/auth/audit";
-import { failureGroup, groupMayContain } from "../../server/queue/failure-group";
-import { runJob } from "../../server/queue/ops/jobs";
-import { queueSuite } from "../helpers/queue-suite";
-import { take } from "../helpers/wait";
+import { auditJob } from "@/server/auth/audit";
+import { failureGroup, groupMayContain } from "@/server/queue/failure-group";
+import { runJob } from "@/server/queue/ops/jobs";
+import { queueSuite } from "@/tests/helpers/queue-suite";
+import { take } from "@/tests/helpers/wait";
 
 const suite = queueSuite("dlqsearch");
 

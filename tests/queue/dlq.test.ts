@@ -1,11 +1,12 @@
-// The DLQ: moves after maxAttempts or on reject, with the failure recorded;
-// flaw 5 (a move must not fail forever on an id already in the DLQ, and one
-// group's move must not hide the message from another) and flaw 6 (requeue
-// addresses exactly one DLQ row).
+// The DLQ: moves after maxAttempts or on reject, with the failure recorded; a
+// move never fails forever on an id already in the DLQ, one group's move
+// never hides the message from another group, and a requeue addresses
+// exactly one DLQ row (not every row sharing an id).
 import { describe, expect, it } from "vitest";
-import type { Delivery } from "../../server/queue";
-import { queueSuite } from "../helpers/queue-suite";
-import { nextDelivery, take, until } from "../helpers/wait";
+import { NOW_MS_SQL } from "@/db/clock";
+import type { Delivery } from "@/server/queue";
+import { queueSuite } from "@/tests/helpers/queue-suite";
+import { nextDelivery, take, until } from "@/tests/helpers/wait";
 
 const suite = queueSuite("dlq");
 
@@ -35,8 +36,7 @@ const dlqRows = (topic: string) =>
     [topic],
   );
 
-const dbNow = async () =>
-  Number((await suite.db.sql<{ n: number }>("SELECT CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS UNSIGNED) AS n"))[0]?.n);
+const dbNow = async () => Number((await suite.db.sql<{ n: number }>(`SELECT ${NOW_MS_SQL} AS n`))[0]?.n);
 
 describe("dead-letter queue", () => {
   it("moves a message after maxAttempts nacks, with reason, count, time, topic and group", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { classifyMysqlError } from "../../server/queue";
+import { classifyMysqlError } from "@/server/queue";
 
 describe("classifyMysqlError", () => {
   it.each([

@@ -1,8 +1,8 @@
 // The events the queue reports for metrics.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createQueue, type Queue, type QueueEvent } from "../../server/queue";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
-import { take } from "../helpers/wait";
+import { createQueue, type Queue, type QueueEvent } from "@/server/queue";
+import { freshDatabase, type TestDatabase } from "@/tests/helpers/db";
+import { take } from "@/tests/helpers/wait";
 
 let db: TestDatabase;
 let queue: Queue;

@@ -2,9 +2,9 @@
 // late group starts from the oldest message still retained; garbage
 // collection deletes only what every registered group has passed.
 import { describe, expect, it } from "vitest";
-import type { Delivery, Subscription, SubscriptionInput } from "../../server/queue";
-import { queueSuite } from "../helpers/queue-suite";
-import { nextDelivery, take } from "../helpers/wait";
+import type { Delivery, Subscription, SubscriptionInput } from "@/server/queue";
+import { queueSuite } from "@/tests/helpers/queue-suite";
+import { nextDelivery, take } from "@/tests/helpers/wait";
 
 const suite = queueSuite("groups");
 

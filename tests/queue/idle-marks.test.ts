@@ -3,9 +3,9 @@
 // mark must never hide work: a new publish, "deliver now", an offset reset
 // and the due time itself each bring the partition back.
 import { describe, expect, it } from "vitest";
-import { createQueue } from "../../server/queue";
-import { queueSuite } from "../helpers/queue-suite";
-import { nextDelivery, until } from "../helpers/wait";
+import { createQueue } from "@/server/queue";
+import { queueSuite } from "@/tests/helpers/queue-suite";
+import { nextDelivery, until } from "@/tests/helpers/wait";
 
 const suite = queueSuite("idlemark");
 

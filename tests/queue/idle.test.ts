@@ -1,11 +1,11 @@
-// The upstream design's idle cost grew with every partition a topic had ever
-// had. Drained partitions give their leases back, and an idle
+// Idle cost must not grow with every partition a topic has ever had.
+// Drained partitions give their leases back, and an idle
 // subscriber sends one scan per poll plus a heartbeat per renewal interval,
 // with 1 drained partition or 1,000.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createQueue } from "../../server/queue";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
-import { take, until } from "../helpers/wait";
+import { createQueue } from "@/server/queue";
+import { freshDatabase, type TestDatabase } from "@/tests/helpers/db";
+import { take, until } from "@/tests/helpers/wait";
 
 let db: TestDatabase;
 

@@ -5,9 +5,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { describe, expect, it } from "vitest";
-import type { Delivery } from "../../server/queue";
-import { queueSuite } from "../helpers/queue-suite";
-import { nextDelivery, take, until } from "../helpers/wait";
+import type { Delivery, Subscription } from "@/server/queue";
+import { queueSuite } from "@/tests/helpers/queue-suite";
+import { nextDelivery, take, until } from "@/tests/helpers/wait";
 
 const suite = queueSuite("lease");
 
@@ -41,34 +41,45 @@ function startHolder(topic: string, group: string, count: number, opts: object) 
   return { child, held };
 }
 
+/** A subscriber of group g that polls every 10 ms, renews every 100 ms, and fetches 5 at a time. */
+const busyCfg = (name: string) => ({
+  subscriberName: name,
+  consumerGroup: "g",
+  pollIntervalMs: 10,
+  leaseRenewalIntervalMs: 100,
+  leaseDurationMs: 5_000,
+  batchSize: 5,
+});
+
+/**
+ * Subscribers that share `total` deliveries: each holds a delivery for
+ * `holdS` seconds (so both are busy at once) and acks it. `seen` lists them
+ * in the order received, over every subscriber.
+ */
+function sharedWork(total: number, holdS: number) {
+  const seen: Array<{ who: string; d: Delivery }> = [];
+  let done = 0;
+  const run = async (who: string, sub: Subscription) => {
+    const it = sub[Symbol.asyncIterator]();
+    while (done < total) {
+      const r = await Promise.race([it.next(), until(() => done >= total, "all done", 60_000).then(() => null)]);
+      if (!r || r.done) break;
+      seen.push({ who, d: r.value });
+      await suite.db.sql("SELECT SLEEP(?)", [holdS]);
+      await r.value.ack();
+      done++;
+    }
+  };
+  return { seen, run };
+}
+
 describe("leases", () => {
   it("splits partitions between subscribers of a group and processes each message once", async () => {
     const topic = "lease.split";
-    const cfg = (name: string) => ({
-      subscriberName: name,
-      consumerGroup: "g",
-      pollIntervalMs: 10,
-      leaseRenewalIntervalMs: 100,
-      leaseDurationMs: 5_000,
-      batchSize: 5,
-    });
-    const a = suite.queue.subscriber.subscribe(topic, cfg("a"));
-    const b = suite.queue.subscriber.subscribe(topic, cfg("b"));
+    const a = suite.queue.subscriber.subscribe(topic, busyCfg("a"));
+    const b = suite.queue.subscriber.subscribe(topic, busyCfg("b"));
     const total = 10 * 30;
-    const seen: Array<{ who: string; d: Delivery }> = [];
-    let done = 0;
-    const run = async (who: string, sub: typeof a) => {
-      const it = sub[Symbol.asyncIterator]();
-      while (done < total) {
-        const r = await Promise.race([it.next(), until(() => done >= total, "all done", 30_000).then(() => null)]);
-        if (!r || r.done) break;
-        seen.push({ who, d: r.value });
-        // Hold each delivery for a moment so both subscribers are busy at once.
-        await suite.db.sql("SELECT SLEEP(0.002)");
-        await r.value.ack();
-        done++;
-      }
-    };
+    const { seen, run } = sharedWork(total, 0.002);
     const runs = [run("a", a), run("b", b)];
     await until(async () => {
       const rows = await suite.db.sql<{ n: number }>("SELECT COUNT(*) AS n FROM queue_subscribers WHERE topic = ?", [
@@ -90,6 +101,45 @@ describe("leases", () => {
     const byA = seen.filter((s) => s.who === "a").length;
     expect(byA).toBeGreaterThan(total * 0.25);
     expect(byA).toBeLessThan(total * 0.75);
+  });
+
+  it("a subscriber that joins while another holds every busy partition gets its share, in order, at a batch boundary", async () => {
+    const topic = "lease.share";
+    const partitions = 10;
+    const total = partitions * 60;
+    await suite.queue.publisher.publish(
+      topic,
+      Array.from({ length: total }, (_, i) => ({
+        id: `m${i}`,
+        partitionKey: `p${i % partitions}`,
+        payload: String(i),
+      })),
+    );
+    const { seen, run } = sharedWork(total, 0.005);
+    const a = suite.track(suite.queue.subscriber.subscribe(topic, busyCfg("a")));
+    const runA = run("a", a);
+    // Alone, a's fair share is every partition with work, and its batches are full: it refetches each in its settle.
+    await until(async () => {
+      const held = await leases(topic);
+      return (
+        held.length === partitions &&
+        held.every((l) => l.lease_owner !== null && l.lease_owner === held[0]?.lease_owner)
+      );
+    }, "a to hold every partition");
+    const b = suite.track(suite.queue.subscriber.subscribe(topic, busyCfg("b")));
+    const runB = run("b", b);
+    await Promise.all([runA, runB]);
+    const keys = seen.map((s) => s.d.message.id);
+    expect(new Set(keys).size).toBe(total);
+    expect(seen.every((s) => s.d.attempt === 1)).toBe(true);
+    // b came late and still took its part of the backlog.
+    const byB = seen.filter((s) => s.who === "b").length;
+    expect(byB).toBeGreaterThan(total * 0.2);
+    // Each partition's messages were received in log order across the hand-over.
+    for (let p = 0; p < partitions; p++) {
+      const ids = seen.filter((s) => s.d.message.partitionKey === `p${p}`).map((s) => Number(s.d.message.id.slice(1)));
+      expect(ids).toEqual([...ids].sort((x, y) => x - y));
+    }
   });
 
   it("takes over a killed subscriber's partitions after the lease expires and redelivers its messages", async () => {

@@ -2,9 +2,9 @@
 // partition, and refuses while a subscriber holds the lease unless forced;
 // release-lease takes a lease away so another subscriber can claim it.
 import { describe, expect, it } from "vitest";
-import { QueueError } from "../../server/queue";
-import { queueSuite } from "../helpers/queue-suite";
-import { take } from "../helpers/wait";
+import { QueueError } from "@/server/queue";
+import { queueSuite } from "@/tests/helpers/queue-suite";
+import { take } from "@/tests/helpers/wait";
 
 const suite = queueSuite("offsets");
 

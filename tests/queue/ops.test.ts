@@ -1,9 +1,9 @@
 // The console's reads and operator actions on the real database.
 import { describe, expect, it } from "vitest";
-import { failureGroup } from "../../server/queue/failure-group";
-import { runJob } from "../../server/queue/ops/jobs";
-import { queueSuite } from "../helpers/queue-suite";
-import { nextDelivery, take, until } from "../helpers/wait";
+import { failureGroup } from "@/server/queue/failure-group";
+import { runJob } from "@/server/queue/ops/jobs";
+import { queueSuite } from "@/tests/helpers/queue-suite";
+import { nextDelivery, take, until } from "@/tests/helpers/wait";
 
 const suite = queueSuite("ops");
 

@@ -1,8 +1,8 @@
 // Order within a partition, independence of partitions, strict serialization.
 import { describe, expect, it } from "vitest";
-import type { Delivery } from "../../server/queue";
-import { queueSuite } from "../helpers/queue-suite";
-import { nextDelivery, take } from "../helpers/wait";
+import type { Delivery } from "@/server/queue";
+import { queueSuite } from "@/tests/helpers/queue-suite";
+import { nextDelivery, take } from "@/tests/helpers/wait";
 
 const suite = queueSuite("order");
 

@@ -2,10 +2,10 @@
 // heartbeating), deliveries already out settle as usual, other groups of the
 // topic go on, and resuming lets the group catch up. Against the real database.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createQueue, type Delivery, type Queue, type QueueEvent, QueueError } from "../../server/queue";
-import { NOW_MS_SQL } from "../../db/clock";
-import { queueSuite } from "../helpers/queue-suite";
-import { nextDelivery, take, until } from "../helpers/wait";
+import { NOW_MS_SQL } from "@/db/clock";
+import { createQueue, type Delivery, type Queue, QueueError, type QueueEvent } from "@/server/queue";
+import { queueSuite } from "@/tests/helpers/queue-suite";
+import { nextDelivery, take, until } from "@/tests/helpers/wait";
 
 const suite = queueSuite("pause");
 

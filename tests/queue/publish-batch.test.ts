@@ -1,7 +1,7 @@
 // Concurrent publishes of one queue share transactions, keep their call
 // order within a partition, and each resolves only once its rows are stored.
 import { describe, expect, it } from "vitest";
-import { queueSuite } from "../helpers/queue-suite";
+import { queueSuite } from "@/tests/helpers/queue-suite";
 
 const suite = queueSuite("pubbatch");
 

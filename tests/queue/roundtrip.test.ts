@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { queueSuite } from "../helpers/queue-suite";
-import { take } from "../helpers/wait";
+import { queueSuite } from "@/tests/helpers/queue-suite";
+import { take } from "@/tests/helpers/wait";
 
 const suite = queueSuite("roundtrip");
 

@@ -2,8 +2,8 @@
 // watermark and NOW_MS depend on it, and a rejected set-up statement used to
 // leave every session at the server's defaults without a word.
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { openDb, type QueueDb } from "../../server/queue/db";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
+import { openDb, type QueueDb } from "@/server/queue/db";
+import { freshDatabase, type TestDatabase } from "@/tests/helpers/db";
 
 let tdb: TestDatabase;
 let db: QueueDb;

@@ -3,9 +3,10 @@
 // delivery that already went to someone else. Times are read from the
 // database's clock, the one the queue uses.
 import { describe, expect, it } from "vitest";
-import { type Delivery, QueueError, type SubscriptionInput } from "../../server/queue";
-import { queueSuite } from "../helpers/queue-suite";
-import { nextDelivery, until } from "../helpers/wait";
+import { NOW_MS_SQL } from "@/db/clock";
+import { type Delivery, QueueError, type SubscriptionInput } from "@/server/queue";
+import { queueSuite } from "@/tests/helpers/queue-suite";
+import { nextDelivery, until } from "@/tests/helpers/wait";
 
 const suite = queueSuite("settle");
 
@@ -24,9 +25,7 @@ function subscribe(topic: string, opts: Partial<SubscriptionInput> = {}) {
 }
 
 async function dbNow(): Promise<number> {
-  const [row] = await suite.db.sql<{ now: number | string }>(
-    "SELECT CAST(UNIX_TIMESTAMP(NOW(3))*1000 AS UNSIGNED) AS now",
-  );
+  const [row] = await suite.db.sql<{ now: number | string }>(`SELECT ${NOW_MS_SQL} AS now`);
   return Number(row?.now);
 }
 
@@ -42,7 +41,7 @@ interface DeliveryRow {
 /** The group's delivery row of a message, read together with the database clock. */
 async function deliveryRow(topic: string, id: string, group = GROUP): Promise<DeliveryRow | undefined> {
   const [row] = await suite.db.sql<Record<string, number | string | null>>(
-    `SELECT d.seq, d.state, d.attempts, d.visible_at, d.owner, CAST(UNIX_TIMESTAMP(NOW(3))*1000 AS UNSIGNED) AS now
+    `SELECT d.seq, d.state, d.attempts, d.visible_at, d.owner, ${NOW_MS_SQL} AS now
      FROM queue_deliveries d
      JOIN queue_messages m ON m.topic = d.topic AND m.partition_key = d.partition_key AND m.seq = d.seq
      WHERE d.consumer_group = ? AND d.topic = ? AND m.message_id = ?`,

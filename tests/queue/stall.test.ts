@@ -1,9 +1,10 @@
-// Flaw 3 of the upstream design: a fetch of `seq > watermark LIMIT batchSize`
-// whose window fills with rows this group already acked (above a watermark
-// held back by one unresolved message) returns nothing new, forever.
+// A fetch of `seq > watermark LIMIT batchSize` whose window fills with rows
+// this group already acked (above a watermark held back by one unresolved
+// message) would return nothing new, forever: the partition stalls. Sluice's
+// fetch leaves the group's finished rows out in SQL, so it does not.
 import { describe, expect, it } from "vitest";
-import { queueSuite } from "../helpers/queue-suite";
-import { nextDelivery } from "../helpers/wait";
+import { queueSuite } from "@/tests/helpers/queue-suite";
+import { nextDelivery } from "@/tests/helpers/wait";
 
 const suite = queueSuite("stall");
 

@@ -1,9 +1,9 @@
 // queue.transaction: publishes, settles and the caller's own writes commit
 // together or not at all.
 import { beforeAll, describe, expect, it } from "vitest";
-import { type Delivery, QueueError } from "../../server/queue";
-import { queueSuite } from "../helpers/queue-suite";
-import { nextDelivery, take } from "../helpers/wait";
+import { type Delivery, QueueError } from "@/server/queue";
+import { queueSuite } from "@/tests/helpers/queue-suite";
+import { nextDelivery, take } from "@/tests/helpers/wait";
 
 const suite = queueSuite("tx");
 

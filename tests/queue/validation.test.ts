@@ -1,8 +1,8 @@
 // Bad input is refused at the call with INVALID_ARGUMENT, names the offending
 // field, and leaves the database exactly as it was.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createQueue, type Message, type Queue, QueueError } from "../../server/queue";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
+import { createQueue, type Message, type Queue, QueueError } from "@/server/queue";
+import { freshDatabase, type TestDatabase } from "@/tests/helpers/db";
 
 let db: TestDatabase;
 let queue: Queue;

@@ -1,14 +1,14 @@
 // The topic and queue filters' name matching and page merging (no database:
 // the libraries' keyset pages are played by in-memory lists).
 import { describe, expect, it } from "vitest";
+import type { DeferredCursor } from "@/server/queue";
 import {
-  type DeferredCursor,
-  type DeferredPage,
   mergeNewestFirst,
   mergeSoonestFirst,
   namesMatching,
   type TopicCursors,
-} from "../../server/trpc/name-filter";
+  type TopicDeferredPage,
+} from "@/server/trpc/name-filter";
 
 describe("namesMatching", () => {
   const names = ["orders", "orders.v2", "billing", "Reorders"];
@@ -54,7 +54,7 @@ function library(rows: Row[]) {
     topic: string,
     after: DeferredCursor | null,
     limit: number,
-  ): Promise<DeferredPage<{ id: string; visibleAfter: number }>> => {
+  ): Promise<TopicDeferredPage<{ id: string; visibleAfter: number }>> => {
     const mine = rows
       .filter((r) => r.topic === topic)
       .filter(

@@ -3,13 +3,13 @@
 // the signed-in operator and audited in its transaction, bad input refused.
 import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Pipeline } from "../../server/pipeline";
-import { appRouter } from "../../server/trpc/router";
-import { contextAs, OPERATOR, VIEWER } from "../helpers/actors";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
-import { rejectionOf } from "../helpers/errors";
-import { nextDelivery } from "../helpers/wait";
-import { open, pipelineConfig } from "../pipeline/helpers";
+import type { Pipeline } from "@/server/pipeline";
+import { appRouter } from "@/server/trpc/router";
+import { contextAs, OPERATOR, VIEWER } from "@/tests/helpers/actors";
+import { freshDatabase, type TestDatabase } from "@/tests/helpers/db";
+import { rejectionOf } from "@/tests/helpers/errors";
+import { nextDelivery } from "@/tests/helpers/wait";
+import { open, pipelineConfig } from "@/tests/pipeline/helpers";
 
 let db: TestDatabase;
 let p: Pipeline;

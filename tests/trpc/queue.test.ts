@@ -4,14 +4,14 @@
 // payload views, jobs started in the background, errors as tRPC codes).
 import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Pipeline } from "../../server/pipeline";
-import type { Delivery } from "../../server/queue";
-import { appRouter } from "../../server/trpc/router";
-import { contextAs } from "../helpers/actors";
-import { rejectionOf } from "../helpers/errors";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
-import { take, until } from "../helpers/wait";
-import { open, pipelineConfig } from "../pipeline/helpers";
+import type { Pipeline } from "@/server/pipeline";
+import type { Delivery } from "@/server/queue";
+import { appRouter } from "@/server/trpc/router";
+import { contextAs } from "@/tests/helpers/actors";
+import { freshDatabase, type TestDatabase } from "@/tests/helpers/db";
+import { rejectionOf } from "@/tests/helpers/errors";
+import { take, until } from "@/tests/helpers/wait";
+import { open, pipelineConfig } from "@/tests/pipeline/helpers";
 
 let db: TestDatabase;
 let p: Pipeline;

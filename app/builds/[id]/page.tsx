@@ -1,8 +1,8 @@
 import type { Metadata } from "next";
 import { notFound } from "next/navigation";
+import { namesNothing } from "@/app/builds/missing";
 import { BuildDetailView } from "@/components/builds/build-detail";
 import { getQueryClient, HydrateClient, trpc } from "@/server/trpc/rsc";
-import { namesNothing } from "../missing";
 
 export const dynamic = "force-dynamic";
 

@@ -5,7 +5,7 @@
 // retried here: a 502 to a dispatch may still have started a run, so the
 // runner decides (it searches before it dispatches again).
 import type { z } from "zod";
-import { describeFetchFailure } from "../fetch-failure";
+import { describeFetchFailure } from "@/server/buildrunner/fetch-failure";
 
 export const DEFAULT_API_URL = "https://api.github.com";
 const API_VERSION = "2022-11-28";

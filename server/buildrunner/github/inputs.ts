@@ -2,8 +2,8 @@
 // under its own input name, so the workflow can show it in `run-name`) and
 // whatever the queue's `inputs` mapping asks for, each a string as
 // workflow_dispatch wants them.
-import type { BuildMetadata, Change } from "../types";
-import { IDEMPOTENCY_KEY } from "../types";
+import type { BuildMetadata, Change } from "@/server/buildrunner/types";
+import { IDEMPOTENCY_KEY } from "@/server/buildrunner/types";
 
 export const INPUT_SOURCES = ["queue", "base", "head", "baseUris", "headUris", "metadata", "requester"] as const;
 export type InputSource = (typeof INPUT_SOURCES)[number] | { value: string };

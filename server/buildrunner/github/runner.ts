@@ -21,8 +21,8 @@ import {
   isTerminal,
   UnknownBuildError,
   WAITING_FOR,
-} from "../types";
-import { type GitHubClient, GitHubApiError, nextLink, type Reply } from "./client";
+} from "@/server/buildrunner/types";
+import { GitHubApiError, type GitHubClient, nextLink, type Reply } from "./client";
 import { formatRunId, type GitHubRunRef, parseRunId } from "./ids";
 import { DEFAULT_ID_INPUT, type InputSource, workflowInputs } from "./inputs";
 import { type KeyedLock, LocalLock } from "./lock";

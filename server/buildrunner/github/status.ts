@@ -9,7 +9,7 @@
 // - skipped → failed. A skipped run ran nothing, so it verified nothing; a
 //   merge queue must not pass untested changes, and it is not "cancelled"
 //   either (nobody cancelled it). The conclusion stays in the metadata.
-import type { BuildStatus } from "../types";
+import type { BuildStatus } from "@/server/buildrunner/types";
 
 export const RUN_STATUSES = ["requested", "queued", "pending", "waiting", "in_progress", "completed"] as const;
 export const RUN_CONCLUSIONS = [

@@ -2,11 +2,11 @@
 // CLI: every fetch the group made of it (kept: the last ATTEMPT_HISTORY_CAP),
 // who held it, for how long and how it ended, and when the next attempt is
 // due. Two primary-key reads: the groups' state of the message, its attempt rows.
-import { AttemptOutcome, DeliveryState } from "../../../db/schema";
-import { ATTEMPT_HISTORY_CAP } from "../attempts";
-import type { QueueDb } from "../db";
-import { checkText, checkTopic, PARTITION_KEY_MAX } from "../names";
-import { invalid } from "../errors";
+import { AttemptOutcome, DeliveryState } from "@/db/schema";
+import { ATTEMPT_HISTORY_CAP } from "@/server/queue/attempts";
+import type { QueueDb } from "@/server/queue/db";
+import { invalid } from "@/server/queue/errors";
+import { checkText, checkTopic, PARTITION_KEY_MAX } from "@/server/queue/names";
 import { COLUMNS, type MessageState, type Raw, stateOf } from "./messages";
 
 export const ATTEMPT_OUTCOMES = ["in_flight", "acked", "nacked", "dead_lettered", "expired", "handed_back"] as const;

@@ -1,4 +1,4 @@
-import type { Executor } from "../db";
+import type { Executor } from "@/server/queue/db";
 
 /** A count that stops at a cap: the console shows "10,000+" instead of scanning a big table. */
 export interface Count {

@@ -1,21 +1,41 @@
 // Deferred messages (publishAfter, not yet visible) and "deliver now".
-import { type AdminOptions, NOW_MS, type QueueDb } from "../db";
-import { clearIdle } from "../partition-state";
+import { type AdminOptions, NOW_MS, type QueueDb } from "@/server/queue/db";
+import { clearIdle } from "@/server/queue/partition-state";
 
 export interface DeferredRow {
   topic: string;
   partitionKey: string;
   seq: number;
+  /** The message id given at publish. */
   id: string;
+  /** ms on the database's clock. */
   publishedAt: number;
+  /** When subscribers may have it, ms on the database's clock. */
   visibleAfter: number;
   /** Time left on the database's clock when read, ms. */
   remainingMs: number;
 }
 
+/** Where a page of deferred messages ended: the last row's visibleAfter (ms) and log id. */
 export interface DeferredCursor {
   visibleAfter: number;
   logId: number;
+}
+
+export interface DeferredListOptions {
+  /** Only this topic's deferred messages. Default: every topic. */
+  topic?: string;
+  /** Start after this row (the `next` of the page before). Default: from the soonest. */
+  after?: DeferredCursor;
+  /** The most rows to return. */
+  limit: number;
+}
+
+export interface DeferredPage {
+  /** Soonest visible first. */
+  rows: DeferredRow[];
+  /** Pass back as `after` for the next page; null at the end. */
+  next: DeferredCursor | null;
 }
 
 /**
@@ -23,10 +43,7 @@ export interface DeferredCursor {
  * each topic is read through its (topic, visible_after) index and the pages
  * are merged, so the cost follows the page size and the number of topics.
  */
-export async function listDeferred(
-  db: QueueDb,
-  opts: { topic?: string; after?: DeferredCursor; limit: number },
-): Promise<{ rows: DeferredRow[]; next: DeferredCursor | null }> {
+export async function listDeferred(db: QueueDb, opts: DeferredListOptions): Promise<DeferredPage> {
   const topics =
     opts.topic !== undefined
       ? [opts.topic]

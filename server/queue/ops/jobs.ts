@@ -5,9 +5,9 @@
 // exactly the rows that matched when it was made (log_id <= max_log_id):
 // failures that arrive later are not swept up.
 import { randomUUID } from "node:crypto";
-import { requeueRows } from "../admin";
-import { type AdminOptions, type Executor, NOW_MS, type QueueDb } from "../db";
-import { invalid, QueueError } from "../errors";
+import { requeueRows } from "@/server/queue/admin";
+import { type AdminOptions, type Executor, NOW_MS, type QueueDb } from "@/server/queue/db";
+import { invalid, QueueError } from "@/server/queue/errors";
 import { countDlq, type DlqFilter, newestDlqIds } from "./dlq";
 
 export type JobKind = "requeue" | "purge";
@@ -15,16 +15,24 @@ export type JobState = "running" | "done" | "cancelled" | "failed";
 
 export interface Job {
   id: string;
+  /** requeue or purge (see JobInput). */
   kind: JobKind;
+  /** The DLQ topic it works on. */
   topic: string;
   filter: DlqFilter;
+  /** Rows a second. */
   ratePerSecond: number;
   state: JobState;
+  /** The rows that matched when it was made: all it will ever touch. */
   total: number;
+  /** Rows moved so far (requeued or deleted). */
   processed: number;
+  /** Why it failed (state "failed"); null otherwise. */
   error: string | null;
   createdBy: string;
+  /** ms on the database's clock. */
   createdAt: number;
+  /** When it ended, ms on the database's clock; null while running. */
   finishedAt: number | null;
 }
 
@@ -86,7 +94,21 @@ function toJob(r: RawJob): Job {
 export type JobAudit = (c: Executor, job: { id: string; planned: number; state: JobState }) => Promise<number>;
 
 export interface JobOptions extends AdminOptions {
+  /** Writes the job's audit row when it is made and returns its id (see JobAudit). Default: no audit row. */
   audit?: JobAudit;
+}
+
+export interface JobInput {
+  /** requeue: send each matching dead letter back to its original topic and group; purge: delete them. */
+  kind: JobKind;
+  /** The dead letters it works through: those matching now (later ones are not added). */
+  filter: DlqFilter;
+  /** How many rows a second it goes through, an integer from 1 to MAX_RATE (10,000). */
+  ratePerSecond: number;
+  /** Who asked for it (a user name), shown with the job. */
+  createdBy: string;
+  /** The count the operator confirmed: the job is refused unless exactly this many match. Default: not checked. */
+  expectedCount?: number;
 }
 
 /**
@@ -94,11 +116,7 @@ export interface JobOptions extends AdminOptions {
  * given, must equal that number (the count the operator confirmed), or the
  * job is refused: a purge never deletes more than was shown.
  */
-export async function createJob(
-  db: QueueDb,
-  input: { kind: JobKind; filter: DlqFilter; ratePerSecond: number; createdBy: string; expectedCount?: number },
-  opts: JobOptions = {},
-): Promise<Job> {
+export async function createJob(db: QueueDb, input: JobInput, opts: JobOptions = {}): Promise<Job> {
   if (!Number.isInteger(input.ratePerSecond) || input.ratePerSecond < 1 || input.ratePerSecond > MAX_RATE) {
     throw invalid(`ratePerSecond must be an integer from 1 to ${MAX_RATE}`);
   }

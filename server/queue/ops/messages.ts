@@ -2,9 +2,9 @@
 // with each row's state for one consumer group. States that cannot be read
 // off an index (ready, done) are found by a bounded scan: a page reads at most
 // SCAN_LIMIT rows and says where to go on, so no request scans the whole log.
-import { DeliveryState } from "../../../db/schema";
-import { NOW_MS, type QueueDb } from "../db";
-import { parseMetadata } from "../fetch";
+import { AttemptOutcome, DeliveryState } from "@/db/schema";
+import { NOW_MS, type QueueDb } from "@/server/queue/db";
+import { parseMetadata } from "@/server/queue/fetch";
 
 export const MESSAGE_STATES = ["ready", "in_flight", "retrying", "deferred", "done", "dead", "other_group"] as const;
 export type MessageState = (typeof MESSAGE_STATES)[number];
@@ -13,14 +13,21 @@ export type StateFilter = "all" | "ready" | "in_flight" | "retrying" | "deferred
 export const SCAN_LIMIT = 5_000;
 
 export interface MessageRow {
+  /** The row's id across the whole log: pages run newest first by it, and `next` and `before` carry it. */
   logId: number;
+  /** The partition it was published to. */
   partitionKey: string;
+  /** Its place in the partition, from 1; a deduplicated publish leaves a gap. */
   seq: number;
+  /** The message id given at publish. */
   id: string;
+  /** When it was appended to the log, ms on the database's clock. */
   publishedAt: number;
+  /** When subscribers may have it, ms on the database's clock: 0 when published without a delay, the moment of a "deliver now" after one. */
   visibleAfter: number;
-  /** For the group asked about; null when there is no group. */
+  /** For the group asked about; with no group, "deferred" for a row not yet visible and null otherwise. */
   state: MessageState | null;
+  /** Deliveries of it to the group so far (once its delivery row is collected, its last kept attempt's number); 0 with no group. */
   attempts: number;
 }
 
@@ -45,13 +52,26 @@ export interface Raw {
   d_attempts: number | null;
   d_visible_at: number | null;
   d_owner: string | null;
+  /** The group's last kept attempt of a finished message whose delivery row was collected. */
+  h_attempt: number | null;
+  h_outcome: number | null;
   now: number;
 }
+
+// Garbage collection deletes a finished message's delivery rows (its count of
+// attempts, and whether it was acked or dead-lettered) before the message; its
+// attempt rows stay until the message goes, and stand in for them. Read only
+// for such rows (CASE evaluates the probe lazily): one primary-key probe each.
+const lastAttempt = (column: string) => `CASE WHEN d.state IS NULL AND m.seq <= g.watermark THEN
+  (SELECT a.${column} FROM queue_attempts a
+   WHERE a.topic = m.topic AND a.partition_key = m.partition_key AND a.seq = m.seq AND a.consumer_group = g.consumer_group
+   ORDER BY a.fetch_no DESC LIMIT 1) END`;
 
 // No payload here: a list never reads the blobs.
 export const COLUMNS = `m.log_id, m.partition_key, m.seq, m.message_id, m.published_at, m.visible_after,
   m.target_group, g.watermark,
-  d.state AS d_state, d.attempts AS d_attempts, d.visible_at AS d_visible_at, d.owner AS d_owner, ${NOW_MS} AS now`;
+  d.state AS d_state, d.attempts AS d_attempts, d.visible_at AS d_visible_at, d.owner AS d_owner,
+  ${lastAttempt("attempt")} AS h_attempt, ${lastAttempt("outcome")} AS h_outcome, ${NOW_MS} AS now`;
 
 const JOINS = `
   LEFT JOIN queue_group_partitions g ON g.consumer_group = ? AND g.topic = m.topic AND g.partition_key = m.partition_key
@@ -61,13 +81,31 @@ export function stateOf(r: Raw, group: string | null): MessageState | null {
   if (Number(r.visible_after) > Number(r.now)) return "deferred";
   if (group === null) return null;
   if (r.target_group !== null && r.target_group !== group) return "other_group";
-  if (r.watermark !== null && Number(r.seq) <= Number(r.watermark)) return "done";
-  if (r.d_state === DeliveryState.acked) return "done";
+  // Ahead of the watermark test: a dead-lettered row is finished too, so the watermark passes it.
   if (r.d_state === DeliveryState.dead) return "dead";
+  if (r.watermark !== null && Number(r.seq) <= Number(r.watermark)) return deadLettered(r) ? "dead" : "done";
+  if (r.d_state === DeliveryState.acked) return "done";
   if (r.d_state === DeliveryState.inFlight && Number(r.d_visible_at) > Number(r.now)) {
     return r.d_owner ? "in_flight" : "retrying";
   }
   return "ready";
+}
+
+/**
+ * A finished message without its delivery row was dead-lettered when its last
+ * attempt was: rejected or nacked for good, or timed out (an expired attempt is
+ * closed by the next fetch, which either opens another attempt or, with none
+ * left, moves the message to the DLQ).
+ */
+function deadLettered(r: Raw): boolean {
+  if (r.d_state !== null || r.h_outcome === null) return false;
+  const outcome = Number(r.h_outcome);
+  return outcome === AttemptOutcome.deadLettered || outcome === AttemptOutcome.expired;
+}
+
+/** Attempts used: the delivery row's count, or once it is collected the last kept attempt's number. */
+function attemptsOf(r: Raw): number {
+  return Number(r.d_attempts ?? r.h_attempt ?? 0);
 }
 
 function toRow(r: Raw, group: string | null): MessageRow {
@@ -79,15 +117,24 @@ function toRow(r: Raw, group: string | null): MessageRow {
     publishedAt: Number(r.published_at),
     visibleAfter: Number(r.visible_after),
     state: stateOf(r, group),
-    attempts: Number(r.d_attempts ?? 0),
+    attempts: attemptsOf(r),
   };
 }
 
-export async function listMessages(
-  db: QueueDb,
-  topic: string,
-  opts: { group: string | null; state: StateFilter; partitionKey?: string; before?: number; limit: number },
-): Promise<MessagePage> {
+export interface MessageListOptions {
+  /** The consumer group whose view of the rows is shown (their state); null: the log alone, no state. */
+  group: string | null;
+  /** Only rows in this state for `group` ("all": every row). */
+  state: StateFilter;
+  /** Only this partition's rows. Default: every partition. */
+  partitionKey?: string;
+  /** Only rows with a log id below this (the `next` of the page before). Default: from the newest. */
+  before?: number;
+  /** The most rows to return. */
+  limit: number;
+}
+
+export async function listMessages(db: QueueDb, topic: string, opts: MessageListOptions): Promise<MessagePage> {
   const group = opts.group;
   const byPartition = opts.partitionKey === undefined ? "" : "AND m.partition_key = ?";
   const partParam = opts.partitionKey === undefined ? [] : [opts.partitionKey];
@@ -209,24 +256,22 @@ export async function getMessage(
     failure_group: string | null;
   }>("SELECT * FROM queue_messages WHERE topic = ? AND partition_key = ? AND seq = ?", [topic, partitionKey, seq]);
   if (!m) return null;
-  // Garbage collection deletes a finished message's delivery rows before the message; its
-  // attempt rows stay until the message goes, and stand in for them.
+  // A collected delivery row's first fetch is the oldest kept attempt's (COLUMNS has the rest).
   const groups = await db.query<
     Raw & {
       consumer_group: string;
       last_error: string | null;
       first_delivered_at: number | null;
-      a_attempts: number | null;
       a_first: number | null;
     }
   >(
     `SELECT qg.consumer_group, ${COLUMNS},
-            d.last_error, d.first_delivered_at, a.a_attempts, a.a_first
+            d.last_error, d.first_delivered_at, a.a_first
      FROM queue_groups qg
      JOIN queue_messages m ON m.topic = qg.topic AND m.partition_key = ? AND m.seq = ?
      LEFT JOIN queue_group_partitions g ON g.consumer_group = qg.consumer_group AND g.topic = m.topic AND g.partition_key = m.partition_key
      LEFT JOIN queue_deliveries d ON d.consumer_group = qg.consumer_group AND d.topic = m.topic AND d.partition_key = m.partition_key AND d.seq = m.seq
-     LEFT JOIN (SELECT consumer_group, MAX(attempt) AS a_attempts, MIN(fetched_at) AS a_first FROM queue_attempts
+     LEFT JOIN (SELECT consumer_group, MIN(fetched_at) AS a_first FROM queue_attempts
                 WHERE topic = ? AND partition_key = ? AND seq = ? GROUP BY consumer_group) a
        ON a.consumer_group = qg.consumer_group
      WHERE qg.topic = ?
@@ -259,7 +304,7 @@ export async function getMessage(
     groups: groups.map((g) => ({
       group: g.consumer_group,
       state: stateOf(g, g.consumer_group),
-      attempts: Number(g.d_attempts ?? g.a_attempts ?? 0),
+      attempts: attemptsOf(g),
       lastError: g.last_error,
       firstDeliveredAt:
         g.first_delivered_at !== null ? Number(g.first_delivered_at) : g.a_first === null ? null : Number(g.a_first),

@@ -3,10 +3,10 @@
 // skip). Both lock the group-partition row FOR UPDATE, like every change to a
 // partition's delivery state (partition-state.ts), so they never interleave
 // with a subscriber's fetch or settle of that partition.
-import { type AdminOptions, type Executor, NOW_MS, type QueueDb } from "../db";
-import { invalid, QueueError } from "../errors";
-import { checkText, checkTopic, GROUP_MAX, PARTITION_KEY_MAX } from "../names";
-import { lockGroupPartition, type PartitionRef } from "../partition-state";
+import { type AdminOptions, type Executor, NOW_MS, type QueueDb } from "@/server/queue/db";
+import { invalid, QueueError } from "@/server/queue/errors";
+import { checkText, checkTopic, GROUP_MAX, PARTITION_KEY_MAX } from "@/server/queue/names";
+import { lockGroupPartition, type PartitionRef } from "@/server/queue/partition-state";
 
 function checkRef(group: string, topic: string, partitionKey: string): PartitionRef {
   checkText(group, "group", GROUP_MAX);
@@ -60,6 +60,11 @@ export interface OffsetReset {
   releasedOwner: string | null;
 }
 
+export interface ResetOffsetOptions extends AdminOptions {
+  /** Reset even while a subscriber holds a live lease on the partition, taking that lease away. Default false. */
+  force?: boolean;
+}
+
 /**
  * Sets the group's watermark of one partition to `toSeq` (0 replays the whole
  * partition; the head skips everything) and deletes the group's delivery rows
@@ -74,7 +79,7 @@ export async function resetOffset(
   topic: string,
   partitionKey: string,
   toSeq: number,
-  opts: { force?: boolean } & AdminOptions = {},
+  opts: ResetOffsetOptions = {},
 ): Promise<OffsetReset> {
   const ref = checkRef(group, topic, partitionKey);
   if (!Number.isSafeInteger(toSeq) || toSeq < 0) throw invalid("toSeq must be an integer of 0 or more");

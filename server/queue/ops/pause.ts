@@ -3,9 +3,9 @@
 // locks one of its partitions hands nothing out and gives the lease back
 // (both read the row inside statements they already send). Deliveries
 // already out finish and settle as usual; other groups are untouched.
-import { type AdminOptions, NOW_MS, type QueueDb } from "../db";
-import { QueueError } from "../errors";
-import { checkText, checkTopic, GROUP_MAX } from "../names";
+import { type AdminOptions, NOW_MS, type QueueDb } from "@/server/queue/db";
+import { QueueError } from "@/server/queue/errors";
+import { checkText, checkTopic, GROUP_MAX } from "@/server/queue/names";
 
 export interface GroupPause {
   group: string;
@@ -69,11 +69,16 @@ async function setPaused(
 }
 
 /** Stops handing out the group's rows of the topic; `by` is kept and shown (the operator's name). */
-export function pauseGroup(db: QueueDb, group: string, topic: string, opts: { by: string } & AdminOptions) {
+export interface PauseOptions extends AdminOptions {
+  /** Who paused the group (a user name), shown beside the pause; at most 191 characters. */
+  by: string;
+}
+
+export function pauseGroup(db: QueueDb, group: string, topic: string, opts: PauseOptions): Promise<GroupPause> {
   return setPaused(db, group, topic, { by: opts.by }, opts);
 }
 
 /** Lets the group's subscribers fetch again (at their next scan). */
-export function resumeGroup(db: QueueDb, group: string, topic: string, opts: AdminOptions = {}) {
+export function resumeGroup(db: QueueDb, group: string, topic: string, opts: AdminOptions = {}): Promise<GroupPause> {
   return setPaused(db, group, topic, null, opts);
 }

@@ -7,10 +7,10 @@
 // partition rows (and their head_seq) stay, so later publishes keep counting
 // up from where the partition was and no group's watermark is ever above a
 // new message.
-import { DeliveryState } from "../../../db/schema";
-import { type AdminOptions, type Executor, NOW_MS, type QueueDb } from "../db";
-import { invalid, QueueError } from "../errors";
-import { checkText, checkTopic, PARTITION_KEY_MAX } from "../names";
+import type { AdminOptions, Executor, QueueDb } from "@/server/queue/db";
+import { invalid, QueueError } from "@/server/queue/errors";
+import { checkText, checkTopic, PARTITION_KEY_MAX } from "@/server/queue/names";
+import { outWithOwner } from "@/server/queue/partition-state";
 import type { MessageAddress } from "./deferred";
 
 export interface DeletedMessage extends MessageAddress {
@@ -65,7 +65,7 @@ export async function deleteMessage(
       const out = await c.query<{ consumer_group: string }>(
         `SELECT consumer_group FROM queue_deliveries
          WHERE consumer_group IN (?) AND topic = ? AND partition_key = ? AND seq = ?
-           AND state = ${DeliveryState.inFlight} AND owner IS NOT NULL AND visible_at > ${NOW_MS}
+           AND ${outWithOwner("queue_deliveries")}
          ORDER BY consumer_group`,
         [groups, topic, partitionKey, seq],
       );
@@ -98,6 +98,11 @@ export async function countTopicMessages(db: QueueDb, topic: string): Promise<nu
   return Number(r?.n ?? 0);
 }
 
+export interface PurgeOptions extends AdminOptions {
+  /** The count the operator confirmed: the purge is refused unless exactly this many messages go. */
+  expectedCount: number;
+}
+
 /**
  * Deletes every message of `topic` and its groups' delivery rows, in one
  * transaction. `expectedCount` is the count the operator confirmed: when the
@@ -107,11 +112,7 @@ export async function countTopicMessages(db: QueueDb, topic: string): Promise<nu
  * kept. Consumers of the topic wait on their partitions' locks until it
  * commits.
  */
-export async function purgeTopic(
-  db: QueueDb,
-  topic: string,
-  opts: { expectedCount: number } & AdminOptions,
-): Promise<PurgedTopic> {
+export async function purgeTopic(db: QueueDb, topic: string, opts: PurgeOptions): Promise<PurgedTopic> {
   checkTopic(topic);
   if (!Number.isSafeInteger(opts.expectedCount) || opts.expectedCount < 0) {
     throw invalid("expectedCount must be an integer of 0 or more");

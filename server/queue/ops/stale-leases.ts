@@ -4,10 +4,10 @@
 // that hangs while its lease is long keeps them for that long; these are the
 // leases an operator looks at, and may take away, when a partition stops
 // moving.
-import { type AdminOptions, NOW_MS, type QueueDb } from "../db";
-import { invalid } from "../errors";
-import { checkText, checkTopic, GROUP_MAX, PARTITION_KEY_MAX } from "../names";
-import { compareRefs, type PartitionRef } from "../partition-state";
+import { type AdminOptions, NOW_MS, type QueueDb } from "@/server/queue/db";
+import { invalid } from "@/server/queue/errors";
+import { checkText, checkTopic, GROUP_MAX, PARTITION_KEY_MAX } from "@/server/queue/names";
+import { compareRefs, type PartitionRef } from "@/server/queue/partition-state";
 
 /** The default threshold: the default leaseDurationMs, past which the lease could be taken over anyway. */
 export const STALE_LEASE_THRESHOLD_MS = 30_000;
@@ -75,11 +75,20 @@ function toLease(r: Raw): StaleLease {
   };
 }
 
+export interface StaleLeaseQuery {
+  /** Silence of a holder's heartbeat after which its leases are stale, ms. Default STALE_LEASE_THRESHOLD_MS (30 s). */
+  thresholdMs?: number;
+  /** The most leases to return, from 1 to 100,000. Default 1,000. */
+  limit?: number;
+}
+
+export interface ReleaseStaleOptions extends AdminOptions {
+  /** Silence of the holder's heartbeat, still, for its lease to be taken, ms. Default STALE_LEASE_THRESHOLD_MS (30 s). */
+  thresholdMs?: number;
+}
+
 /** Leases held by a subscriber silent for longer than `thresholdMs`, in key order, at most `limit`. */
-export async function listStaleLeases(
-  db: QueueDb,
-  opts: { thresholdMs?: number; limit?: number } = {},
-): Promise<StaleLease[]> {
+export async function listStaleLeases(db: QueueDb, opts: StaleLeaseQuery = {}): Promise<StaleLease[]> {
   const threshold = checkThreshold(opts.thresholdMs ?? STALE_LEASE_THRESHOLD_MS);
   const limit = opts.limit ?? 1000;
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > 100_000) throw invalid("limit must be from 1 to 100000");
@@ -100,7 +109,7 @@ export async function listStaleLeases(
 export async function releaseStaleLeases(
   db: QueueDb,
   leases: HeldLease[],
-  opts: { thresholdMs?: number } & AdminOptions = {},
+  opts: ReleaseStaleOptions = {},
 ): Promise<StaleLease[]> {
   const threshold = checkThreshold(opts.thresholdMs ?? STALE_LEASE_THRESHOLD_MS);
   for (const l of leases) {

@@ -1,19 +1,28 @@
 // Subscribers (workers), their heartbeats and the leases they hold.
-import { NOW_MS, type QueueDb } from "../db";
+import { NOW_MS, type QueueDb } from "@/server/queue/db";
 
 export interface SubscriberRow {
+  /** The subscription's own id, new for each subscribe call: what its leases record as their owner. */
   instanceId: string;
+  /** The subscriberName it was given; several subscriptions may share one. */
   name: string;
+  /** The consumer group it reads for. */
   group: string;
+  /** The topic it reads. */
   topic: string;
+  /** The host name of its process, cut to 255 characters. */
   host: string;
+  /** Its process id on that host. */
   pid: number;
+  /** When its subscriber row was written (at subscribe, or again after the row was collected), ms on the database's clock. */
   startedAt: number;
+  /** Its last heartbeat (one per lease renewal interval), ms on the database's clock. */
   heartbeatAt: number;
-  /** Heartbeat within the last `aliveWithinMs`. */
+  /** Its heartbeat is within the last `aliveWithinMs` (listSubscribers' argument, default 30 s). */
   alive: boolean;
+  /** Partitions whose lease it holds unexpired, all of them. */
   leaseCount: number;
-  /** Up to 20 partitions whose lease it holds. */
+  /** The first 20 of those partitions' keys, in key order. */
   leases: string[];
 }
 

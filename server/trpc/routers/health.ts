@@ -1,5 +1,5 @@
-import { pingDatabase } from "../../db";
-import { viewerProcedure, router } from "../init";
+import { pingDatabase } from "@/server/db";
+import { router, viewerProcedure } from "@/server/trpc/init";
 
 export const healthRouter = router({
   /** Is the web server up, and does the database answer a `SELECT 1`? */

@@ -1,9 +1,9 @@
 import type { Metadata } from "next";
 import { notFound, redirect } from "next/navigation";
+import { namesNothing } from "@/app/builds/missing";
 import { BatchProgress } from "@/components/builds/batch-progress";
 import { buildHref } from "@/components/builds/filter-params";
 import { getQueryClient, HydrateClient, trpc } from "@/server/trpc/rsc";
-import { namesNothing } from "../../missing";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Batch · Sluice" };

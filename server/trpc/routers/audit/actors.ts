@@ -1,5 +1,5 @@
-import { AUDIT_ACTIONS, listAuditActors } from "../../../auth/audit";
-import { viewerProcedure } from "../../init";
+import { AUDIT_ACTIONS, listAuditActors } from "@/server/auth/audit";
+import { viewerProcedure } from "@/server/trpc/init";
 
 /** Who appears in the audit log, and every action it can hold: the audit page's filter choices. */
 export const actors = viewerProcedure.query(async ({ ctx }) => ({

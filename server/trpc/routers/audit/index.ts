@@ -1,5 +1,5 @@
 // audit.*: what operators did, read-only.
-import { router } from "../../init";
+import { router } from "@/server/trpc/init";
 import { actors } from "./actors";
 import { list } from "./list";
 

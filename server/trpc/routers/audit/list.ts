@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { AUDIT_ACTIONS, listAudit } from "../../../auth/audit";
-import { viewerProcedure } from "../../init";
+import { AUDIT_ACTIONS, listAudit } from "@/server/auth/audit";
+import { viewerProcedure } from "@/server/trpc/init";
 
 export const AUDIT_PAGE_MAX = 200;
 

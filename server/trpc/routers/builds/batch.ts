@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { getBatchProgress } from "../../../pipeline/reads";
-import { viewerProcedure } from "../../init";
+import { getBatchProgress } from "@/server/pipeline/reads";
+import { viewerProcedure } from "@/server/trpc/init";
 
 /**
  * A batch just requested, and its build's id once a worker has triggered it

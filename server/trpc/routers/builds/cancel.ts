@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { writeAuditTx } from "../../../auth/audit";
-import { cancelBuild } from "../../../pipeline/actions";
-import { actorOf, operatorProcedure } from "../../init";
+import { writeAuditTx } from "@/server/auth/audit";
+import { cancelBuild } from "@/server/pipeline/actions";
+import { actorOf, operatorProcedure } from "@/server/trpc/init";
 import { buildIdSchema } from "./get";
 
 /** Asks the runner to stop a build; "already-finished" when it had ended (nothing to cancel). */

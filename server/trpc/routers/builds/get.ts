@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { getBuildDetail } from "../../../pipeline/reads";
-import { viewerProcedure } from "../../init";
+import { getBuildDetail } from "@/server/pipeline/reads";
+import { viewerProcedure } from "@/server/trpc/init";
 
 export const buildIdSchema = z.string().min(1).max(191);
 

@@ -1,5 +1,5 @@
 // builds.*: the build list and detail, a build's log, batches waiting for a slot, triggering and cancelling builds.
-import { router } from "../../init";
+import { router } from "@/server/trpc/init";
 import { batch } from "./batch";
 import { cancel } from "./cancel";
 import { get } from "./get";

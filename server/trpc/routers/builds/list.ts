@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { buildFilterSchema, pageSizeSchema } from "../../../pipeline/build-request-schema";
-import { listBuilds } from "../../../pipeline/reads";
-import { viewerProcedure } from "../../init";
-import { buildQueueNames, mergeNewestFirst, namesMatching } from "../../name-filter";
+import { buildFilterSchema, pageSizeSchema } from "@/server/pipeline/build-request-schema";
+import { listBuilds } from "@/server/pipeline/reads";
+import { viewerProcedure } from "@/server/trpc/init";
+import { buildQueueNames, mergeNewestFirst, namesMatching } from "@/server/trpc/name-filter";
 
 /** Where the next page starts: the last row of this one. */
 export const buildCursorSchema = z

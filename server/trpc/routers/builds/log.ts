@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { getBuildLog } from "../../../pipeline/build-log";
-import { viewerProcedure } from "../../init";
+import { getBuildLog } from "@/server/pipeline/build-log";
+import { viewerProcedure } from "@/server/trpc/init";
 import { buildIdSchema } from "./get";
 
 /** One page of a command build's output (0-based, or the last one, which grows while the build runs). */

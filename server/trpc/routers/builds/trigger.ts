@@ -1,7 +1,7 @@
-import { writeAuditTx } from "../../../auth/audit";
-import { requestBuild } from "../../../pipeline/actions";
-import { buildRequestSchema } from "../../../pipeline/build-request-schema";
-import { actorOf, operatorProcedure } from "../../init";
+import { writeAuditTx } from "@/server/auth/audit";
+import { requestBuild } from "@/server/pipeline/actions";
+import { buildRequestSchema } from "@/server/pipeline/build-request-schema";
+import { actorOf, operatorProcedure } from "@/server/trpc/init";
 
 /** Stores a batch and asks the pipeline to build it; the build appears once a worker handles it. */
 export const trigger = operatorProcedure.input(buildRequestSchema).mutation(async ({ ctx, input }) => {

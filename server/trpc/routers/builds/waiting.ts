@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { listWaitingBatches } from "../../../pipeline/reads";
-import { viewerProcedure } from "../../init";
+import { listWaitingBatches } from "@/server/pipeline/reads";
+import { viewerProcedure } from "@/server/trpc/init";
 
 /**
  * Batches of capped queues (maxConcurrentBuilds) waiting for a build slot,

@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { auditWithin } from "../../../auth/audit";
-import { consoleDeps } from "../../console-deps";
-import { actorOf, operatorProcedure } from "../../init";
-import { addressList } from "../../queue-inputs";
+import { auditWithin } from "@/server/auth/audit";
+import { consoleDeps } from "@/server/trpc/console-deps";
+import { actorOf, operatorProcedure } from "@/server/trpc/init";
+import { addressList } from "@/server/trpc/queue-inputs";
 
 /** Makes the addressed deferred messages visible now (one, or up to 500 picked rows). */
 export const deliverNow = operatorProcedure

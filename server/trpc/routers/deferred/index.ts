@@ -1,5 +1,5 @@
 // deferred.*: messages published with a delay that no subscriber sees yet.
-import { router } from "../../init";
+import { router } from "@/server/trpc/init";
 import { deliverNow } from "./deliver-now";
 import { list } from "./list";
 

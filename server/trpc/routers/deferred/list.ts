@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { consoleDeps } from "../../console-deps";
-import { viewerProcedure } from "../../init";
-import { MAX_MATCHED_NAMES, mergeSoonestFirst, namesMatching, topicNames } from "../../name-filter";
-import { pageSize, positiveInt, topicName } from "../../queue-inputs";
+import { consoleDeps } from "@/server/trpc/console-deps";
+import { viewerProcedure } from "@/server/trpc/init";
+import { MAX_MATCHED_NAMES, mergeSoonestFirst, namesMatching, topicNames } from "@/server/trpc/name-filter";
+import { pageSize, positiveInt, topicName } from "@/server/trpc/queue-inputs";
 
 const cursor = z.object({ visibleAfter: positiveInt, logId: positiveInt }).strict();
 /** Several topics page on: one cursor each (see mergeSoonestFirst). */

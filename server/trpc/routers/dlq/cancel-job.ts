@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { auditWithin } from "../../../auth/audit";
-import { consoleDeps } from "../../console-deps";
-import { actorOf, operatorProcedure } from "../../init";
-import { jobId } from "../../queue-inputs";
+import { auditWithin } from "@/server/auth/audit";
+import { consoleDeps } from "@/server/trpc/console-deps";
+import { actorOf, operatorProcedure } from "@/server/trpc/init";
+import { jobId } from "@/server/trpc/queue-inputs";
 
 /** Asks a job to stop after its current batch; rows already handled stay handled. */
 export const cancelJob = operatorProcedure.input(z.object({ id: jobId })).mutation(async ({ ctx, input }) => {

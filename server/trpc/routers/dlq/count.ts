@@ -1,7 +1,7 @@
-import { consoleDeps } from "../../console-deps";
-import { viewerProcedure } from "../../init";
-import { toDlqFilter } from "../../queue-filter";
-import { dlqFilter } from "../../queue-inputs";
+import { consoleDeps } from "@/server/trpc/console-deps";
+import { viewerProcedure } from "@/server/trpc/init";
+import { toDlqFilter } from "@/server/trpc/queue-filter";
+import { dlqFilter } from "@/server/trpc/queue-inputs";
 
 /** The exact number of rows a filter matches: what "requeue all matching" or "purge" would touch. */
 export const count = viewerProcedure.input(dlqFilter).query(async ({ ctx, input }) => {

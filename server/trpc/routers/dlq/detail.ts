@@ -1,8 +1,8 @@
 import { TRPCError } from "@trpc/server";
-import { consoleDeps } from "../../console-deps";
-import { viewerProcedure } from "../../init";
-import { viewPayload } from "../../payload-view";
-import { messageAddress } from "../../queue-inputs";
+import { consoleDeps } from "@/server/trpc/console-deps";
+import { viewerProcedure } from "@/server/trpc/init";
+import { viewPayload } from "@/server/trpc/payload-view";
+import { messageAddress } from "@/server/trpc/queue-inputs";
 
 /** One dead letter: its failure, metadata and payload (base64 and a decoded view). */
 export const detail = viewerProcedure.input(messageAddress).query(async ({ ctx, input }) => {

@@ -1,7 +1,7 @@
-import { consoleDeps } from "../../console-deps";
-import { viewerProcedure } from "../../init";
-import { toDlqFilter } from "../../queue-filter";
-import { dlqFilter } from "../../queue-inputs";
+import { consoleDeps } from "@/server/trpc/console-deps";
+import { viewerProcedure } from "@/server/trpc/init";
+import { toDlqFilter } from "@/server/trpc/queue-filter";
+import { dlqFilter } from "@/server/trpc/queue-inputs";
 
 /**
  * Failures grouped by their normalised reason, biggest first (up to 50),

@@ -1,5 +1,5 @@
 // dlq.*: the dead-letter queues: read, search, requeue and purge.
-import { router } from "../../init";
+import { router } from "@/server/trpc/init";
 import { cancelJob } from "./cancel-job";
 import { count } from "./count";
 import { detail } from "./detail";

@@ -1,8 +1,8 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
-import { consoleDeps } from "../../console-deps";
-import { viewerProcedure } from "../../init";
-import { jobId } from "../../queue-inputs";
+import { consoleDeps } from "@/server/trpc/console-deps";
+import { viewerProcedure } from "@/server/trpc/init";
+import { jobId } from "@/server/trpc/queue-inputs";
 
 /** A requeue or purge job's state and progress. */
 export const job = viewerProcedure.input(z.object({ id: jobId })).query(async ({ ctx, input }) => {

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { consoleDeps } from "../../console-deps";
-import { viewerProcedure } from "../../init";
+import { consoleDeps } from "@/server/trpc/console-deps";
+import { viewerProcedure } from "@/server/trpc/init";
 
 /** The most recent requeue and purge jobs, newest first. */
 export const jobs = viewerProcedure

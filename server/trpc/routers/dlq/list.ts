@@ -1,7 +1,7 @@
-import { consoleDeps } from "../../console-deps";
-import { viewerProcedure } from "../../init";
-import { toDlqFilter } from "../../queue-filter";
-import { dlqFilter, pageSize, positiveInt } from "../../queue-inputs";
+import { consoleDeps } from "@/server/trpc/console-deps";
+import { viewerProcedure } from "@/server/trpc/init";
+import { toDlqFilter } from "@/server/trpc/queue-filter";
+import { dlqFilter, pageSize, positiveInt } from "@/server/trpc/queue-inputs";
 
 /** Failed messages newest first, filtered, keyset-paged on log id (`cursor` is the previous page's `next`). */
 // Not strict: useInfiniteQuery adds a `direction` of its own, dropped here.

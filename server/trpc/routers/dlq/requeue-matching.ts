@@ -1,10 +1,10 @@
 import { z } from "zod";
-import { auditJob } from "../../../auth/audit";
-import { consoleDeps } from "../../console-deps";
-import { actorOf, operatorProcedure } from "../../init";
-import { toDlqFilter } from "../../queue-filter";
-import { dlqFilter, ratePerSecond } from "../../queue-inputs";
-import { startJob } from "../../start-job";
+import { auditJob } from "@/server/auth/audit";
+import { consoleDeps } from "@/server/trpc/console-deps";
+import { actorOf, operatorProcedure } from "@/server/trpc/init";
+import { toDlqFilter } from "@/server/trpc/queue-filter";
+import { dlqFilter, ratePerSecond } from "@/server/trpc/queue-inputs";
+import { startJob } from "@/server/trpc/start-job";
 
 /**
  * Requeues everything the filter matches now, as a paced job started in this

@@ -1,7 +1,7 @@
 import { TRPCError } from "@trpc/server";
-import { consoleDeps } from "../../console-deps";
-import { viewerProcedure } from "../../init";
-import { messageAddress } from "../../queue-inputs";
+import { consoleDeps } from "@/server/trpc/console-deps";
+import { viewerProcedure } from "@/server/trpc/init";
+import { messageAddress } from "@/server/trpc/queue-inputs";
 
 /** One message's delivery attempts in each consumer group (the last ATTEMPT_HISTORY_CAP), and when a retry is due. */
 export const attempts = viewerProcedure.input(messageAddress).query(async ({ ctx, input }) => {

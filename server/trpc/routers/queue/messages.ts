@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { consoleDeps } from "../../console-deps";
-import { viewerProcedure } from "../../init";
-import { groupName, pageSize, partitionKey, positiveInt, topicName } from "../../queue-inputs";
+import { consoleDeps } from "@/server/trpc/console-deps";
+import { viewerProcedure } from "@/server/trpc/init";
+import { groupName, pageSize, partitionKey, positiveInt, topicName } from "@/server/trpc/queue-inputs";
 
 export const STATE_FILTERS = ["all", "ready", "in_flight", "retrying", "deferred", "done"] as const;
 

@@ -1,8 +1,8 @@
 // The overview page in one call: every topic's counts and group lag, live
 // workers and builds by status. Each part is bounded (counts stop at 10,000;
 // the rest follow the number of partitions, groups and subscribers).
-import { consoleDeps } from "../../console-deps";
-import { viewerProcedure } from "../../init";
+import { consoleDeps } from "@/server/trpc/console-deps";
+import { viewerProcedure } from "@/server/trpc/init";
 
 export const overview = viewerProcedure.query(async ({ ctx }) => {
   const { queue, store } = consoleDeps(ctx);

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { consoleDeps } from "../../console-deps";
-import { viewerProcedure } from "../../init";
-import { pageSize, partitionKey, topicName } from "../../queue-inputs";
+import { consoleDeps } from "@/server/trpc/console-deps";
+import { viewerProcedure } from "@/server/trpc/init";
+import { pageSize, partitionKey, topicName } from "@/server/trpc/queue-inputs";
 
 /** A topic's partitions by key, keyset-paged: `cursor` is the previous page's `next` (its last key). */
 // Not strict: useInfiniteQuery adds a `direction` of its own, dropped here.

@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { auditWithin } from "../../../auth/audit";
-import { consoleDeps } from "../../console-deps";
-import { actorOf, operatorProcedure } from "../../init";
-import { groupName, topicName } from "../../queue-inputs";
+import { auditWithin } from "@/server/auth/audit";
+import { consoleDeps } from "@/server/trpc/console-deps";
+import { actorOf, operatorProcedure } from "@/server/trpc/init";
+import { groupName, topicName } from "@/server/trpc/queue-inputs";
 
 /** Stops handing out a consumer group's rows of a topic; the signed-in operator is recorded as who paused it. */
 export const pause = operatorProcedure

@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { auditWithin } from "../../../auth/audit";
-import { consoleDeps } from "../../console-deps";
-import { actorOf, operatorProcedure } from "../../init";
-import { groupName, topicName } from "../../queue-inputs";
+import { auditWithin } from "@/server/auth/audit";
+import { consoleDeps } from "@/server/trpc/console-deps";
+import { actorOf, operatorProcedure } from "@/server/trpc/init";
+import { groupName, topicName } from "@/server/trpc/queue-inputs";
 
 /** Lets a paused consumer group's subscribers fetch again. */
 export const resume = operatorProcedure

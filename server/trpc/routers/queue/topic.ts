@@ -1,8 +1,8 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
-import { consoleDeps } from "../../console-deps";
-import { viewerProcedure } from "../../init";
-import { topicName } from "../../queue-inputs";
+import { consoleDeps } from "@/server/trpc/console-deps";
+import { viewerProcedure } from "@/server/trpc/init";
+import { topicName } from "@/server/trpc/queue-inputs";
 
 /** One topic's counts and groups (the header of the topic page). */
 export const topic = viewerProcedure.input(z.object({ topic: topicName })).query(async ({ ctx, input }) => {

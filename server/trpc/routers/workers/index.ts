@@ -1,5 +1,5 @@
 // workers.*: the processes consuming the queue.
-import { router } from "../../init";
+import { router } from "@/server/trpc/init";
 import { list } from "./list";
 
 export const workersRouter = router({ list });

@@ -1,9 +1,13 @@
 // Watches the lease columns of queue_group_partitions while a scenario runs:
 // how long a partition with work ready for a group went without a valid
-// lease. "Ready" is the subscribers' own notion (leases.ts scan): a row above
-// the watermark, visible, not finished and not out with anyone.
-import { NOW_MS_SQL } from "../db/clock";
-import type { Harness } from "./harness";
+// lease. "Ready" is the subscribers' own rule (readyNow and outWithOwner in
+// server/queue/partition-state.ts): a row above the watermark, visible, not
+// finished, not out with anyone, and not waiting behind an earlier row that
+// is still out with a subscriber (a killed consumer's row until its
+// visibility timeout): no subscriber could fetch a row that waits.
+import type { Harness } from "@/faults/harness/harness";
+import { pause } from "@/faults/wait";
+import { leaseFree, leaseHeld, outWithOwner, readyNow } from "@/server/queue/partition-state";
 
 export interface OrphanWindow {
   group: string;
@@ -21,20 +25,22 @@ const READY_UNOWNED = `
   LEFT JOIN queue_group_partitions g
     ON g.consumer_group = ? AND g.topic = p.topic AND g.partition_key = p.partition_key
   WHERE p.topic = ? AND p.head_seq > COALESCE(g.watermark, 0)
-    AND NOT (g.lease_owner IS NOT NULL AND g.lease_expires_at >= ${NOW_MS_SQL})
+    AND ${leaseFree("g")}
     AND EXISTS (
       SELECT 1 FROM queue_messages m
       LEFT JOIN queue_deliveries d
         ON d.consumer_group = ? AND d.topic = m.topic AND d.partition_key = m.partition_key AND d.seq = m.seq
       WHERE m.topic = p.topic AND m.partition_key = p.partition_key AND m.seq > COALESCE(g.watermark, 0)
-        AND m.visible_after <= ${NOW_MS_SQL}
-        AND (m.target_group IS NULL OR m.target_group = ?)
-        AND (d.seq IS NULL OR (d.state = 0 AND d.visible_at <= ${NOW_MS_SQL})))`;
+        AND ${readyNow("?")}
+        AND NOT EXISTS (
+          SELECT 1 FROM queue_deliveries x
+          WHERE x.consumer_group = ? AND x.topic = m.topic AND x.partition_key = m.partition_key
+            AND x.seq > COALESCE(g.watermark, 0) AND x.seq < m.seq AND ${outWithOwner("x")}))`;
 
 const OWNERS = `
   SELECT consumer_group, COUNT(DISTINCT lease_owner) AS owners, COUNT(*) AS leased
   FROM queue_group_partitions
-  WHERE topic = ? AND lease_owner IS NOT NULL AND lease_expires_at >= ${NOW_MS_SQL}
+  WHERE topic = ? AND ${leaseHeld("queue_group_partitions")}
   GROUP BY consumer_group`;
 
 export class LeaseSampler {
@@ -73,7 +79,7 @@ export class LeaseSampler {
           `leases: ${rows.map((r) => `${r.consumer_group} ${r.leased} partitions over ${r.owners} owners`).join("; ") || "none held"}, ${this.open.size} ready partitions unowned`,
         );
       }
-      await new Promise((r) => setTimeout(r, this.everyMs));
+      await pause(this.everyMs);
     }
   }
 
@@ -81,7 +87,7 @@ export class LeaseSampler {
     const now = Date.now();
     const seen = new Set<string>();
     for (const group of this.groups) {
-      const rows = await this.h.sql<{ partition_key: string }>(READY_UNOWNED, [group, this.topic, group, group]);
+      const rows = await this.h.sql<{ partition_key: string }>(READY_UNOWNED, [group, this.topic, group, group, group]);
       for (const r of rows) {
         const key = `${group}\u0000${r.partition_key}`;
         seen.add(key);
