@@ -6,6 +6,7 @@
 import type mysql from "mysql2/promise";
 import { NOW_MS_SQL } from "@/db/clock";
 import { DeliveryState } from "@/db/schema";
+import { recountStatements } from "@/server/queue/dlq-counts";
 import { failureGroup } from "@/server/queue/failure-group";
 import { dedupKey } from "@/server/queue/log";
 import { TOPIC_ROW, TRAFFIC_SHARDS } from "@/server/queue/rollup";
@@ -246,6 +247,8 @@ async function seedLog(ctx: Ctx): Promise<void> {
   await ctx.pool.query(
     `INSERT INTO queue_partitions (topic, partition_key, head_seq, created_at, last_published_at) VALUES ${partitions.join(", ")}`,
   );
+  // The rows went in around the queue: their counts are the library's recount of the topic.
+  for (const st of recountStatements(SEED.dlqTopic)) await ctx.pool.query(st.sql, st.params);
 }
 
 export const subscriberId = (i: number) => `bench-sub-${i}`;

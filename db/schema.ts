@@ -224,6 +224,28 @@ export const queueTraffic = mysqlTable(
 );
 
 /**
+ * How many dead letters each (DLQ topic, original consumer group, failure
+ * group) holds, so the DLQ page's counts and failure groups read a few rows
+ * instead of counting a million. Every write that adds or removes DLQ rows
+ * changes it in the same transaction (server/queue/dlq-counts.ts); a row
+ * whose count reaches 0 is deleted. `newestLogId` is the log id of the
+ * group's newest dead letter, NULL once that row is gone until the next
+ * failure (a reader then looks it up).
+ */
+export const queueDlqCounts = mysqlTable(
+  "queue_dlq_counts",
+  {
+    topic: varchar("topic", { length: 191 }).notNull(),
+    // '' for rows whose original group was never recorded.
+    originalGroup: varchar("original_group", { length: 191 }).notNull(),
+    failureGroup: varchar("failure_group", { length: 191 }).notNull(),
+    deadLetters: bigint("dead_letters", { mode: "number" }).notNull(),
+    newestLogId: bigint("newest_log_id", { mode: "number", unsigned: true }),
+  },
+  (t) => [primaryKey({ name: "queue_dlq_counts_pk", columns: [t.topic, t.originalGroup, t.failureGroup] })],
+);
+
+/**
  * Operator jobs over many DLQ rows (requeue or purge everything that matches a
  * filter): rate-limited, with progress, cancellable, resumable by any process
  * after a crash (a job whose runner stopped heartbeating is taken over).

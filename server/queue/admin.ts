@@ -2,6 +2,7 @@
 // purge, and garbage collection. The console and the CLI call these; they
 // never touch the tables themselves.
 import { type AdminOptions, type Executor, NOW_MS, type QueueDb, type WriteResult } from "./db";
+import { COUNTED_COLUMNS, type CountedRow, forgetStatements, topicsWithDeadLetters } from "./dlq-counts";
 import { invalid, QueueError } from "./errors";
 import { parseMetadata } from "./fetch";
 import { appendToLog } from "./log";
@@ -31,16 +32,16 @@ function checkAddress(a: DlqAddress): DlqAddress {
  */
 export async function requeueRows(c: Executor, logIds: number[]): Promise<number> {
   if (logIds.length === 0) return 0;
-  const rows = await c.query<{
-    log_id: number;
-    partition_key: string;
-    message_id: string;
-    payload: Buffer;
-    metadata: string | null;
-    original_topic: string;
-    original_group: string;
-  }>(
-    `SELECT log_id, partition_key, message_id, payload, metadata, original_topic, original_group FROM queue_messages
+  const rows = await c.query<
+    CountedRow & {
+      partition_key: string;
+      message_id: string;
+      payload: Buffer;
+      metadata: string | null;
+      original_topic: string;
+    }
+  >(
+    `SELECT ${COUNTED_COLUMNS}, partition_key, message_id, payload, metadata, original_topic FROM queue_messages
      WHERE log_id IN (?) AND original_topic IS NOT NULL AND original_group IS NOT NULL
      ORDER BY log_id FOR UPDATE`,
     [logIds],
@@ -59,7 +60,10 @@ export async function requeueRows(c: Executor, logIds: number[]): Promise<number
       targetGroup: row.original_group,
     })),
   );
-  await c.execute("DELETE FROM queue_messages WHERE log_id IN (?)", [rows.map((r) => r.log_id)]);
+  await c.script([
+    { sql: "DELETE FROM queue_messages WHERE log_id IN (?)", params: [rows.map((r) => r.log_id)] },
+    ...forgetStatements(rows),
+  ]);
   return rows.length;
 }
 
@@ -134,7 +138,18 @@ export async function collectGarbage(db: QueueDb, opts: GarbageOptions = {}): Pr
        GROUP BY p.topic, p.partition_key
        HAVING floor > 0) f`,
   );
-  const floors = candidates.filter((f) => f.oldest !== null && Number(f.oldest) <= Number(f.floor));
+  const due = candidates.filter((f) => f.oldest !== null && Number(f.oldest) <= Number(f.floor));
+  // A row at or below a floor was committed before its group passed it, and so was its count:
+  // a topic holding dead letters (a consumed DLQ topic) is known here.
+  const counted = await topicsWithDeadLetters(db, [...new Set(due.map((f) => f.topic))]);
+  const floors = due.filter((f) => !counted.has(f.topic));
+  // A message's attempt history outlives its delivery rows (deleted below, once its group has
+  // passed it) and goes with the message: up to the oldest row this run leaves.
+  const attempts = (f: (typeof due)[number]) => ({
+    sql: `DELETE FROM queue_attempts WHERE topic = ? AND partition_key = ? AND seq <= ?
+            AND seq < COALESCE((SELECT MIN(m.seq) FROM queue_messages m WHERE m.topic = ? AND m.partition_key = ?), ? + 1)`,
+    params: [f.topic, f.partition_key, f.floor, f.topic, f.partition_key, f.floor],
+  });
   let deleted = 0;
   // Partitions in transactions of GC_PARTITIONS_PER_TX, one round trip each: a commit (and a log
   // flush) per statement, two per partition, made a run over 1,000 busy partitions 2,000 commits.
@@ -147,17 +162,28 @@ export async function collectGarbage(db: QueueDb, opts: GarbageOptions = {}): Pr
             sql: "DELETE FROM queue_messages WHERE topic = ? AND partition_key = ? AND seq <= ? ORDER BY seq LIMIT ?",
             params: [f.topic, f.partition_key, f.floor, limit],
           },
-          {
-            // A message's attempt history outlives its delivery rows (deleted below, once its group
-            // has passed it) and goes with the message: up to the oldest row this run leaves.
-            sql: `DELETE FROM queue_attempts WHERE topic = ? AND partition_key = ? AND seq <= ?
-                    AND seq < COALESCE((SELECT MIN(m.seq) FROM queue_messages m WHERE m.topic = ? AND m.partition_key = ?), ? + 1)`,
-            params: [f.topic, f.partition_key, f.floor, f.topic, f.partition_key, f.floor],
-          },
+          attempts(f),
         ]),
       ),
     );
     for (let k = 0; k < results.length; k += 2) deleted += (results[k] as WriteResult).affectedRows;
+  }
+  // Dead letters are read before they go, so their counts go down with them.
+  for (const f of due.filter((x) => counted.has(x.topic))) {
+    deleted += await db.tx(async (c) => {
+      const rows = await c.query<CountedRow>(
+        `SELECT ${COUNTED_COLUMNS} FROM queue_messages
+         WHERE topic = ? AND partition_key = ? AND seq <= ? ORDER BY seq LIMIT ? FOR UPDATE`,
+        [f.topic, f.partition_key, f.floor, limit],
+      );
+      if (rows.length === 0) return 0;
+      await c.commitWith([
+        { sql: "DELETE FROM queue_messages WHERE log_id IN (?)", params: [rows.map((r) => r.log_id)] },
+        attempts(f),
+        ...forgetStatements(rows),
+      ]);
+      return rows.length;
+    });
   }
   // Delivery rows at or below their watermark are finished history.
   await db.execute(

@@ -66,3 +66,21 @@ export function groupMayContain(group: string, search: string): boolean {
 function fold(s: string): string {
   return s.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase().replace(/ß/g, "s");
 }
+
+/**
+ * Whether every reason in `group` contains `search` (as the DLQ search
+ * compares), so the group's count is its number of matches. Only the text
+ * the masks left as it was can tell: the search must be printable ASCII with
+ * no space and no mask character, and lie within one run of the group between
+ * masks and spaces (a space there stood for any run of white space). The
+ * part of a truncated group before the cut is still the reason's own text.
+ */
+export function groupHolds(group: string, search: string): boolean {
+  if (!/^[\x21-\x7e]+$/.test(search) || /[<>]/.test(search)) return false;
+  const text = group.endsWith(TRUNCATED) ? group.slice(0, -TRUNCATED.length) : group;
+  const needle = asciiLower(search);
+  return text.split(/<uuid>|<str>|<hex>|<n>| /).some((piece) => asciiLower(piece).includes(needle));
+}
+
+/** Lower case for A-Z only: a wider fold (the Kelvin sign to k) would claim matches the database does not make. */
+const asciiLower = (s: string) => s.replace(/[A-Z]/g, (ch) => ch.toLowerCase());

@@ -16,18 +16,15 @@ import {
   type MessageAddress,
 } from "./ops/deferred";
 import {
-  countDlq,
   type DlqDetail,
   type DlqFilter,
   type DlqPage,
   type DlqPageOptions,
-  dlqFailureGroups,
-  type FailureGroupFilter,
-  type FailureGroupRow,
   getDeadLetter,
   listDlq,
   listDlqTopics,
 } from "./ops/dlq";
+import { countDlq, dlqFailureGroups, type FailureGroupFilter, type FailureGroupRow } from "./ops/dlq-tallies";
 import {
   cancelJob,
   claimableJobs,
@@ -100,15 +97,8 @@ export {
 } from "./ops/attempts";
 export type { Count } from "./ops/count";
 export type { DeferredCursor, DeferredListOptions, DeferredPage, DeferredRow, MessageAddress } from "./ops/deferred";
-export type {
-  DlqDetail,
-  DlqFilter,
-  DlqPage,
-  DlqPageOptions,
-  DlqRow,
-  FailureGroupFilter,
-  FailureGroupRow,
-} from "./ops/dlq";
+export type { DlqDetail, DlqFilter, DlqPage, DlqPageOptions, DlqRow } from "./ops/dlq";
+export type { FailureGroupFilter, FailureGroupRow } from "./ops/dlq-tallies";
 export {
   type Job,
   type JobAudit,

@@ -48,6 +48,9 @@ export function dedupKey(topic: string, partitionKey: string, id: string, origin
   return h.digest();
 }
 
+/** The dedup key a row is stored under. */
+export const dedupKeyOf = (r: LogRow) => dedupKey(r.topic, r.partitionKey, r.messageId, r.origin);
+
 const COLUMNS =
   "topic, partition_key, seq, message_id, dedup_key, payload, metadata, published_at, visible_after, target_group, failure_reason, failure_count, failed_at, original_topic, original_group, original_seq, failure_group";
 
@@ -62,7 +65,11 @@ const partitionId = (topic: string, partitionKey: string) => JSON.stringify([top
  * (one statement, partitions in sorted order so two appends never deadlock)
  * and read them back; that round trip is sent here.
  */
-export async function appendStatements(c: Executor, rows: LogRow[]): Promise<Statement[]> {
+export async function appendStatements(
+  c: Executor,
+  rows: LogRow[],
+  opts: { tallyDuplicates?: boolean } = {},
+): Promise<Statement[]> {
   if (rows.length === 0) return [];
   const counts = new Map<string, { topic: string; partitionKey: string; n: number }>();
   for (const r of rows) {
@@ -112,7 +119,7 @@ export async function appendStatements(c: Executor, rows: LogRow[]): Promise<Sta
       r.partitionKey,
       seq.param,
       r.messageId,
-      dedupKey(r.topic, r.partitionKey, r.messageId, r.origin),
+      dedupKeyOf(r),
       r.payload,
       r.metadata && Object.keys(r.metadata).length > 0 ? JSON.stringify(r.metadata) : null,
       r.delayMs > 0 ? Math.ceil(r.delayMs) : 0,
@@ -125,9 +132,11 @@ export async function appendStatements(c: Executor, rows: LogRow[]): Promise<Sta
       r.failure ? failureGroup(r.failure.reason) : null,
     );
   });
-  // A duplicate dedup_key keeps the stored row untouched: that is the dedup.
+  // A duplicate dedup_key keeps the stored row untouched: that is the dedup. Tallied, each one
+  // also adds 1 to @sluice_dups (the affected-row count cannot tell: mysql2 asks for found rows).
+  const onDuplicate = opts.tallyDuplicates ? "log_id + 0 * (@sluice_dups := @sluice_dups + 1)" : "log_id";
   statements.push({
-    sql: `INSERT INTO queue_messages (${COLUMNS}) VALUES ${values.join(", ")} ON DUPLICATE KEY UPDATE log_id = log_id`,
+    sql: `INSERT INTO queue_messages (${COLUMNS}) VALUES ${values.join(", ")} ON DUPLICATE KEY UPDATE log_id = ${onDuplicate}`,
     params,
   });
   return statements;

@@ -4,7 +4,8 @@
 // fetches, settles and watermark moves of one partition never interleave.
 import { DeliveryState } from "@/db/schema";
 import { type Executor, NOW_MS, type Statement } from "./db";
-import { appendToLog, type LogRow } from "./log";
+import { appendDeadLetters } from "./dlq-counts";
+import type { LogRow } from "./log";
 import { countTraffic } from "./rollup";
 
 export interface PartitionRef {
@@ -274,7 +275,7 @@ export async function markDead(
   );
   for (const x of dead) countTraffic(c, x.ref.topic, x.ref.group, { deadLettered: 1 });
   const rows = dead.flatMap((x) => dlqRow(x.ref, x.row, x.attempts, x.reason, x.dlq) ?? []);
-  await appendToLog(c, rows);
+  await appendDeadLetters(c, rows);
 }
 
 /**

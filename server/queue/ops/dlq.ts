@@ -1,11 +1,8 @@
-// Reading the dead-letter queue: list, search, group by normalised failure,
-// and exact counts for what an operator is about to requeue or purge.
-//
-// A little over our ~400-line rule, on purpose: the list, the count and the
-// failure groups share one filter-to-SQL translation (the indexed search),
-// and split apart each would need it exported and its rules read elsewhere.
+// Reading the dead-letter queue: the filter-to-SQL translation (the indexed
+// search) and the list it reads; the counts and failure groups built on the
+// same plan are in dlq-tallies.ts.
 import type { Executor, QueueDb } from "@/server/queue/db";
-import { groupMayContain } from "@/server/queue/failure-group";
+import { groupHolds, groupMayContain } from "@/server/queue/failure-group";
 import { parseMetadata } from "@/server/queue/fetch";
 
 export interface DlqFilter {
@@ -72,7 +69,7 @@ const MAX_GROUP_BRANCHES = 24;
 /** More distinct failure groups than this and the text search walks the topic: groups would not prune. */
 const MAX_GROUPS_LOOKED_AT = 2_000;
 
-interface Branch {
+export interface Branch {
   index: string;
   where: string[];
   params: unknown[];
@@ -80,6 +77,8 @@ interface Branch {
   newestFirst: "log_id DESC" | "seq DESC";
   /** An index that holds every condition of the branch, for a COUNT(*) that reads no row (the page itself walks `index`). */
   countIndex?: string;
+  /** Every row of this failure group matches (groupHolds): a count reads queue_dlq_counts instead. */
+  whole?: string;
 }
 
 export interface DlqBounds {
@@ -89,7 +88,7 @@ export interface DlqBounds {
   before?: number;
 }
 
-type Reader = Pick<Executor, "query">;
+export type Reader = Pick<Executor, "query">;
 
 /** The branches whose union is exactly the rows `f` matches within `bounds`. */
 export async function planDlq(db: Reader, f: DlqFilter, bounds: DlqBounds = {}): Promise<Branch[]> {
@@ -134,10 +133,21 @@ export async function planDlq(db: Reader, f: DlqFilter, bounds: DlqBounds = {}):
     return [branch("queue_messages_topic_log", [], [], { countIndex: groupIndex })];
   }
   const s = f.search;
-  const branches = [
-    branch("queue_messages_topic_dlq_id", ["dlq_message_id = ?"], [s]),
-    branch("queue_messages_partition_seq", ["partition_key = ?"], [s], { newestFirst: "seq DESC" }),
-  ];
+  // A failure group whose every reason holds the text is read whole; the id and key branches
+  // then leave its rows out, so that a count adds the group's kept count to theirs.
+  const wholeGroup = (g: string) => branch(groupIndex, ["failure_group = ?"], [g], { whole: g });
+  if (f.failureGroup !== undefined && groupHolds(f.failureGroup, s)) return [wholeGroup(f.failureGroup)];
+  const idAndKey = (wholes: string[]) => {
+    const not = wholes.length === 0 ? [] : ["failure_group NOT IN (?)"];
+    const notParams = wholes.length === 0 ? [] : [wholes];
+    return [
+      branch("queue_messages_topic_dlq_id", ["dlq_message_id = ?", ...not], [s, ...notParams]),
+      branch("queue_messages_partition_seq", ["partition_key = ?", ...not], [s, ...notParams], {
+        newestFirst: "seq DESC",
+      }),
+    ];
+  };
+  const branches = idAndKey([]);
   const pattern = `%${s.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
   const walk = () => [
     ...branches,
@@ -164,8 +174,12 @@ export async function planDlq(db: Reader, f: DlqFilter, bounds: DlqBounds = {}):
   if (groups === null) return walk();
   const candidates = groups.filter((g) => groupMayContain(g, s));
   if (candidates.length > MAX_GROUP_BRANCHES) return walk();
-  for (const g of candidates) branches.push(...inGroup(g));
-  return branches;
+  const wholes = candidates.filter((g) => groupHolds(g, s));
+  return [
+    ...idAndKey(wholes),
+    ...wholes.map(wholeGroup),
+    ...candidates.filter((g) => !wholes.includes(g)).flatMap(inGroup),
+  ];
 }
 
 /** The topic's failure groups, one index probe each; null when there are too many to be worth pruning. */
@@ -280,105 +294,6 @@ export async function listDlq(db: QueueDb, filter: DlqFilter, opts: DlqPageOptio
   const rows = await selectNewest<RawDlq>(db, branches, ROW_COLUMNS, opts.limit + 1);
   const page = rows.slice(0, opts.limit).map((r) => toDlqRow(filter.topic, r));
   return { rows: page, next: rows.length > opts.limit ? (page.at(-1)?.logId ?? null) : null };
-}
-
-/** The exact number of rows a filter matches (what a requeue or purge would touch). */
-export async function countDlq(db: Reader, filter: DlqFilter, maxLogId?: number): Promise<number> {
-  const branches = await planDlq(db, filter, { maxLogId });
-  const only = branches.length === 1 ? branches[0] : undefined;
-  const [row] = only
-    ? await db.query<{ n: number }>(
-        `SELECT COUNT(*) AS n FROM queue_messages FORCE INDEX (${only.countIndex ?? only.index}) WHERE ${only.where.join(" AND ")}`,
-        only.params,
-      )
-    : await db.query<{ n: number }>(
-        // UNION, not UNION ALL: a row found by its id and by its text counts once.
-        `SELECT COUNT(*) AS n FROM (${branches
-          .map(
-            (b) =>
-              `(SELECT log_id FROM queue_messages FORCE INDEX (${b.countIndex ?? b.index}) WHERE ${b.where.join(" AND ")})`,
-          )
-          .join(" UNION ")}) matched`,
-        branches.flatMap((b) => b.params),
-      );
-  return Number(row?.n ?? 0);
-}
-
-export interface FailureGroupRow {
-  failureGroup: string;
-  /** Dead letters in the group (of those the filter matches). */
-  count: number;
-  /** When its newest dead letter failed, ms on the database's clock. */
-  lastFailedAt: number;
-  /** That newest dead letter's reason as given. */
-  sampleReason: string;
-}
-
-/**
- * Which dead letters dlqFailureGroups counts: a DLQ topic's name (all its
- * rows), or a filter whose search and original group narrow them (its
- * failure group, if any, is not taken).
- */
-export type FailureGroupFilter = string | Omit<DlqFilter, "failureGroup">;
-
-/**
- * Failures grouped by their normalised reason, biggest first. With a search
- * or an original group, the counts are of the rows that match it (a filter's
- * failure group is ignored here: the list shows every group to pick from).
- */
-export async function dlqFailureGroups(
-  db: QueueDb,
-  filter: FailureGroupFilter,
-  limit = 50,
-): Promise<FailureGroupRow[]> {
-  const f: DlqFilter =
-    typeof filter === "string"
-      ? { topic: filter }
-      : {
-          topic: filter.topic,
-          ...(filter.search ? { search: filter.search } : {}),
-          ...(filter.originalGroup !== undefined ? { originalGroup: filter.originalGroup } : {}),
-        };
-  const groups =
-    f.search === undefined && f.originalGroup === undefined
-      ? await db.query<{ failure_group: string; n: number; newest: number }>(
-          // Pinned: left alone, the planner may walk (topic, log_id) and read every DLQ row.
-          `SELECT failure_group, COUNT(*) AS n, MAX(log_id) AS newest
-           FROM queue_messages FORCE INDEX (queue_messages_topic_failure_group)
-           WHERE topic = ? AND failure_group IS NOT NULL
-           GROUP BY failure_group ORDER BY n DESC, failure_group LIMIT ?`,
-          [f.topic, limit],
-        )
-      : await groupsOfMatches(db, f, limit);
-  if (groups.length === 0) return [];
-  const samples = await db.query<{ log_id: number; failure_reason: string; failed_at: number }>(
-    "SELECT log_id, failure_reason, failed_at FROM queue_messages WHERE log_id IN (?)",
-    [groups.map((g) => g.newest)],
-  );
-  const byId = new Map(samples.map((s) => [Number(s.log_id), s]));
-  return groups.map((g) => {
-    const s = byId.get(Number(g.newest));
-    return {
-      failureGroup: g.failure_group,
-      count: Number(g.n),
-      lastFailedAt: Number(s?.failed_at ?? 0),
-      sampleReason: s?.failure_reason ?? "",
-    };
-  });
-}
-
-async function groupsOfMatches(db: Reader, f: DlqFilter, limit: number) {
-  const branches = await planDlq(db, f);
-  return db.query<{ failure_group: string; n: number; newest: number }>(
-    `SELECT failure_group, COUNT(*) AS n, MAX(log_id) AS newest FROM (${branches
-      .map(
-        (b) =>
-          `(SELECT log_id, failure_group FROM queue_messages FORCE INDEX (${b.countIndex ?? b.index}) WHERE ${b.where.join(" AND ")})`,
-      )
-      .join(" UNION ")}) matched
-     GROUP BY failure_group ORDER BY n DESC, failure_group LIMIT ?`,
-    [...branches.flatMap((b) => b.params), limit],
-  );
 }
 
 /** DLQ topics: topics whose rows carry failures. */

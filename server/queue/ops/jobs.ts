@@ -7,8 +7,10 @@
 import { randomUUID } from "node:crypto";
 import { requeueRows } from "@/server/queue/admin";
 import { type AdminOptions, type Executor, NOW_MS, type QueueDb } from "@/server/queue/db";
+import { deleteCounted } from "@/server/queue/dlq-counts";
 import { invalid, QueueError } from "@/server/queue/errors";
-import { countDlq, type DlqFilter, newestDlqIds } from "./dlq";
+import { type DlqFilter, newestDlqIds } from "./dlq";
+import { countDlq } from "./dlq-tallies";
 
 export type JobKind = "requeue" | "purge";
 export type JobState = "running" | "done" | "cancelled" | "failed";
@@ -243,10 +245,7 @@ async function step(db: QueueDb, job: RawJob, batch: number, runner: string): Pr
       batch,
     );
     if (ids.length === 0) return null;
-    const n =
-      job.kind === "requeue"
-        ? await requeueRows(c, ids)
-        : (await c.execute("DELETE FROM queue_messages WHERE log_id IN (?)", [ids])).affectedRows;
+    const n = job.kind === "requeue" ? await requeueRows(c, ids) : await deleteCounted(c, ids);
     const { affectedRows } = await c.execute(
       `UPDATE queue_jobs SET processed = processed + ?, \`cursor\` = ?, heartbeat_at = ${NOW_MS}
        WHERE id = ? AND runner = ? AND state = 'running'`,

@@ -8,6 +8,13 @@
 // up from where the partition was and no group's watermark is ever above a
 // new message.
 import type { AdminOptions, Executor, QueueDb } from "@/server/queue/db";
+import {
+  COUNTED_COLUMNS,
+  type CountedRow,
+  forgetStatements,
+  recountStatements,
+  topicsWithDeadLetters,
+} from "@/server/queue/dlq-counts";
 import { invalid, QueueError } from "@/server/queue/errors";
 import { checkText, checkTopic, PARTITION_KEY_MAX } from "@/server/queue/names";
 import { outWithOwner } from "@/server/queue/partition-state";
@@ -54,8 +61,8 @@ export async function deleteMessage(
         [groups, topic, partitionKey],
       );
     }
-    const [m] = await c.query<{ log_id: number; message_id: string }>(
-      "SELECT log_id, message_id FROM queue_messages WHERE topic = ? AND partition_key = ? AND seq = ? FOR UPDATE",
+    const [m] = await c.query<CountedRow & { message_id: string }>(
+      `SELECT ${COUNTED_COLUMNS}, message_id FROM queue_messages WHERE topic = ? AND partition_key = ? AND seq = ? FOR UPDATE`,
       [topic, partitionKey, seq],
     );
     if (!m) throw new QueueError("NOT_FOUND", `no message ${partitionKey}/${seq} in topic ${topic}`);
@@ -82,7 +89,10 @@ export async function deleteMessage(
         seq,
       ]);
     }
-    await c.execute("DELETE FROM queue_messages WHERE log_id = ?", [m.log_id]);
+    await c.script([
+      { sql: "DELETE FROM queue_messages WHERE log_id = ?", params: [m.log_id] },
+      ...forgetStatements([m]),
+    ]);
     await opts.within?.(c, 1);
     return { topic, partitionKey, seq, id: m.message_id, deliveriesCleared, inFlightFor };
   });
@@ -148,6 +158,7 @@ export async function purgeTopic(db: QueueDb, topic: string, opts: PurgeOptions)
         `topic ${topic} now holds ${deleted} messages, not the ${opts.expectedCount} you confirmed; nothing was deleted: look again and confirm the new count`,
       );
     }
+    if ((await topicsWithDeadLetters(c, [topic])).size > 0) await c.script(recountStatements(topic));
     await opts.within?.(c, deleted);
     return { topic, deleted, deliveriesCleared };
   });
