@@ -183,6 +183,14 @@ export default faultScenario({
         `messages in the DLQ that never failed (attempts used up by faults): ${dlqStray.slice(0, 5).join(", ")}`,
       );
     if (ackedFailing.length > 0) problems.push(`failing messages acked: ${ackedFailing.slice(0, 5).join(", ")}`);
+    // A kill during a DLQ move rolls its count back with it: the kept count is the number of rows.
+    const [kept] = await admin.query<{ n: number | null }>(
+      `SELECT SUM(dead_letters) AS n FROM \`${admin.database}\`.queue_dlq_counts WHERE topic = ? AND original_group = ?`,
+      [DLQ_TOPIC, FAILING_GROUP],
+    );
+    const rowsInDlq = [...dlq.values()].reduce((a, b) => a + b, 0);
+    if (Number(kept?.n ?? 0) !== rowsInDlq)
+      problems.push(`the DLQ's kept count is ${Number(kept?.n ?? 0)}, but it holds ${rowsInDlq} rows`);
     // Each check allows the whole budget: together they may not exceed it either.
     const duplicated = [...billing.groups, ...audit.groups].reduce((n, v) => n + v.duplicated, 0);
     const said = [...billing.problems, ...audit.problems].some((p) => p.includes("duplicate deliveries"));

@@ -209,6 +209,9 @@ async function run(h: Harness, opts: ScenarioOptions): Promise<ScenarioResult> {
   for (const r of rows) {
     if (sent.get(r.id)?.kind === "good") problems.push(`good message ${r.id} was dead-lettered: ${r.reason}`);
   }
+  // The DLQ's kept count (changed in each move's transaction) is the number of rows.
+  const kept = await queue.inspect.countDlq({ topic: dlqTopic, originalGroup: GROUP });
+  if (kept !== rows.length) problems.push(`the DLQ's kept count is ${kept}, but it holds ${rows.length} rows`);
 
   // The bound: a good message waits for at most one hung poison ahead of it (hangs are spaced 2 × M × V apart).
   const bound = MAX_ATTEMPTS * VISIBILITY_MS + SLACK_MS;
