@@ -1,11 +1,11 @@
 // sluice messages / message / delete-message / purge-topic: a topic's log, one
 // message in full, and taking messages out of it by hand.
-import { QueueError, type StateFilter } from "@/server/queue";
+import { QueueError, STATE_FILTERS } from "@/server/queue";
 import { viewPayload } from "@/server/trpc/payload-view";
 import { type Command, int, oneOf, req, str, UsageError } from "./args";
 import { confirm, line, printJson, table, when } from "./output";
 
-const STATES: readonly StateFilter[] = ["all", "ready", "in_flight", "retrying", "deferred", "done"];
+const STATES = STATE_FILTERS;
 
 const messages: Command = {
   name: "messages",

@@ -5,7 +5,7 @@
 import { type Browser, expect, type Page, test } from "@playwright/test";
 import type { Queue } from "@/server/queue";
 import { type E2ePayload, storageStatePath } from "./env";
-import { heal, openQueue, runId } from "./queue-helpers";
+import { consumedIds, heal, openQueue, runId } from "./queue-helpers";
 import { shots } from "./shots";
 
 let queue: Queue;
@@ -408,9 +408,13 @@ test.describe("8. small truths", () => {
   });
 
   test("an unknown state or group in a topic's address is answered in a sentence", async ({ page }, testInfo) => {
+    // The topic, and the test consumer's group e2e on it, exist whatever ran before.
+    const id = `ui-address-${runId()}`;
+    await queue.publisher.publish(UI, [{ id, partitionKey: "ui", payload: json({}) }]);
+    await expect.poll(() => consumedIds(UI).includes(id), { timeout: 60_000 }).toBe(true);
     await page.goto(`/topics/${UI}?state=bogus&group=nobody`);
     await expect(page.getByTestId("unknown-state")).toHaveText(
-      "“bogus” is not a message state; showing all messages. The states are ready, in flight, retrying, deferred, done.",
+      "“bogus” is not a message state; showing all messages. The states are ready, in flight, retrying, deferred, done, dead.",
     );
     await expect(page.getByTestId("unknown-group")).toHaveText(
       `No consumer group named “nobody” reads ${UI}; showing group e2e instead.`,

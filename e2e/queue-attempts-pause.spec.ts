@@ -123,6 +123,11 @@ test("a message's detail shows every attempt with its outcome, reason, subscribe
   await expect(listed.locator('tr[data-message-id="flaky"] td').nth(4)).toHaveText("2");
   await expect(listed.locator('tr[data-message-id="bad"] td').nth(3)).toHaveText("dead");
   await expect(listed.locator('tr[data-message-id="bad"] td').nth(4)).toHaveText("1");
+  // The Dead tab lists what the group dead-lettered, and only that.
+  await page.getByRole("tab", { name: "Dead" }).click();
+  await expect(page).toHaveURL(/state=dead/);
+  await expect(listed.locator("tbody tr")).toHaveCount(1);
+  await expect(listed.locator("tbody tr").first()).toHaveAttribute("data-message-id", "bad");
 });
 
 test("a paused group gets no deliveries while another group of the same topic does; resumed, it catches up", async ({

@@ -21,6 +21,7 @@ export const STATE_TABS = [
   { state: "retrying", label: "Retrying" },
   { state: "deferred", label: "Deferred" },
   { state: "done", label: "Done" },
+  { state: "dead", label: "Dead" },
 ] as const;
 export type StateTab = (typeof STATE_TABS)[number]["state"];
 

@@ -115,6 +115,7 @@ export {
   type MessagePage,
   type MessageRow,
   type MessageState,
+  STATE_FILTERS,
   type StateFilter,
 } from "./ops/messages";
 export type { OffsetReset, ReleasedLease, ResetOffsetOptions } from "./ops/offsets";

@@ -72,7 +72,7 @@ describe("a finished message in the topic's list", () => {
 });
 
 describe("a dead-lettered message", () => {
-  it("reads dead, not done, in the list, the detail and the history, before and after garbage collection", async () => {
+  it("reads dead, not done, in the list, its Dead filter, the detail and the history, before and after garbage collection", async () => {
     const topic = "fin.rejected";
     await topicWithSlowGroup(topic, ["acked", "rejected"]);
     const it = subscribe(topic);
@@ -84,11 +84,15 @@ describe("a dead-lettered message", () => {
     ];
     expect(await listed(topic)).toEqual(expected);
     expect(await detailOf(topic, 2)).toEqual({ detail: ["dead", 1], history: ["dead", 1] });
-    const done = await suite.queue.inspect.listMessages(topic, { group: "g", state: "done", limit: 50 });
-    expect(done.messages.map((m) => m.id)).toEqual(["acked"]);
+    const only = async (state: "done" | "dead") =>
+      (await suite.queue.inspect.listMessages(topic, { group: "g", state, limit: 50 })).messages.map((m) => m.id);
+    expect(await only("done")).toEqual(["acked"]);
+    expect(await only("dead")).toEqual(["rejected"]);
 
     await collectGroupDeliveries(topic);
     expect(await listed(topic)).toEqual(expected);
+    expect(await only("done")).toEqual(["acked"]);
+    expect(await only("dead")).toEqual(["rejected"]);
     expect(await detailOf(topic, 2)).toEqual({ detail: ["dead", 1], history: ["dead", 1] });
     expect(await detailOf(topic, 1)).toEqual({ detail: ["done", 1], history: ["done", 1] });
   });

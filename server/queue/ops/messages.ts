@@ -8,7 +8,9 @@ import { parseMetadata } from "@/server/queue/fetch";
 
 export const MESSAGE_STATES = ["ready", "in_flight", "retrying", "deferred", "done", "dead", "other_group"] as const;
 export type MessageState = (typeof MESSAGE_STATES)[number];
-export type StateFilter = "all" | "ready" | "in_flight" | "retrying" | "deferred" | "done";
+/** What a list can ask for: every row, or the rows in one state for the group ("dead": the group dead-lettered them). */
+export const STATE_FILTERS = ["all", "ready", "in_flight", "retrying", "deferred", "done", "dead"] as const;
+export type StateFilter = (typeof STATE_FILTERS)[number];
 
 export const SCAN_LIMIT = 5_000;
 
@@ -164,7 +166,7 @@ export async function listMessages(db: QueueDb, topic: string, opts: MessageList
     );
     return page(rows, opts.limit, group, rows.length);
   }
-  // all / ready / done: walk newest first, at most SCAN_LIMIT rows. Within a
+  // all / ready / done / dead: walk newest first, at most SCAN_LIMIT rows. Within a
   // partition, seq follows log_id, so its own index serves (the cursor is
   // turned into a seq); across a topic, the (topic, log_id) index, pinned
   // because the planner may otherwise walk the whole log's primary key.

@@ -1,14 +1,13 @@
 import { z } from "zod";
+import { STATE_FILTERS } from "@/server/queue";
 import { consoleDeps } from "@/server/trpc/console-deps";
 import { viewerProcedure } from "@/server/trpc/init";
 import { groupName, pageSize, partitionKey, positiveInt, topicName } from "@/server/trpc/queue-inputs";
 
-export const STATE_FILTERS = ["all", "ready", "in_flight", "retrying", "deferred", "done"] as const;
-
 /**
  * A topic's messages newest first, in one consumer group's view of their
  * state. Keyset-paged on log id (`cursor` is the previous page's `next`);
- * ready and done pages come from a bounded scan, so a page may be short, or
+ * ready, done and dead pages come from a bounded scan, so a page may be short, or
  * empty, while `next` still points on.
  */
 // Not strict: useInfiniteQuery adds a `direction` of its own, dropped here.
