@@ -70,8 +70,6 @@ export type Tx = Pick<Db, "select" | "insert" | "update" | "delete" | "execute">
 /** Runs in the transaction of a change (an audit row): commits or rolls back with it. */
 export type TxHook = (tx: Tx) => Promise<void>;
 
-const boundStores = new WeakMap<Pool, PipelineStore>();
-
 export class PipelineStore {
   /**
    * @param bound true when `db` runs on a connection whose transaction the
@@ -88,15 +86,9 @@ export class PipelineStore {
    * with the publishes and settles of that transaction (queue.transaction).
    */
   within(tx: QueueTx): PipelineStore {
-    // One bound store per pooled connection: making a Drizzle client (it reads the whole schema) per
-    // transaction showed in a busy worker's profile.
-    const conn = tx.connection as unknown as Pool;
-    let store = boundStores.get(conn);
-    if (!store) {
-      store = new PipelineStore(createDb(conn), true);
-      boundStores.set(conn, store);
-    }
-    return store;
+    // A client per transaction: mysql2 lends each one a new wrapper of its pooled connection, so
+    // there is nothing to keep; made without the schema, a client costs little (db/client.ts).
+    return new PipelineStore(createDb(tx.connection as unknown as Pool), true);
   }
 
   private change<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
