@@ -23,17 +23,26 @@ export default faultScenario({
     });
     const end = Date.now() + opts.durationMs;
     let midPublish = 0;
-    while (Date.now() < end) {
-      await pause(randomBetween(300, 1500));
+    const killOne = async (waitForAttempt: boolean, delayMs: number) => {
       const live = h.procs.live(fleet.publishers);
-      if (live.length === 0) continue;
+      if (live.length === 0) return;
       const victim = pick(live);
-      // Half the kills wait for an attempt line, so they land inside publish().
-      const interrupted =
-        Math.random() < 0.5 ? await h.procs.kill(victim) : await h.procs.killMidPublish(victim, pick([0, 0, 1, 2, 3]));
+      const interrupted = waitForAttempt ? await h.procs.killMidPublish(victim, delayMs) : await h.procs.kill(victim);
       if (interrupted > 0) midPublish++;
       h.log(`killed ${victim.base}_${victim.incarnation} with ${interrupted} messages unacknowledged`);
       h.procs.restartLater(victim, randomBetween(0, 500));
+    };
+    while (Date.now() < end) {
+      await pause(randomBetween(300, 1500));
+      // Half the kills wait for an attempt line, so they land inside publish().
+      await killOne(Math.random() < 0.5, pick([0, 0, 1, 2, 3]));
+    }
+    // A kill that waits for an attempt line still has to beat a publish of one round trip (a
+    // millisecond or two): in a short run none may have. A few more, each as soon as a line
+    // comes, until one has: the run must show an interrupted publish.
+    for (let extra = 0; midPublish === 0 && extra < 40; extra++) {
+      await pause(100);
+      await killOne(true, 0);
     }
     await h.endTraffic(fleet.groups);
 
