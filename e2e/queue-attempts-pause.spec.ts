@@ -128,6 +128,8 @@ test("a message's detail shows every attempt with its outcome, reason, subscribe
   await expect(page).toHaveURL(/state=dead/);
   await expect(listed.locator("tbody tr")).toHaveCount(1);
   await expect(listed.locator("tbody tr").first()).toHaveAttribute("data-message-id", "bad");
+  // Like Done, it is a bounded scan, and says how far back it looked.
+  await expect(page.getByRole("region", { name: "Messages" })).toContainText("newest messages looked at");
 });
 
 test("a paused group gets no deliveries while another group of the same topic does; resumed, it catches up", async ({

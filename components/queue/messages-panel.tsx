@@ -25,6 +25,9 @@ export const STATE_TABS = [
 ] as const;
 export type StateTab = (typeof STATE_TABS)[number]["state"];
 
+/** Tabs read by a bounded scan of the newest messages (server/queue/ops/messages.ts): the footer says how far it looked. */
+const SCANNED: StateTab[] = ["ready", "done", "dead"];
+
 /** Tabs that mean something without a consumer group. */
 const GROUPLESS: StateTab[] = ["all", "deferred"];
 
@@ -120,7 +123,7 @@ export function MessagesPanel({
             <div className="table-footer">
               <span className="muted small">
                 {formatNumber(rows.length)} shown
-                {state === "ready" || state === "done" ? ` · ${formatNumber(scanned)} newest messages looked at` : ""}
+                {SCANNED.includes(state) ? ` · ${formatNumber(scanned)} newest messages looked at` : ""}
               </span>
               <LoadMore pages={q} endLabel="End of the topic" />
             </div>
