@@ -43,19 +43,22 @@ function byKey<T>(items: T[], keyOf: (item: T) => Key | undefined): Array<[Key, 
   return [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, g]) => g);
 }
 
+/** A row bound for a DLQ topic: it carries its failure. */
+export type DeadLetterRow = LogRow & { failure: NonNullable<LogRow["failure"]> };
+
 /**
- * Appends DLQ rows (each with its `failure`) and counts the ones stored. A
+ * Appends DLQ rows and counts the ones stored. A
  * repeated move is deduped by the log and must not count twice: the insert
  * tallies the duplicates it meets in a session variable, and the count goes
  * up by the rest. One round trip per (topic, original group, failure group)
  * among the rows, usually one.
  */
-export async function appendDeadLetters(c: Executor, rows: LogRow[]): Promise<void> {
-  const groups = byKey(rows, (r) =>
-    r.failure
-      ? { topic: r.topic, originalGroup: r.failure.originalGroup, failureGroup: failureGroup(r.failure.reason) }
-      : undefined,
-  );
+export async function appendDeadLetters(c: Executor, rows: DeadLetterRow[]): Promise<void> {
+  const groups = byKey(rows, (r) => ({
+    topic: r.topic,
+    originalGroup: r.failure.originalGroup,
+    failureGroup: failureGroup(r.failure.reason),
+  }));
   for (const [key, group] of groups) {
     const n = group.length;
     await c.script([
@@ -71,8 +74,6 @@ export async function appendDeadLetters(c: Executor, rows: LogRow[]): Promise<vo
       },
     ]);
   }
-  const plain = rows.filter((r) => !r.failure);
-  if (plain.length > 0) await c.script(await appendStatements(c, plain));
 }
 
 /**

@@ -4,8 +4,7 @@
 // fetches, settles and watermark moves of one partition never interleave.
 import { DeliveryState } from "@/db/schema";
 import { type Executor, NOW_MS, type Statement } from "./db";
-import { appendDeadLetters } from "./dlq-counts";
-import type { LogRow } from "./log";
+import { appendDeadLetters, type DeadLetterRow } from "./dlq-counts";
 import { countTraffic } from "./rollup";
 
 export interface PartitionRef {
@@ -242,7 +241,7 @@ export function dlqRow(
   attempts: number,
   reason: string,
   dlq: DlqSettings,
-): LogRow | undefined {
+): DeadLetterRow | undefined {
   if (!dlq.enabled) return undefined;
   return {
     topic: ref.topic + dlq.topicSuffix,
