@@ -8,7 +8,7 @@ import { state } from "./pipeline-state";
 function statementKind(info: string): string {
   const sql = info.replace(/\s+/g, " ").trim();
   const known: Array<[RegExp, string]> = [
-    [/^\(SELECT 'd' AS kind/i, "queue: scanReadyPartitions"],
+    [/^\(SELECT 'n' AS kind/i, "queue: scanReadyPartitions"],
     [/^SELECT @sluice_head AS head, \(@sluice_idle/i, "queue: settleProbe"],
     [/^UPDATE queue_group_partitions SET idle_until = @sluice_idle/i, "queue: settleProbe (idle marks)"],
     [/^SELECT @sluice_head AS head, x\.idle_until/i, "queue: idleProbe"],

@@ -22,7 +22,7 @@ export const SETTINGS = {
   /** Raw MariaDB: durable single-row commits, each connection count for this long. */
   rawCommitWindowMs: t(3_000, 1_000),
   rawCommitConnections: [1, 4],
-  singleCount: n(2_000),
+  singleCount: n(5_000),
   batchCount: n(20_000),
   /** Messages per publish() call. */
   publishBatch: 1_000,

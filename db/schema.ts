@@ -30,7 +30,11 @@ export const queuePartitions = mysqlTable(
     createdAt: ms("created_at").notNull(),
     lastPublishedAt: ms("last_published_at").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.topic, t.partitionKey] })],
+  (t) => [
+    primaryKey({ columns: [t.topic, t.partitionKey] }),
+    // The ready scan between full scans reads only the partitions published to lately (server/queue/leases.ts).
+    index("queue_partitions_published").on(t.topic, t.lastPublishedAt),
+  ],
 );
 
 /** The immutable log shared by every consumer group. */
@@ -126,6 +130,9 @@ export const queueGroupPartitions = mysqlTable(
   (t) => [
     primaryKey({ columns: [t.consumerGroup, t.topic, t.partitionKey] }),
     index("queue_group_partitions_owner").on(t.leaseOwner),
+    // The ready scan between full scans: partitions never marked idle, and marks come due (server/queue/leases.ts).
+    index("queue_group_partitions_unmarked").on(t.consumerGroup, t.topic, t.idleHead),
+    index("queue_group_partitions_due").on(t.consumerGroup, t.topic, t.idleUntil),
   ],
 );
 

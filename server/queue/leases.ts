@@ -27,11 +27,15 @@ export interface ScanResult {
   /**
    * Partitions that may have a row ready for this group now and that nobody
    * else holds: unleased ones, ones whose lease expired, and this
-   * subscriber's own (whose head it compares with what it last saw).
+   * subscriber's own (whose head it compares with what it last saw). A
+   * changes-only scan lists only those of them that changed lately.
    */
   partitions: ScannedPartition[];
-  /** Partitions of the topic whose lease for the group is held and unexpired, by anyone: the busy ones. */
-  leasedCount: number;
+  /**
+   * Partitions of the topic whose lease for the group is held and unexpired,
+   * by anyone: the busy ones. Null after a changes-only scan, which does not count.
+   */
+  leasedCount: number | null;
   /**
    * How long until the next deferred row of a partition nobody holds becomes
    * visible, ms on the database's clock, when that is within `horizonMs`;
@@ -39,22 +43,10 @@ export interface ScanResult {
    * time itself; a later one the next scan finds.)
    */
   nextDueInMs: number | null;
+  /** When the scan ran, ms on the database's clock. */
+  scannedAt: number;
 }
 
-/**
- * Partitions of the topic that may have a row ready for this group now, the
- * number of partitions held, and when the next deferred row in a partition
- * nobody holds is due. One statement, one round trip.
- *
- * A partition qualifies when its head is above the group's watermark, unless
- * its idle mark (set when a fetch or a settle found nothing ready) says
- * nothing is due before then and nothing was published since: a column
- * compare per partition, no look at its rows. Partitions another subscriber
- * holds are counted, not listed: a busy subscriber's scan returns what it may
- * take, not the topic. The next-due time is read from the (topic,
- * visible_after) index within `horizonMs` only (the subscriber scans again
- * by then anyway), skipping rows of held partitions.
- */
 /**
  * The group is not paused: one primary-key read of its queue_groups row, a
  * constant for the whole statement. Parameters: group, topic.
@@ -62,70 +54,145 @@ export interface ScanResult {
 const NOT_PAUSED = `NOT EXISTS (SELECT 1 FROM queue_groups pq
   WHERE pq.consumer_group = ? AND pq.topic = ? AND pq.paused_at IS NOT NULL)`;
 
-export async function scanReadyPartitions(c: Executor, id: SubscriberIdentity, horizonMs: number): Promise<ScanResult> {
-  // The union's first rows carry the next-due time and the lease count
-  // (kind 'd' and 'c'), then the partitions (kind 'p').
+/**
+ * Whether partition row `p` (queue_partitions), LEFT JOINed to this group's
+ * row `g`, may have a row ready for the group now, and may be taken by the
+ * scanning subscriber: its head is above the watermark, unless its idle mark
+ * (set when a fetch or a settle found nothing ready) says nothing is due
+ * before then and nothing was published since (a column compare, no look at
+ * its rows); nobody else holds it; the group is not paused. Parameters: the
+ * scanning subscriber's instance id, then NOT_PAUSED's group and topic.
+ */
+const MAY_BE_READY = `p.head_seq > COALESCE(g.watermark, 0)
+        AND (g.idle_until IS NULL OR g.idle_until <= ${NOW_MS} OR p.head_seq > g.idle_head)
+        AND ${leaseFree("g", { orHeldBy: "?" })} AND ${NOT_PAUSED}`;
+
+const PARTITION_COLUMNS = `'p', p.partition_key, g.lease_owner, (${leaseHeld("g")}), p.head_seq, NULL`;
+
+/**
+ * The scan's partition rows. A full scan reads every partition of the topic.
+ * A changes-only scan (`publishedSince`, database clock ms) reads, through
+ * their indexes, only the partitions that can have become ready since the
+ * scan before: published to since then (a publish moves the head), never
+ * marked idle (claimed and being worked, or new to the group), or whose idle
+ * mark has come due. Any other way a partition becomes ready (a lease that
+ * runs out, a lease given back with rows left, a resumed group, an operator
+ * moving the watermark back, a publish whose transaction committed long after
+ * its statement ran) waits for the next full scan. A partition may come from
+ * more than one branch.
+ */
+function partitionBranches(id: SubscriberIdentity, publishedSince: number | undefined): Statement[] {
+  const filterParams = [id.instanceId, id.group, id.topic];
+  if (publishedSince === undefined) {
+    return [
+      {
+        sql: `SELECT ${PARTITION_COLUMNS}
+              FROM queue_partitions p
+              LEFT JOIN queue_group_partitions g
+                ON g.consumer_group = ? AND g.topic = p.topic AND g.partition_key = p.partition_key
+              WHERE p.topic = ? AND ${MAY_BE_READY}
+              LIMIT ${SCAN_LIMIT}`,
+        params: [id.group, id.topic, ...filterParams],
+      },
+    ];
+  }
+  const fromGroupRows = (index: string, where: string): Statement => ({
+    sql: `SELECT ${PARTITION_COLUMNS}
+          FROM queue_group_partitions g FORCE INDEX (${index})
+          JOIN queue_partitions p ON p.topic = g.topic AND p.partition_key = g.partition_key
+          WHERE g.consumer_group = ? AND g.topic = ? AND ${where} AND ${MAY_BE_READY}
+          LIMIT ${SCAN_LIMIT}`,
+    params: [id.group, id.topic, ...filterParams],
+  });
+  return [
+    {
+      sql: `SELECT ${PARTITION_COLUMNS}
+            FROM queue_partitions p FORCE INDEX (queue_partitions_published)
+            LEFT JOIN queue_group_partitions g
+              ON g.consumer_group = ? AND g.topic = p.topic AND g.partition_key = p.partition_key
+            WHERE p.topic = ? AND p.last_published_at >= ? AND ${MAY_BE_READY}
+            LIMIT ${SCAN_LIMIT}`,
+      params: [id.group, id.topic, publishedSince, ...filterParams],
+    },
+    fromGroupRows("queue_group_partitions_unmarked", "g.idle_head IS NULL"),
+    fromGroupRows("queue_group_partitions_due", `g.idle_until <= ${NOW_MS}`),
+  ];
+}
+
+/**
+ * Partitions of the topic that may have a row ready for this group now (see
+ * MAY_BE_READY and partitionBranches), the number of partitions held (full
+ * scans only), and when the next deferred row in a partition nobody holds is
+ * due. One statement, one round trip.
+ *
+ * Partitions another subscriber holds are counted, not listed: a busy
+ * subscriber's scan returns what it may take, not the topic. The next-due
+ * time is read from the (topic, visible_after) index within `horizonMs` only
+ * (the subscriber scans again by then anyway), skipping rows of held
+ * partitions.
+ */
+export async function scanReadyPartitions(
+  c: Executor,
+  id: SubscriberIdentity,
+  horizonMs: number,
+  opts: { publishedSince?: number } = {},
+): Promise<ScanResult> {
+  const full = opts.publishedSince === undefined;
+  // The union's first rows carry the scan's time, the next-due time and (full scans) the lease
+  // count (kinds 'n', 'd' and 'c'), then the partitions (kind 'p').
+  const branches: Statement[] = [
+    {
+      sql: `SELECT 'n' AS kind, NULL AS partition_key, NULL AS lease_owner, 0 AS leased, NULL AS head, ${NOW_MS} AS n`,
+    },
+    {
+      sql: `SELECT 'd', NULL, NULL, 0, NULL, CAST(m.visible_after AS SIGNED) - CAST(${NOW_MS} AS SIGNED)
+            FROM queue_messages m FORCE INDEX (queue_messages_topic_visible)
+            LEFT JOIN queue_group_partitions dg
+              ON dg.consumer_group = ? AND dg.topic = m.topic AND dg.partition_key = m.partition_key
+            WHERE m.topic = ? AND m.visible_after > ${NOW_MS} AND m.visible_after <= ${NOW_MS} + ?
+              AND ${leaseFree("dg")} AND ${NOT_PAUSED}
+            ORDER BY m.visible_after LIMIT 1`,
+      params: [id.group, id.topic, horizonMs, id.group, id.topic],
+    },
+    ...(full
+      ? [
+          {
+            sql: `SELECT 'c', NULL, NULL, 0, NULL, COUNT(*)
+                  FROM queue_group_partitions c
+                  WHERE c.consumer_group = ? AND c.topic = ? AND ${leaseHeld("c")}`,
+            params: [id.group, id.topic],
+          },
+        ]
+      : []),
+    ...partitionBranches(id, opts.publishedSince),
+  ];
   const rows = await c.query<{
-    kind: "d" | "c" | "p";
+    kind: "n" | "d" | "c" | "p";
     partition_key: string | null;
     lease_owner: string | null;
     leased: number;
     head: number | null;
     n: number | null;
   }>(
-    `(SELECT 'd' AS kind, NULL AS partition_key, NULL AS lease_owner, 0 AS leased, NULL AS head,
-             CAST(m.visible_after AS SIGNED) - CAST(${NOW_MS} AS SIGNED) AS n
-      FROM queue_messages m FORCE INDEX (queue_messages_topic_visible)
-      LEFT JOIN queue_group_partitions dg
-        ON dg.consumer_group = ? AND dg.topic = m.topic AND dg.partition_key = m.partition_key
-      WHERE m.topic = ? AND m.visible_after > ${NOW_MS} AND m.visible_after <= ${NOW_MS} + ?
-        AND ${leaseFree("dg")} AND ${NOT_PAUSED}
-      ORDER BY m.visible_after LIMIT 1)
-     UNION ALL
-     (SELECT 'c', NULL, NULL, 0, NULL, COUNT(*)
-      FROM queue_group_partitions c
-      WHERE c.consumer_group = ? AND c.topic = ? AND ${leaseHeld("c")})
-     UNION ALL
-     (SELECT 'p', p.partition_key, g.lease_owner,
-             (${leaseHeld("g")}), p.head_seq, NULL
-      FROM queue_partitions p
-      LEFT JOIN queue_group_partitions g
-        ON g.consumer_group = ? AND g.topic = p.topic AND g.partition_key = p.partition_key
-      WHERE p.topic = ? AND p.head_seq > COALESCE(g.watermark, 0)
-        AND (g.idle_until IS NULL OR g.idle_until <= ${NOW_MS} OR p.head_seq > g.idle_head)
-        AND ${leaseFree("g", { orHeldBy: "?" })} AND ${NOT_PAUSED}
-      LIMIT ${SCAN_LIMIT})`,
-    [
-      id.group,
-      id.topic,
-      horizonMs,
-      id.group,
-      id.topic,
-      id.group,
-      id.topic,
-      id.group,
-      id.topic,
-      id.instanceId,
-      id.group,
-      id.topic,
-    ],
+    branches.map((b) => `(${b.sql})`).join("\n UNION ALL\n"),
+    branches.flatMap((b) => b.params ?? []),
   );
   const dueIn = rows.find((r) => r.kind === "d")?.n;
+  const partitions = new Map<string, ScannedPartition>();
+  for (const r of rows) {
+    if (r.kind !== "p" || r.partition_key === null) continue;
+    partitions.set(r.partition_key, {
+      partitionKey: r.partition_key,
+      leaseOwner: r.lease_owner,
+      leased: Number(r.leased) === 1,
+      head: Number(r.head),
+    });
+  }
   return {
-    partitions: rows.flatMap((r): ScannedPartition[] =>
-      r.kind !== "p" || r.partition_key === null
-        ? []
-        : [
-            {
-              partitionKey: r.partition_key,
-              leaseOwner: r.lease_owner,
-              leased: Number(r.leased) === 1,
-              head: Number(r.head),
-            },
-          ],
-    ),
-    leasedCount: Number(rows.find((r) => r.kind === "c")?.n ?? 0),
+    partitions: [...partitions.values()],
+    leasedCount: full ? Number(rows.find((r) => r.kind === "c")?.n ?? 0) : null,
     nextDueInMs: dueIn == null ? null : Math.max(0, Number(dueIn)),
+    scannedAt: Number(rows.find((r) => r.kind === "n")?.n),
   };
 }
 

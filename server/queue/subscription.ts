@@ -23,12 +23,15 @@ import {
   countLive,
   heartbeat,
   registerSubscriber,
+  type ScannedPartition,
+  type ScanResult,
   type SubscriberIdentity,
   scanReadyPartitions,
   unregister,
 } from "./leases";
 import type { SubscriptionOptions } from "./options";
 import { type PartitionRef, releaseLease } from "./partition-state";
+import { ScanSchedule } from "./scan-schedule";
 import type { SettleBatcher, Settled } from "./settle";
 import type { Delivery, Subscription } from "./types";
 
@@ -59,6 +62,8 @@ export class QueueSubscription implements Subscription {
   /** When the next scan for ready partitions is due (monotonic clock), and whether one was asked for sooner. */
   private nextScanAt = Number.NEGATIVE_INFINITY;
   private scanRequested = true;
+  /** Which scans read the whole topic. */
+  private readonly scans: ScanSchedule;
   /** When the topic's next deferred row is due (monotonic clock). */
   private nextDueAt = Number.POSITIVE_INFINITY;
   /** When the live subscribers of the group were last counted (monotonic clock). */
@@ -84,6 +89,7 @@ export class QueueSubscription implements Subscription {
     batcher: SettleBatcher,
   ) {
     this.id = { instanceId: randomUUID(), subscriberName: opts.subscriberName, group: opts.consumerGroup, topic };
+    this.scans = new ScanSchedule(opts.pollIntervalMs);
     this.deliveryHost = {
       db,
       batcher,
@@ -244,7 +250,15 @@ export class QueueSubscription implements Subscription {
   /** Looks for partitions with work and leases a fair share of them. */
   private async scanAndClaim() {
     // Due times beyond the next scan are that scan's business: the index is read no further.
-    const scan = await scanReadyPartitions(this.db, this.id, 2 * this.opts.pollIntervalMs);
+    const horizonMs = 2 * this.opts.pollIntervalMs;
+    const publishedSince = this.scans.publishedSince(performance.now());
+    let scan = await scanReadyPartitions(this.db, this.id, horizonMs, { publishedSince });
+    // A changes-only scan that found partitions this subscriber may take: the whole topic
+    // decides its share before it takes any.
+    if (scan.leasedCount === null && this.mayTake(this.claimable(scan))) {
+      scan = await scanReadyPartitions(this.db, this.id, horizonMs);
+    }
+    this.scans.scanned(scan, performance.now());
     // +1 ms: the database's clock has millisecond steps; waking a little late beats an empty fetch.
     this.nextDueAt = scan.nextDueInMs === null ? Number.POSITIVE_INFINITY : performance.now() + scan.nextDueInMs + 1;
     const ready = scan.partitions;
@@ -253,9 +267,8 @@ export class QueueSubscription implements Subscription {
       const idle = this.idleUntil.get(p.partitionKey);
       if (idle && p.head > idle.head) this.idleUntil.delete(p.partitionKey);
     }
-    const free = ready.filter(
-      (p) => !this.owned.has(p.partitionKey) && (!p.leased || p.leaseOwner === this.id.instanceId),
-    );
+    if (scan.leasedCount === null) return;
+    const free = this.claimable(scan);
     // The partitions with work: the held ones (ours among them), and the ready ones nobody holds.
     const wanted = Math.max(scan.leasedCount + ready.filter((p) => !p.leased).length, this.owned.size);
     // Learn who else is live before taking more, and now and then while holding several
@@ -276,6 +289,18 @@ export class QueueSubscription implements Subscription {
         if (!this.owned.has(k)) this.owned.set(k, new Set());
       }
     }
+  }
+
+  /** The scanned partitions nobody else holds that this subscription does not hold yet. */
+  private claimable(scan: ScanResult): ScannedPartition[] {
+    return scan.partitions.filter(
+      (p) => !this.owned.has(p.partitionKey) && (!p.leased || p.leaseOwner === this.id.instanceId),
+    );
+  }
+
+  /** Whether, with `free` added to the partitions with work, this subscription's share would let it take one. */
+  private mayTake(free: ScannedPartition[]): boolean {
+    return free.length > 0 && this.owned.size < Math.ceil((this.wanted + free.length) / this.live);
   }
 
   /**
