@@ -3,7 +3,7 @@
 // renewal, however many partitions the topic has ever had: drained partitions
 // hold no lease, so there is nothing per partition to renew.
 import { type Executor, NOW_MS, type Statement, type WriteResult } from "./db";
-import { leaseFree, leaseHeld } from "./partition-state";
+import { leaseFree, leaseHeld, RELEASE_MARKS } from "./partition-state";
 
 export interface SubscriberIdentity {
   instanceId: string;
@@ -48,24 +48,17 @@ export interface ScanResult {
 }
 
 /**
- * The group is not paused: one primary-key read of its queue_groups row, a
- * constant for the whole statement. Parameters: group, topic.
- */
-const NOT_PAUSED = `NOT EXISTS (SELECT 1 FROM queue_groups pq
-  WHERE pq.consumer_group = ? AND pq.topic = ? AND pq.paused_at IS NOT NULL)`;
-
-/**
  * Whether partition row `p` (queue_partitions), LEFT JOINed to this group's
  * row `g`, may have a row ready for the group now, and may be taken by the
  * scanning subscriber: its head is above the watermark, unless its idle mark
  * (set when a fetch or a settle found nothing ready) says nothing is due
  * before then and nothing was published since (a column compare, no look at
- * its rows); nobody else holds it; the group is not paused. Parameters: the
- * scanning subscriber's instance id, then NOT_PAUSED's group and topic.
+ * its rows); nobody else holds it. (Whether the group is paused the scan reads
+ * once, in a row of its own.) Parameter: the scanning subscriber's instance id.
  */
 const MAY_BE_READY = `p.head_seq > COALESCE(g.watermark, 0)
         AND (g.idle_until IS NULL OR g.idle_until <= ${NOW_MS} OR p.head_seq > g.idle_head)
-        AND ${leaseFree("g", { orHeldBy: "?" })} AND ${NOT_PAUSED}`;
+        AND ${leaseFree("g", { orHeldBy: "?" })}`;
 
 const PARTITION_COLUMNS = `'p', p.partition_key, g.lease_owner, (${leaseHeld("g")}), p.head_seq, NULL`;
 
@@ -82,7 +75,7 @@ const PARTITION_COLUMNS = `'p', p.partition_key, g.lease_owner, (${leaseHeld("g"
  * more than one branch.
  */
 function partitionBranches(id: SubscriberIdentity, publishedSince: number | undefined): Statement[] {
-  const filterParams = [id.instanceId, id.group, id.topic];
+  const filterParams = [id.instanceId];
   if (publishedSince === undefined) {
     return [
       {
@@ -138,11 +131,17 @@ export async function scanReadyPartitions(
   opts: { publishedSince?: number } = {},
 ): Promise<ScanResult> {
   const full = opts.publishedSince === undefined;
-  // The union's first rows carry the scan's time, the next-due time and (full scans) the lease
-  // count (kinds 'n', 'd' and 'c'), then the partitions (kind 'p').
+  // The union's first rows carry the scan's time, whether the group is paused, the next-due time
+  // and (full scans) the lease count (kinds 'n', 'q', 'd' and 'c'), then the partitions (kind 'p').
   const branches: Statement[] = [
     {
       sql: `SELECT 'n' AS kind, NULL AS partition_key, NULL AS lease_owner, 0 AS leased, NULL AS head, ${NOW_MS} AS n`,
+    },
+    {
+      // A paused group gets nothing from a scan: no partitions, no due time.
+      sql: `SELECT 'q', NULL, NULL, 0, NULL, COUNT(*) FROM queue_groups
+            WHERE consumer_group = ? AND topic = ? AND paused_at IS NOT NULL`,
+      params: [id.group, id.topic],
     },
     {
       sql: `SELECT 'd', NULL, NULL, 0, NULL, CAST(m.visible_after AS SIGNED) - CAST(${NOW_MS} AS SIGNED)
@@ -150,9 +149,9 @@ export async function scanReadyPartitions(
             LEFT JOIN queue_group_partitions dg
               ON dg.consumer_group = ? AND dg.topic = m.topic AND dg.partition_key = m.partition_key
             WHERE m.topic = ? AND m.visible_after > ${NOW_MS} AND m.visible_after <= ${NOW_MS} + ?
-              AND ${leaseFree("dg")} AND ${NOT_PAUSED}
+              AND ${leaseFree("dg")}
             ORDER BY m.visible_after LIMIT 1`,
-      params: [id.group, id.topic, horizonMs, id.group, id.topic],
+      params: [id.group, id.topic, horizonMs],
     },
     ...(full
       ? [
@@ -167,7 +166,7 @@ export async function scanReadyPartitions(
     ...partitionBranches(id, opts.publishedSince),
   ];
   const rows = await c.query<{
-    kind: "n" | "d" | "c" | "p";
+    kind: "n" | "q" | "d" | "c" | "p";
     partition_key: string | null;
     lease_owner: string | null;
     leased: number;
@@ -177,10 +176,11 @@ export async function scanReadyPartitions(
     branches.map((b) => `(${b.sql})`).join("\n UNION ALL\n"),
     branches.flatMap((b) => b.params ?? []),
   );
-  const dueIn = rows.find((r) => r.kind === "d")?.n;
+  const paused = Number(rows.find((r) => r.kind === "q")?.n ?? 0) > 0;
+  const dueIn = paused ? null : rows.find((r) => r.kind === "d")?.n;
   const partitions = new Map<string, ScannedPartition>();
   for (const r of rows) {
-    if (r.kind !== "p" || r.partition_key === null) continue;
+    if (paused || r.kind !== "p" || r.partition_key === null) continue;
     partitions.set(r.partition_key, {
       partitionKey: r.partition_key,
       leaseOwner: r.lease_owner,
@@ -288,7 +288,7 @@ export async function countLive(c: Executor, id: SubscriberIdentity, leaseDurati
 
 export async function unregister(c: Executor, id: SubscriberIdentity): Promise<void> {
   await c.execute(
-    `UPDATE queue_group_partitions SET lease_owner = NULL, lease_expires_at = NULL, updated_at = ${NOW_MS}
+    `UPDATE queue_group_partitions SET lease_owner = NULL, lease_expires_at = NULL, ${RELEASE_MARKS}, updated_at = ${NOW_MS}
      WHERE lease_owner = ? AND consumer_group = ? AND topic = ?`,
     [id.instanceId, id.group, id.topic],
   );

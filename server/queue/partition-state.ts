@@ -366,9 +366,21 @@ export function releaseIdle(ref: PartitionRef, owner: string, idleUntil: number 
   };
 }
 
+/**
+ * The idle marks a lease given back leaves (assignments on a
+ * queue_group_partitions row). With nothing above the watermark the
+ * partition is marked idle until its head moves, as a fetch that found it
+ * drained leaves it. With rows left the marks go, so the scans between full
+ * scans list it for whoever takes it next (leases.ts), rather than only the
+ * next full scan finding it.
+ */
+export const RELEASE_MARKS = `idle_until = NULL,
+  idle_head = IF(watermark >= (SELECT rp.head_seq FROM queue_partitions rp
+    WHERE rp.topic = queue_group_partitions.topic AND rp.partition_key = queue_group_partitions.partition_key), watermark, NULL)`;
+
 export function releaseStatement(ref: PartitionRef, owner: string): Statement {
   return {
-    sql: `UPDATE queue_group_partitions SET lease_owner = NULL, lease_expires_at = NULL, updated_at = ${NOW_MS}
+    sql: `UPDATE queue_group_partitions SET lease_owner = NULL, lease_expires_at = NULL, ${RELEASE_MARKS}, updated_at = ${NOW_MS}
           WHERE ${REF} AND lease_owner = ?`,
     params: [...refParams(ref), owner],
   };

@@ -8,6 +8,7 @@ import type mysql from "mysql2/promise";
 import { describe, expect, it } from "vitest";
 import type { Executor } from "@/server/queue/db";
 import { type ScanResult, type SubscriberIdentity, scanReadyPartitions } from "@/server/queue/leases";
+import { releaseStatement } from "@/server/queue/partition-state";
 import { queueSuite } from "@/tests/helpers/queue-suite";
 import { until } from "@/tests/helpers/wait";
 
@@ -20,12 +21,16 @@ const MOST_READS = 40;
 const scanner: SubscriberIdentity = { instanceId: "scanner", subscriberName: "s", group: "g", topic: "drained" };
 
 /** One scan on `conn`, with the index entries it read. */
-async function scan(conn: mysql.PoolConnection, publishedSince?: number): Promise<ScanResult & { reads: number }> {
+async function scan(
+  conn: mysql.PoolConnection,
+  publishedSince?: number,
+  id = scanner,
+): Promise<ScanResult & { reads: number }> {
   const c = {
     query: async (sql: string, params?: unknown[]) => (await conn.query(sql, params))[0],
   } as unknown as Executor;
   await conn.query("FLUSH STATUS");
-  const result = await scanReadyPartitions(c, scanner, 200, { publishedSince });
+  const result = await scanReadyPartitions(c, id, 200, { publishedSince });
   const [rows] = await conn.query(
     "SHOW SESSION STATUS WHERE Variable_name IN ('Handler_read_next', 'Handler_read_key', 'Handler_read_rnd_next', 'Handler_read_first')",
   );
@@ -100,6 +105,43 @@ describe("the ready scan between full scans", () => {
 
       // The full scan lists all three.
       expect(keys(await scan(conn))).toEqual(["k11", "k3", "k7"]);
+    } finally {
+      conn.release();
+    }
+  });
+
+  it("a lease given back marks a drained partition idle, and unmarks one with rows left so the next scan lists it", async () => {
+    const topic = "released";
+    const id = { ...scanner, topic };
+    await suite.queue.publisher.publish(topic, [
+      { id: "a1", partitionKey: "left", payload: "x" },
+      { id: "a2", partitionKey: "left", payload: "x" },
+      { id: "b1", partitionKey: "done", payload: "x" },
+    ]);
+    // Both held by the scanner: "left" with a row above its watermark and a stale idle mark, "done" drained.
+    await suite.db.sql(
+      `INSERT INTO queue_group_partitions
+         (consumer_group, topic, partition_key, watermark, lease_owner, lease_expires_at, idle_until, idle_head, updated_at)
+       VALUES ('g', ?, 'left', 1, 'scanner', 1e15, NULL, 1, 0), ('g', ?, 'done', 1, 'scanner', 1e15, NULL, NULL, 0)`,
+      [topic, topic],
+    );
+    for (const partitionKey of ["left", "done"]) {
+      const { sql, params } = releaseStatement({ group: "g", topic, partitionKey }, "scanner");
+      await suite.raw.execute(sql, params);
+    }
+    const marks = await suite.db.sql<{ partition_key: string; idle_until: number | null; idle_head: number | null }>(
+      "SELECT partition_key, idle_until, idle_head FROM queue_group_partitions WHERE topic = ? ORDER BY partition_key",
+      [topic],
+    );
+    expect(
+      marks.map((m) => [m.partition_key, m.idle_until, m.idle_head === null ? null : Number(m.idle_head)]),
+    ).toEqual([
+      ["done", null, 1],
+      ["left", null, null],
+    ]);
+    const conn = await suite.raw.pool.getConnection();
+    try {
+      expect(keys(await scan(conn, await dbNow(), id))).toEqual(["left"]);
     } finally {
       conn.release();
     }

@@ -6,7 +6,7 @@
 import { type AdminOptions, type Executor, NOW_MS, type QueueDb } from "@/server/queue/db";
 import { invalid, QueueError } from "@/server/queue/errors";
 import { checkText, checkTopic, GROUP_MAX, PARTITION_KEY_MAX } from "@/server/queue/names";
-import { lockGroupPartition, type PartitionRef } from "@/server/queue/partition-state";
+import { lockGroupPartition, type PartitionRef, RELEASE_MARKS } from "@/server/queue/partition-state";
 
 function checkRef(group: string, topic: string, partitionKey: string): PartitionRef {
   checkText(group, "group", GROUP_MAX);
@@ -40,7 +40,7 @@ export async function releaseLease(
     const row = await lockGroupPartition(c, ref);
     if (!row) throw new QueueError("NOT_FOUND", `no lease or offset for ${describeRef(ref)}`);
     await c.execute(
-      `UPDATE queue_group_partitions SET lease_owner = NULL, lease_expires_at = NULL, updated_at = ${NOW_MS}
+      `UPDATE queue_group_partitions SET lease_owner = NULL, lease_expires_at = NULL, ${RELEASE_MARKS}, updated_at = ${NOW_MS}
        WHERE consumer_group = ? AND topic = ? AND partition_key = ?`,
       [ref.group, ref.topic, ref.partitionKey],
     );
