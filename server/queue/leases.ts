@@ -67,12 +67,11 @@ const PARTITION_COLUMNS = `'p', p.partition_key, g.lease_owner, (${leaseHeld("g"
  * A changes-only scan (`publishedSince`, database clock ms) reads, through
  * their indexes, only the partitions that can have become ready since the
  * scan before: published to since then (a publish moves the head), never
- * marked idle (claimed and being worked, or new to the group), or whose idle
- * mark has come due. Any other way a partition becomes ready (a lease that
- * runs out, a lease given back with rows left, a resumed group, an operator
- * moving the watermark back, a publish whose transaction committed long after
- * its statement ran) waits for the next full scan. A partition may come from
- * more than one branch.
+ * marked idle (claimed and being worked, new to the group, given back with
+ * rows left, its offset reset), or whose idle mark has come due. Any other
+ * way a partition becomes ready (a lease that runs out, a resumed group, a
+ * publish whose transaction committed long after its statement ran) waits for
+ * the next full scan. A partition may come from more than one branch.
  */
 function partitionBranches(id: SubscriberIdentity, publishedSince: number | undefined): Statement[] {
   const filterParams = [id.instanceId];

@@ -4,8 +4,8 @@
 // it runs once per FULL_SCAN_EVERY_POLLS poll intervals (or 5 s); the scans in
 // between read only the partitions published to since the scan before, the
 // ones never marked idle and the ones whose idle mark has come due
-// (leases.ts). Whatever those miss (a lease that ran out, a lease given back
-// with rows left, a resumed group) the next full scan finds: later, never lost.
+// (leases.ts). Whatever those miss (a lease that ran out, a resumed group) the
+// next full scan finds: later, never lost.
 import type { ScanResult } from "./leases";
 
 /** Poll intervals between full scans, at most. */
