@@ -74,38 +74,28 @@ const PARTITION_COLUMNS = `'p', p.partition_key, g.lease_owner, (${leaseHeld("g"
  * the next full scan. A partition may come from more than one branch.
  */
 function partitionBranches(id: SubscriberIdentity, publishedSince: number | undefined): Statement[] {
-  const filterParams = [id.instanceId];
-  if (publishedSince === undefined) {
-    return [
-      {
-        sql: `SELECT ${PARTITION_COLUMNS}
-              FROM queue_partitions p
-              LEFT JOIN queue_group_partitions g
-                ON g.consumer_group = ? AND g.topic = p.topic AND g.partition_key = p.partition_key
-              WHERE p.topic = ? AND ${MAY_BE_READY}
-              LIMIT ${SCAN_LIMIT}`,
-        params: [id.group, id.topic, ...filterParams],
-      },
-    ];
-  }
+  // Driven by the topic's partitions, each joined to the group's row (absent for a partition new to the group).
+  const fromPartitions = (hint: string, where: string, whereParams: unknown[]): Statement => ({
+    sql: `SELECT ${PARTITION_COLUMNS}
+          FROM queue_partitions p ${hint}
+          LEFT JOIN queue_group_partitions g
+            ON g.consumer_group = ? AND g.topic = p.topic AND g.partition_key = p.partition_key
+          WHERE p.topic = ? ${where} AND ${MAY_BE_READY}
+          LIMIT ${SCAN_LIMIT}`,
+    params: [id.group, id.topic, ...whereParams, id.instanceId],
+  });
+  if (publishedSince === undefined) return [fromPartitions("", "", [])];
+  // Driven by the group's rows, through one of their indexes.
   const fromGroupRows = (index: string, where: string): Statement => ({
     sql: `SELECT ${PARTITION_COLUMNS}
           FROM queue_group_partitions g FORCE INDEX (${index})
           JOIN queue_partitions p ON p.topic = g.topic AND p.partition_key = g.partition_key
           WHERE g.consumer_group = ? AND g.topic = ? AND ${where} AND ${MAY_BE_READY}
           LIMIT ${SCAN_LIMIT}`,
-    params: [id.group, id.topic, ...filterParams],
+    params: [id.group, id.topic, id.instanceId],
   });
   return [
-    {
-      sql: `SELECT ${PARTITION_COLUMNS}
-            FROM queue_partitions p FORCE INDEX (queue_partitions_published)
-            LEFT JOIN queue_group_partitions g
-              ON g.consumer_group = ? AND g.topic = p.topic AND g.partition_key = p.partition_key
-            WHERE p.topic = ? AND p.last_published_at >= ? AND ${MAY_BE_READY}
-            LIMIT ${SCAN_LIMIT}`,
-      params: [id.group, id.topic, publishedSince, ...filterParams],
-    },
+    fromPartitions("FORCE INDEX (queue_partitions_published)", "AND p.last_published_at >= ?", [publishedSince]),
     fromGroupRows("queue_group_partitions_unmarked", "g.idle_head IS NULL"),
     fromGroupRows("queue_group_partitions_due", `g.idle_until <= ${NOW_MS}`),
   ];
