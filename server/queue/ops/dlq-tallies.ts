@@ -4,7 +4,7 @@
 // search narrows within a group is counted from the log, through the
 // branches planDlq (dlq.ts) reads the list with.
 import type { QueueDb } from "@/server/queue/db";
-import { type Branch, type DlqFilter, planDlq, type Reader } from "./dlq";
+import { type Branch, type DlqFilter, groupConditions, planDlq, type Reader } from "./dlq";
 
 /**
  * The exact number of rows a filter matches (what a requeue or purge would
@@ -28,16 +28,9 @@ const wholesOf = (branches: Branch[]) => branches.flatMap((b) => (b.whole === un
 
 /** Where a filter's kept counts are, for `groups` only when given. */
 function keptWhere(f: DlqFilter, groups: string[] | undefined): { where: string; params: unknown[] } {
-  const where = ["topic = ?"];
-  const params: unknown[] = [f.topic];
-  if (f.originalGroup !== undefined) {
-    where.push("original_group = ?");
-    params.push(f.originalGroup);
-  }
-  if (f.failureGroup !== undefined) {
-    where.push("failure_group = ?");
-    params.push(f.failureGroup);
-  }
+  const filtered = groupConditions(f);
+  const where = ["topic = ?", ...filtered.where];
+  const params: unknown[] = [f.topic, ...filtered.params];
   if (groups !== undefined) {
     where.push("failure_group IN (?)");
     params.push(groups);

@@ -90,19 +90,30 @@ export interface DlqBounds {
 
 export type Reader = Pick<Executor, "query">;
 
+/**
+ * The conditions a filter's failure group and original group put on a table
+ * that has both columns (the DLQ rows of the log, their kept counts).
+ */
+export function groupConditions(f: DlqFilter): { where: string[]; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (f.failureGroup !== undefined) {
+    where.push("failure_group = ?");
+    params.push(f.failureGroup);
+  }
+  if (f.originalGroup !== undefined) {
+    where.push("original_group = ?");
+    params.push(f.originalGroup);
+  }
+  return { where, params };
+}
+
 /** The branches whose union is exactly the rows `f` matches within `bounds`. */
 export async function planDlq(db: Reader, f: DlqFilter, bounds: DlqBounds = {}): Promise<Branch[]> {
   const common = (): { where: string[]; params: unknown[] } => {
-    const where = ["topic = ?", DLQ_ROW];
-    const params: unknown[] = [f.topic];
-    if (f.failureGroup !== undefined) {
-      where.push("failure_group = ?");
-      params.push(f.failureGroup);
-    }
-    if (f.originalGroup !== undefined) {
-      where.push("original_group = ?");
-      params.push(f.originalGroup);
-    }
+    const groups = groupConditions(f);
+    const where = ["topic = ?", DLQ_ROW, ...groups.where];
+    const params: unknown[] = [f.topic, ...groups.params];
     if (bounds.maxLogId !== undefined) {
       where.push("log_id <= ?");
       params.push(bounds.maxLogId);
