@@ -8,6 +8,7 @@ import type { Delivery } from "@/server/queue";
 import { type QueueSettings, queueSettings } from "./config";
 import { defaultBackoff, RetryableError, retryAfterMsOf, type Settled } from "./consumer";
 import type { PipelineDeps } from "./deps";
+import { type PollOutcome, type PollWriter, writeOne } from "./poll-writer";
 import { publishBuild, publishPoll, publishPush, publishSpeculate } from "./signals";
 import type { BuildRow } from "./store";
 import { type IdPayload, POLL_GENERATION } from "./topics";
@@ -72,9 +73,9 @@ export async function buildController(
 
 /**
  * buildsignal: { id: buildId }. Asks the runner for the status, then in one
- * transaction records it, tells speculate of a change, schedules the next
- * poll with publishAfter while the build runs, moves the poll generation and
- * acks. Only the message of the live generation schedules: a push (webhook,
+ * transaction (shared with other polls of the worker: poll-writer.ts)
+ * records it, tells speculate of a change, schedules the next poll with
+ * publishAfter while the build runs, moves the poll generation and acks. Only the message of the live generation schedules: a push (webhook,
  * cancel) or a stale poll records the status and stops there, so there is one
  * live poll message per build at any time.
  */
@@ -82,7 +83,11 @@ export async function buildsignalController(
   d: PipelineDeps,
   { id: buildId }: IdPayload,
   delivery: Delivery,
-  opts: { backoffMs?: (failures: number) => number } = {},
+  opts: {
+    backoffMs?: (failures: number) => number;
+    /** The worker's group commit of polls; without it, each poll writes its own transaction. */
+    polls?: PollWriter;
+  } = {},
 ): Promise<Settled | undefined> {
   const build = await d.store.getBuild(buildId);
   if (!build) throw new Error(`unknown build ${buildId}`);
@@ -103,27 +108,21 @@ export async function buildsignalController(
     return statusFailed(d, build, delivery, err, { live, gen, settings, backoffMs: opts.backoffMs });
   }
   const schedules = live && !isTerminal(answer.status);
-  const { build: stored, changed } = await d.queue.transaction(async (tx) => {
-    if (schedules) {
-      const { poll } = settings;
-      // Only a person moves a waiting build (an approval, an unblock): no need to ask every few seconds.
-      const delay = isWaiting(answer.metadata)
-        ? poll.waiting
-        : answer.status === "accepted"
-          ? poll.accepted
-          : poll.running;
-      await publishPoll(d, buildId, gen + 1, delay, { tx });
-    }
-    const recorded = await d.store
-      .within(tx)
-      .recordStatus(buildId, answer.status, answer.metadata, schedules ? gen : undefined, false, build);
-    // speculate cares about changes of status: an unchanged poll tells it nothing.
-    if (recorded.changed) {
-      await publishSpeculate(d, recorded.build.batchId, buildId, recorded.build.status, tx);
-    }
-    await delivery.ack({ tx });
-    return recorded;
-  });
+  // Only a person moves a waiting build (an approval, an unblock): no need to ask every few seconds.
+  const { poll } = settings;
+  const delayMs = isWaiting(answer.metadata)
+    ? poll.waiting
+    : answer.status === "accepted"
+      ? poll.accepted
+      : poll.running;
+  const outcome: PollOutcome = {
+    seen: build,
+    delivery,
+    status: answer.status,
+    metadata: answer.metadata,
+    next: schedules ? { gen, delayMs } : undefined,
+  };
+  const { build: stored, changed } = await (opts.polls ? opts.polls.write(outcome) : writeOne(d, outcome));
   const status = stored.status;
   if (changed) d.metrics?.buildStatus(stored.runner, status);
   if (isTerminal(status)) d.log.info("build finished", { buildId, status });

@@ -4,7 +4,7 @@
 // same occasion still is.
 
 import type { BuildStatus } from "@/server/buildrunner/types";
-import { occasionId, type QueueTx } from "@/server/queue";
+import { type Message, occasionId, type QueueTx } from "@/server/queue";
 import type { PipelineDeps } from "./deps";
 import { POLL_GENERATION, TOPICS } from "./topics";
 
@@ -23,6 +23,16 @@ export function publishBuild(d: PipelineDeps, batchId: string, tx?: QueueTx, occ
   );
 }
 
+/** The poll of generation `gen` (`occasion` "poll" unless a retry or a revival names its own). */
+export function pollMessage(buildId: string, gen: number, occasion = "poll"): Message {
+  return {
+    id: occasionId(occasion, buildId, gen),
+    partitionKey: buildId,
+    payload: body(buildId),
+    metadata: { [POLL_GENERATION]: String(gen) },
+  };
+}
+
 /** The poll of generation `gen`, due after `delayMs`. */
 export function publishPoll(
   d: PipelineDeps,
@@ -31,17 +41,9 @@ export function publishPoll(
   delayMs: number,
   opts: { occasion?: string; tx?: QueueTx } = {},
 ) {
-  return d.queue.publisher.publishAfter(
-    TOPICS.buildsignal,
-    {
-      id: occasionId(opts.occasion ?? "poll", buildId, gen),
-      partitionKey: buildId,
-      payload: body(buildId),
-      metadata: { [POLL_GENERATION]: String(gen) },
-    },
-    delayMs,
-    { tx: opts.tx },
-  );
+  return d.queue.publisher.publishAfter(TOPICS.buildsignal, pollMessage(buildId, gen, opts.occasion), delayMs, {
+    tx: opts.tx,
+  });
 }
 
 /** A push (a webhook, a cancel): handled like a poll but never schedules the next poll. */
@@ -58,10 +60,11 @@ export function publishPush(
     : d.queue.publisher.publish(TOPICS.buildsignal, message, { tx: opts.tx });
 }
 
+/** Tells speculate that the batch's build reached `status` (one occasion per status). */
+export function speculateMessage(batchId: string, buildId: string, status: BuildStatus): Message {
+  return { id: occasionId("speculate", buildId, status), partitionKey: batchId, payload: body(batchId) };
+}
+
 export function publishSpeculate(d: PipelineDeps, batchId: string, buildId: string, status: BuildStatus, tx?: QueueTx) {
-  return d.queue.publisher.publish(
-    TOPICS.speculate,
-    { id: occasionId("speculate", buildId, status), partitionKey: batchId, payload: body(batchId) },
-    { tx },
-  );
+  return d.queue.publisher.publish(TOPICS.speculate, speculateMessage(batchId, buildId, status), { tx });
 }

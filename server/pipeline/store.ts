@@ -7,6 +7,7 @@
 // that binding and the callers would juggle several stores per transaction.
 import { randomUUID } from "node:crypto";
 import { and, desc, eq, inArray, lt, lte, or, type SQL, sql } from "drizzle-orm";
+import type { AnyMySqlColumn } from "drizzle-orm/mysql-core";
 import type { Pool } from "mysql2/promise";
 import { createDb, type Db, NOW_MS } from "@/db/client";
 import { batches, buildQueueSlots, buildStatusHistory, builds } from "@/db/schema";
@@ -17,6 +18,16 @@ export type BatchRow = typeof batches.$inferSelect;
 export type BuildRow = typeof builds.$inferSelect;
 /** What recordStatus tells of the build it recorded. */
 export type RecordedBuild = Pick<BuildRow, "id" | "batchId" | "runner" | "status">;
+
+/** A poll's answer for recordPolls. */
+export interface PollAnswer {
+  /** The build as the poll read it before asking its runner; not terminal. */
+  seen: RecordedBuild;
+  status: BuildStatus;
+  metadata: BuildMetadata;
+  /** The live poll generation the answer came from, moved to the next one; undefined: a push or a stale poll. */
+  advanceFrom?: number;
+}
 
 export interface Batch {
   id: string;
@@ -301,6 +312,55 @@ export class PipelineStore {
       await tx.update(builds).set(values).where(eq(builds.id, buildId));
       return record(row);
     });
+  }
+
+  /**
+   * Records many polls' answers in one statement (PollWriter): the fast path
+   * of recordStatus for each, on builds still in the status their poll saw
+   * (never terminal). Returns false when any build's status moved meanwhile:
+   * nothing is then recorded right and the caller must roll back. Bound
+   * stores only.
+   */
+  async recordPolls(polls: readonly PollAnswer[]): Promise<boolean> {
+    if (!this.bound) throw new Error("recordPolls writes in a caller's transaction: use within(tx)");
+    if (polls.length === 0) return true;
+    const byId = <T>(value: (p: PollAnswer) => T | SQL, otherwise: SQL | AnyMySqlColumn) =>
+      sql`CASE ${builds.id} ${sql.join(
+        polls.map((p) => sql`WHEN ${p.seen.id} THEN ${value(p)}`),
+        sql` `,
+      )} ELSE ${otherwise} END`;
+    const [res] = await this.db
+      .update(builds)
+      .set({
+        status: byId((p) => p.status, builds.status),
+        metadata: byId((p) => JSON.stringify(p.metadata), builds.metadata),
+        statusCalls: sql`${builds.statusCalls} + 1`,
+        statusFailures: 0,
+        pollGeneration: byId(
+          (p) =>
+            p.advanceFrom === undefined
+              ? sql`${builds.pollGeneration}`
+              : sql`IF(${builds.pollGeneration} = ${p.advanceFrom}, ${p.advanceFrom + 1}, ${builds.pollGeneration})`,
+          builds.pollGeneration,
+        ),
+        updatedAt: NOW_MS,
+        finishedAt: byId((p) => (isTerminal(p.status) ? NOW_MS : sql`${builds.finishedAt}`), builds.finishedAt),
+      })
+      // Primary-key equalities: the rows are locked in id order, as every batch locks them.
+      .where(or(...polls.map((p) => and(eq(builds.id, p.seen.id), eq(builds.status, p.seen.status)))));
+    if (res.affectedRows !== polls.length) return false;
+    const changed = polls.filter((p) => p.status !== p.seen.status);
+    if (changed.length > 0) {
+      await this.db.insert(buildStatusHistory).values(
+        changed.map((p) => ({
+          buildId: p.seen.id,
+          status: p.status,
+          metadata: JSON.stringify(p.metadata),
+          at: NOW_MS,
+        })),
+      );
+    }
+    return true;
   }
 
   /**

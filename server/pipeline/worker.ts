@@ -9,14 +9,22 @@ import { queueSettings } from "./config";
 import { type RunningConsumer, runConsumer } from "./consumer";
 import { buildController, buildsignalController, handOverFreeSlots, speculateController } from "./controllers";
 import type { PipelineDeps } from "./deps";
+import { PollWriter } from "./poll-writer";
 import { publishPoll } from "./signals";
 import { idPayload, PIPELINE_GROUP, TOPICS } from "./topics";
 
 export interface WorkerOptions {
   /** Shown in the console's worker list. Default host:pid. */
   name?: string;
-  /** Deliveries handled at once per topic. Default 8. */
+  /** Deliveries handled at once per topic, buildsignal aside. Default 8. */
   concurrency?: number;
+  /**
+   * buildsignal deliveries (polls and pushes) handled at once. Default 32:
+   * a poll mostly waits (on its runner, on the commit it shares with the
+   * worker's other polls), and the more there are, the more each shared
+   * commit writes at once (poll-writer.ts).
+   */
+  pollConcurrency?: number;
   /** Queue poll interval, ms. Default 100. */
   pollIntervalMs?: number;
   /** Nack delay after a retryable failure on attempt n, ms. Default 1 s doubling to 60 s. */
@@ -57,6 +65,7 @@ export function startPipelineWorker(d: PipelineDeps, opts: WorkerOptions = {}): 
       leaseRenewalIntervalMs: opts.leaseRenewalIntervalMs,
     },
   };
+  const polls = new PollWriter(d);
   const consumers: RunningConsumer[] = [
     runConsumer(
       d.queue,
@@ -68,9 +77,9 @@ export function startPipelineWorker(d: PipelineDeps, opts: WorkerOptions = {}): 
       {
         topic: TOPICS.buildsignal,
         schema: idPayload,
-        handle: (p, delivery) => buildsignalController(d, p, delivery, { backoffMs: opts.retryBackoffMs }),
+        handle: (p, delivery) => buildsignalController(d, p, delivery, { backoffMs: opts.retryBackoffMs, polls }),
       },
-      common,
+      { ...common, concurrency: opts.pollConcurrency ?? 32 },
     ),
     runConsumer(
       d.queue,

@@ -53,7 +53,7 @@ function checkMs(ms: unknown, what: string, min: number): number {
   return Math.ceil(ms);
 }
 
-function checkTx(opts: SettleOptions | undefined): TxExecutor | undefined {
+export function checkSettleTx(opts: SettleOptions | undefined): TxExecutor | undefined {
   const tx = opts?.tx;
   if (tx === undefined) return undefined;
   if (typeof tx !== "object" || tx === null || typeof (tx as TxExecutor).commitWith !== "function") {
@@ -106,16 +106,15 @@ export class QueueDelivery implements Delivery {
   }
 
   /**
-   * Claims the single settle this delivery gets and writes it: through the
-   * queue's batcher, or in the caller's transaction `tx` (then it counts as
-   * settled once that transaction commits, and is free again if it rolls back).
+   * Claims the single settle this delivery gets and builds its request;
+   * `done` reports it settled (with what its partition holds next).
    */
-  private async settle(
+  private claim(
     verb: string,
     what: Pick<SettleRequest, "kind" | "delayMs" | "reason">,
     outcome: SettleOutcome,
-    tx: TxExecutor | undefined,
-  ): Promise<void> {
+    inTx: boolean,
+  ): { request: SettleRequest; done: (settled?: Settled) => void } {
     if (this.settled) throw new QueueError("ALREADY_SETTLED", `${verb}: this delivery was already settled`);
     this.settled = true;
     const request: SettleRequest = {
@@ -126,7 +125,7 @@ export class QueueDelivery implements Delivery {
       fetchNo: this.row.fetchNo,
       probe: this.host.wantsProbe(this),
       // Not in the caller's transaction: the batch would be handed out before it commits.
-      refetch: tx ? undefined : this.host.wantsRefetch(this),
+      refetch: inTx ? undefined : this.host.wantsRefetch(this),
     };
     if (what.kind === "dead") {
       const row = this.row;
@@ -149,36 +148,96 @@ export class QueueDelivery implements Delivery {
         processingMs: this.handedOutAt ? performance.now() - this.handedOutAt : 0,
       });
     };
+    return { request, done };
+  }
+
+  /**
+   * After a settle written in the caller's transaction `tx`: it counts once
+   * that commits, and the delivery is free again if it rolls back. An
+   * expired one is given up at once (see `failed`).
+   */
+  private written(tx: TxExecutor, result: QueueError | Settled | undefined, done: (settled?: Settled) => void) {
+    if (result instanceof QueueError) {
+      this.failed(result);
+      return result;
+    }
+    tx.afterCommit(() => done(result));
+    tx.afterRollback(() => {
+      this.settled = false;
+    });
+    return undefined;
+  }
+
+  private failed(err: unknown) {
+    if (err instanceof QueueError && err.code === "DELIVERY_EXPIRED") {
+      // Nothing of ours is out any more: let the partition be fetched again now, not when our own timer runs out.
+      this.host.onSettled(this);
+    } else this.settled = false;
+  }
+
+  /** Writes the settle through the queue's batcher, or in the caller's transaction `tx`. */
+  private async settle(
+    verb: string,
+    what: Pick<SettleRequest, "kind" | "delayMs" | "reason">,
+    outcome: SettleOutcome,
+    tx: TxExecutor | undefined,
+  ): Promise<void> {
+    const { request, done } = this.claim(verb, what, outcome, tx !== undefined);
+    if (tx) {
+      let result: QueueError | Settled | undefined;
+      try {
+        [result] = await writeSettles(tx, [request]);
+      } catch (err) {
+        this.failed(err);
+        throw err;
+      }
+      const err = this.written(tx, result, done);
+      if (err) throw err;
+      return;
+    }
     let settled: Settled;
     try {
-      if (tx) {
-        const [result] = await writeSettles(tx, [request]);
-        if (result instanceof QueueError) throw result;
-        tx.afterCommit(() => done(result));
-        tx.afterRollback(() => {
-          this.settled = false;
-        });
-        return;
-      }
       settled = await this.host.batcher.settle(request);
     } catch (err) {
-      if (err instanceof QueueError && err.code === "DELIVERY_EXPIRED") {
-        // Nothing of ours is out any more: let the partition be fetched again now, not when our own timer runs out.
-        this.host.onSettled(this);
-      } else this.settled = false;
+      this.failed(err);
       throw err;
     }
     done(settled);
   }
 
+  /**
+   * Acks `deliveries` in `tx` with one write for all of them (see
+   * Queue.ackAll). When any has expired it rejects with DELIVERY_EXPIRED and
+   * none counts as settled: the caller's transaction must roll back.
+   */
+  static async ackAll(tx: TxExecutor, deliveries: readonly QueueDelivery[]): Promise<void> {
+    const claimed: Array<{ d: QueueDelivery; request: SettleRequest; done: (settled?: Settled) => void }> = [];
+    try {
+      for (const d of deliveries) claimed.push({ d, ...d.claim("ackAll", { kind: "ack" }, "acked", true) });
+      const results = await writeSettles(
+        tx,
+        claimed.map((c) => c.request),
+      );
+      // All or nothing: the caller rolls back, and each delivery may be settled again (an expired one then fails alone).
+      const expired = results.find((r) => r instanceof QueueError);
+      if (expired) throw expired;
+      claimed.forEach((c, i) => {
+        c.d.written(tx, results[i], c.done);
+      });
+    } catch (err) {
+      for (const c of claimed) c.d.settled = false;
+      throw err;
+    }
+  }
+
   async ack(opts?: SettleOptions): Promise<void> {
-    return this.settle("ack", { kind: "ack" }, "acked", checkTx(opts));
+    return this.settle("ack", { kind: "ack" }, "acked", checkSettleTx(opts));
   }
 
   async nack(options: NackOptions = {}): Promise<void> {
     const delay = options.requeueAfterMs === undefined ? 0 : checkMs(options.requeueAfterMs, "requeueAfterMs", 0);
     const reason = (options.reason ?? "nacked").slice(0, REASON_MAX);
-    const tx = checkTx(options);
+    const tx = checkSettleTx(options);
     if (this.attempt >= this.host.maxAttempts) {
       return this.settle("nack", { kind: "dead", reason }, "dead_lettered", tx);
     }
@@ -187,7 +246,12 @@ export class QueueDelivery implements Delivery {
 
   async reject(reason: string, opts?: SettleOptions): Promise<void> {
     if (typeof reason !== "string" || reason.length === 0) throw invalid("reject needs a non-empty reason");
-    return this.settle("reject", { kind: "dead", reason: reason.slice(0, REASON_MAX) }, "dead_lettered", checkTx(opts));
+    return this.settle(
+      "reject",
+      { kind: "dead", reason: reason.slice(0, REASON_MAX) },
+      "dead_lettered",
+      checkSettleTx(opts),
+    );
   }
 
   async extendVisibility(ms: number): Promise<void> {

@@ -4,7 +4,8 @@
 // createQueue never creates tables.
 import { collectGarbage, type DlqAddress, type GarbageOptions, requeueDeadLetter, requeueDeadLetters } from "./admin";
 import { type AdminOptions, openDb } from "./db";
-import { QueueError } from "./errors";
+import { checkSettleTx, QueueDelivery } from "./delivery";
+import { invalid, QueueError } from "./errors";
 import { safeEmitter } from "./events";
 import { checkTopic } from "./names";
 import { getAttempts, type MessageAttempts } from "./ops/attempts";
@@ -80,13 +81,14 @@ import { parseQueueOptions, parseSubscriptionOptions, type QueueOptions } from "
 import { createPublisher } from "./publisher";
 import { SettleBatcher } from "./settle";
 import { QueueSubscription } from "./subscription";
-import type { Publisher, QueueTx, Subscriber } from "./types";
+import type { Delivery, Publisher, QueueTx, Subscriber } from "./types";
 
 export type { DlqAddress } from "./admin";
 export { ATTEMPT_HISTORY_CAP } from "./attempts";
 export type { AdminOptions, Executor, Within } from "./db";
 export { classifyMysqlError, isTransientError, QueueError, type QueueErrorCode } from "./errors";
 export type { QueueEvent, QueueEventListener, SettleOutcome } from "./events";
+export { Gatherer, type Waiting } from "./gather";
 export { occasionId, uniqueOccasionId } from "./ids";
 export {
   ATTEMPT_OUTCOMES,
@@ -169,6 +171,15 @@ export interface Queue {
    * effects outside the database.
    */
   transaction<T>(fn: (tx: QueueTx) => Promise<T>): Promise<T>;
+  /**
+   * Acks every delivery in `opts.tx` with one write for all of them (one
+   * round trip to lock their partitions, one to write), where `ack({ tx })`
+   * on each would pay both per delivery. All or nothing: when any has
+   * expired it rejects with DELIVERY_EXPIRED and none of them counts as
+   * settled; the caller's transaction must roll back, and each delivery may
+   * then be settled again (the expired one fails alone).
+   */
+  ackAll(deliveries: Delivery[], opts: { tx: QueueTx }): Promise<void>;
   /** Changes. Each takes `opts.within`, run in its transaction (see Within): the console's audit rows. */
   admin: {
     requeueDeadLetter(address: DlqAddress, opts?: AdminOptions): Promise<void>;
@@ -269,6 +280,17 @@ export function createQueue(options: QueueOptions = {}): Queue {
       assertOpen();
       // Begun before fn runs: fn may write on tx.connection (Drizzle) before anything goes through tx.
       return db.tx(fn, { eager: true });
+    },
+    async ackAll(deliveries, o) {
+      assertOpen();
+      const tx = checkSettleTx(o);
+      if (!tx) throw invalid("ackAll needs the transaction handed to queue.transaction's callback as tx");
+      if (!Array.isArray(deliveries)) throw invalid("ackAll takes an array of deliveries");
+      const ours = deliveries.map((d, i) => {
+        if (!(d instanceof QueueDelivery)) throw invalid(`deliveries[${i}] is not a delivery of this queue`);
+        return d;
+      });
+      if (ours.length > 0) await QueueDelivery.ackAll(tx, ours);
     },
     subscriber: {
       subscribe(topic, config) {

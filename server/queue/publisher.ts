@@ -92,12 +92,12 @@ export function createPublisher(db: QueueDb, maxPayloadBytes: number, hooks: Pub
     publish(topic, messages, opts) {
       return append(topic, Array.isArray(messages) ? messages : [messages], 0, opts);
     },
-    async publishAfter(topic, message, delayMs, opts) {
+    async publishAfter(topic, messages, delayMs, opts) {
       if (typeof delayMs !== "number" || !Number.isFinite(delayMs)) {
         throw invalid("delayMs must be a finite number of milliseconds");
       }
       if (delayMs > MAX_DELAY_MS) throw invalid(`delayMs ${delayMs} is over the limit of ${MAX_DELAY_MS} (365 days)`);
-      return append(topic, [message], Math.max(0, delayMs), opts);
+      return append(topic, Array.isArray(messages) ? messages : [messages], Math.max(0, delayMs), opts);
     },
   };
 }

@@ -46,10 +46,11 @@ export interface Publisher {
    */
   publish(topic: string, messages: Message | Message[], opts?: PublishOptions): Promise<void>;
   /**
-   * Publishes a message no subscriber sees before `now + delayMs` on the
-   * database's clock. `delayMs <= 0` is `publish`. Touches no retry count.
+   * Publishes messages no subscriber sees before `now + delayMs` on the
+   * database's clock, atomically as `publish` does. `delayMs <= 0` is
+   * `publish`. Touches no retry count.
    */
-  publishAfter(topic: string, message: Message, delayMs: number, opts?: PublishOptions): Promise<void>;
+  publishAfter(topic: string, messages: Message | Message[], delayMs: number, opts?: PublishOptions): Promise<void>;
 }
 
 export interface Failure {
