@@ -101,6 +101,11 @@ export class QueueDelivery implements Delivery {
     return this.ref.topic;
   }
 
+  /** Whether this delivery came from a subscription on `db` (a queue's own database pool). */
+  isOf(db: QueueDb): boolean {
+    return this.host.db === db;
+  }
+
   get isSettled() {
     return this.settled;
   }

@@ -287,7 +287,8 @@ export function createQueue(options: QueueOptions = {}): Queue {
       if (!tx) throw invalid("ackAll needs the transaction handed to queue.transaction's callback as tx");
       if (!Array.isArray(deliveries)) throw invalid("ackAll takes an array of deliveries");
       const ours = deliveries.map((d, i) => {
-        if (!(d instanceof QueueDelivery)) throw invalid(`deliveries[${i}] is not a delivery of this queue`);
+        // Another queue's delivery would be looked up here by its coordinates: another message's row.
+        if (!(d instanceof QueueDelivery) || !d.isOf(db)) throw invalid(`deliveries[${i}] is not a delivery of this queue`);
         return d;
       });
       if (ours.length > 0) await QueueDelivery.ackAll(tx, ours);
