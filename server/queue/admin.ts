@@ -1,13 +1,12 @@
 // Operations on the log that are not publish or consume: DLQ requeue and
-// purge, and garbage collection. The console and the CLI call these; they
-// never touch the tables themselves.
-import { type AdminOptions, type Executor, NOW_MS, type QueueDb, type WriteResult } from "./db";
-import { COUNTED_COLUMNS, type CountedRow, forgetStatements, topicsWithDeadLetters } from "./dlq-counts";
+// purge (garbage collection is garbage.ts). The console and the CLI call
+// these; they never touch the tables themselves.
+import type { AdminOptions, Executor, QueueDb } from "./db";
+import { COUNTED_COLUMNS, type CountedRow, forgetStatements } from "./dlq-counts";
 import { invalid, QueueError } from "./errors";
 import { parseMetadata } from "./fetch";
 import { appendToLog } from "./log";
 import { checkText, checkTopic, PARTITION_KEY_MAX } from "./names";
-import { DEFAULT_TRAFFIC_RETENTION_DAYS, pruneTraffic, sampleTrafficGauges } from "./rollup";
 
 /** One DLQ row, addressed exactly: never "every row that shares an id". */
 export interface DlqAddress {
@@ -101,101 +100,4 @@ export async function requeueDeadLetters(
     await opts.within?.(c, n);
     return n;
   });
-}
-
-/** Partitions whose rows one garbage-collection transaction deletes. */
-const GC_PARTITIONS_PER_TX = 50;
-
-export interface GarbageOptions {
-  /** Log rows one partition loses per run at most. Default 10,000. */
-  maxRowsPerPartition?: number;
-  /** Traffic minutes older than this many days are deleted. Default DEFAULT_TRAFFIC_RETENTION_DAYS. */
-  trafficRetentionDays?: number;
-}
-
-/**
- * Deletes log rows every registered consumer group of their topic has passed
- * (seq at or below the lowest watermark). Topics with no group keep
- * everything. Also samples every group's lag and oldest-pending age into
- * this minute's traffic row and deletes traffic past its retention. Returns
- * the number of log rows deleted.
- */
-export async function collectGarbage(db: QueueDb, opts: GarbageOptions = {}): Promise<number> {
-  const limit = opts.maxRowsPerPartition ?? 10_000;
-  // Only partitions that still hold a row at or below their floor get a DELETE: the oldest row
-  // of each is one probe of the (topic, partition_key, seq) index here, where a DELETE per
-  // partition that finds nothing (most, on a busy topic, between two runs) is a statement each.
-  const candidates = await db.query<{ topic: string; partition_key: string; floor: number; oldest: number | null }>(
-    `SELECT f.topic, f.partition_key, f.floor,
-            (SELECT m.seq FROM queue_messages m FORCE INDEX (queue_messages_partition_seq)
-             WHERE m.topic = f.topic AND m.partition_key = f.partition_key ORDER BY m.seq LIMIT 1) AS oldest
-     FROM (
-       SELECT p.topic, p.partition_key, MIN(COALESCE(g.watermark, 0)) AS floor
-       FROM queue_partitions p
-       JOIN queue_groups qg ON qg.topic = p.topic
-       LEFT JOIN queue_group_partitions g
-         ON g.consumer_group = qg.consumer_group AND g.topic = p.topic AND g.partition_key = p.partition_key
-       GROUP BY p.topic, p.partition_key
-       HAVING floor > 0) f`,
-  );
-  const due = candidates.filter((f) => f.oldest !== null && Number(f.oldest) <= Number(f.floor));
-  // A row at or below a floor was committed before its group passed it, and so was its count:
-  // a topic holding dead letters (a consumed DLQ topic) is known here.
-  const counted = await topicsWithDeadLetters(db, [...new Set(due.map((f) => f.topic))]);
-  const floors = due.filter((f) => !counted.has(f.topic));
-  // A message's attempt history outlives its delivery rows (deleted below, once its group has
-  // passed it) and goes with the message: up to the oldest row this run leaves.
-  const attempts = (f: (typeof due)[number]) => ({
-    sql: `DELETE FROM queue_attempts WHERE topic = ? AND partition_key = ? AND seq <= ?
-            AND seq < COALESCE((SELECT MIN(m.seq) FROM queue_messages m WHERE m.topic = ? AND m.partition_key = ?), ? + 1)`,
-    params: [f.topic, f.partition_key, f.floor, f.topic, f.partition_key, f.floor],
-  });
-  let deleted = 0;
-  // Partitions in transactions of GC_PARTITIONS_PER_TX, one round trip each: a commit (and a log
-  // flush) per statement, two per partition, made a run over 1,000 busy partitions 2,000 commits.
-  for (let i = 0; i < floors.length; i += GC_PARTITIONS_PER_TX) {
-    const chunk = floors.slice(i, i + GC_PARTITIONS_PER_TX);
-    const results = await db.tx((c) =>
-      c.commitWith(
-        chunk.flatMap((f) => [
-          {
-            sql: "DELETE FROM queue_messages WHERE topic = ? AND partition_key = ? AND seq <= ? ORDER BY seq LIMIT ?",
-            params: [f.topic, f.partition_key, f.floor, limit],
-          },
-          attempts(f),
-        ]),
-      ),
-    );
-    for (let k = 0; k < results.length; k += 2) deleted += (results[k] as WriteResult).affectedRows;
-  }
-  // Dead letters are read before they go, so their counts go down with them.
-  for (const f of due.filter((x) => counted.has(x.topic))) {
-    deleted += await db.tx(async (c) => {
-      const rows = await c.query<CountedRow>(
-        `SELECT ${COUNTED_COLUMNS} FROM queue_messages
-         WHERE topic = ? AND partition_key = ? AND seq <= ? ORDER BY seq LIMIT ? FOR UPDATE`,
-        [f.topic, f.partition_key, f.floor, limit],
-      );
-      if (rows.length === 0) return 0;
-      await c.commitWith([
-        { sql: "DELETE FROM queue_messages WHERE log_id IN (?)", params: [rows.map((r) => r.log_id)] },
-        attempts(f),
-        ...forgetStatements(rows),
-      ]);
-      return rows.length;
-    });
-  }
-  // Delivery rows at or below their watermark are finished history.
-  await db.execute(
-    `DELETE d FROM queue_deliveries d
-     JOIN queue_group_partitions g
-       ON g.consumer_group = d.consumer_group AND g.topic = d.topic AND g.partition_key = d.partition_key
-     WHERE d.seq <= g.watermark`,
-  );
-  // Subscribers that stopped heartbeating a day ago are gone for good.
-  await db.execute(`DELETE FROM queue_subscribers WHERE heartbeat_at < ${NOW_MS} - ?`, [24 * 3600_000]);
-  // Gauges are read where they are cheap: here, once a run, from the overview's bounded figures.
-  await sampleTrafficGauges(db);
-  await pruneTraffic(db, opts.trafficRetentionDays ?? DEFAULT_TRAFFIC_RETENTION_DAYS);
-  return deleted;
 }

@@ -2,10 +2,11 @@
 // delivery state, partition leases, a DLQ. Knows nothing of Next.js, tRPC or
 // React. The schema comes from the project's migrations (npm run db:migrate);
 // createQueue never creates tables.
-import { collectGarbage, type DlqAddress, type GarbageOptions, requeueDeadLetter, requeueDeadLetters } from "./admin";
+import { type DlqAddress, requeueDeadLetter, requeueDeadLetters } from "./admin";
 import { type AdminOptions, openDb } from "./db";
 import { checkSettleTx, QueueDelivery } from "./delivery";
 import { invalid, QueueError } from "./errors";
+import { collectGarbage, type GarbageOptions } from "./garbage";
 import { safeEmitter } from "./events";
 import { checkTopic } from "./names";
 import { getAttempts, type MessageAttempts } from "./ops/attempts";
@@ -288,7 +289,8 @@ export function createQueue(options: QueueOptions = {}): Queue {
       if (!Array.isArray(deliveries)) throw invalid("ackAll takes an array of deliveries");
       const ours = deliveries.map((d, i) => {
         // Another queue's delivery would be looked up here by its coordinates: another message's row.
-        if (!(d instanceof QueueDelivery) || !d.isOf(db)) throw invalid(`deliveries[${i}] is not a delivery of this queue`);
+        if (!(d instanceof QueueDelivery) || !d.isOf(db))
+          throw invalid(`deliveries[${i}] is not a delivery of this queue`);
         return d;
       });
       if (ours.length > 0) await QueueDelivery.ackAll(tx, ours);
