@@ -6,8 +6,8 @@ import { type DlqAddress, requeueDeadLetter, requeueDeadLetters } from "./admin"
 import { type AdminOptions, openDb } from "./db";
 import { checkSettleTx, QueueDelivery } from "./delivery";
 import { invalid, QueueError } from "./errors";
-import { collectGarbage, type GarbageOptions } from "./garbage";
 import { safeEmitter } from "./events";
+import { collectGarbage, type GarbageOptions } from "./garbage";
 import { checkTopic } from "./names";
 import { getAttempts, type MessageAttempts } from "./ops/attempts";
 import {
