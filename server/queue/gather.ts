@@ -1,7 +1,12 @@
-// The batching both settles and publishes use: while one flush is in flight,
-// the next items gather; when it ends, everything gathered (up to what `take`
-// allows) goes in the next flush. A lone item goes out at once: there is no
-// linger, only items made in the same turn of the event loop join it.
+// The batching settles, publishes and the pipeline's polls use: while one
+// flush is in flight, the next items gather; when it ends, everything
+// gathered (up to what `take` allows) goes in the next flush. A lone item goes
+// out at once: there is no linger. The first flush starts in the event loop's
+// check phase (setImmediate), not in a microtask: the items made by every
+// callback of the I/O just handled join it. (With a microtask, the first of
+// ten handlers that a fetch's rows woke flushed its ack alone and the other
+// nine waited for it: ten handlers drained 16 partitions at 1,303 msgs/s
+// with 2.52 statements per message; now 2,231 to 2,340, with 1.21.)
 
 export interface Waiting<T, R = void> {
   item: T;
@@ -28,7 +33,7 @@ export class Gatherer<T, R = void> {
       this.pending.push({ item, resolve, reject });
       if (!this.running) {
         this.running = true;
-        queueMicrotask(() => void this.run());
+        setImmediate(() => void this.run());
       }
     });
   }

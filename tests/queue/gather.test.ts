@@ -1,0 +1,51 @@
+// The gathering under settles, publishes and the pipeline's polls: the first
+// flush takes every item made before the event loop's check phase, however
+// many promise hops each took to be made (the handlers a fetch wakes get their
+// deliveries one hop after another); items made while a flush is in flight go
+// together in the next one.
+import { describe, expect, it } from "vitest";
+import { Gatherer, type Waiting } from "@/server/queue";
+import { signal } from "@/tests/helpers/wait";
+
+async function hops(n: number) {
+  for (let i = 0; i < n; i++) await Promise.resolve();
+}
+
+function recorder() {
+  const flushes: string[][] = [];
+  const gate = { open: signal(), held: false };
+  const gatherer = new Gatherer<string>(
+    async (batch: Waiting<string>[]) => {
+      flushes.push(batch.map((w) => w.item));
+      if (gate.held) await gate.open.promise;
+      for (const w of batch) w.resolve();
+    },
+    (waiting) => waiting.length,
+  );
+  return { flushes, gate, gatherer };
+}
+
+describe("gatherer", () => {
+  it("puts items made many promise hops apart in the same turn into the first flush", async () => {
+    const { flushes, gatherer } = recorder();
+    await Promise.all([
+      gatherer.add("a"),
+      hops(3).then(() => gatherer.add("b")),
+      hops(25).then(() => gatherer.add("c")),
+    ]);
+    expect(flushes).toEqual([["a", "b", "c"]]);
+  });
+
+  it("gathers what is made while a flush is in flight into the next flush, in order", async () => {
+    const { flushes, gate, gatherer } = recorder();
+    gate.held = true;
+    const first = gatherer.add("a");
+    await new Promise((r) => setImmediate(r));
+    expect(flushes).toEqual([["a"]]);
+    const rest = [gatherer.add("b"), gatherer.add("c")];
+    gate.held = false;
+    gate.open.resolve();
+    await Promise.all([first, ...rest]);
+    expect(flushes).toEqual([["a"], ["b", "c"]]);
+  });
+});
