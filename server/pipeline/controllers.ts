@@ -75,9 +75,10 @@ export async function buildController(
  * buildsignal: { id: buildId }. Asks the runner for the status, then in one
  * transaction (shared with other polls of the worker: poll-writer.ts)
  * records it, tells speculate of a change, schedules the next poll with
- * publishAfter while the build runs, moves the poll generation and acks. Only the message of the live generation schedules: a push (webhook,
- * cancel) or a stale poll records the status and stops there, so there is one
- * live poll message per build at any time.
+ * publishAfter while the build runs, moves the poll generation and acks.
+ * Only the message of the live generation schedules: a push (webhook,
+ * cancel) or a stale poll records the status and stops there, so there is
+ * one live poll message per build at any time.
  */
 export async function buildsignalController(
   d: PipelineDeps,

@@ -156,21 +156,12 @@ export class QueueDelivery implements Delivery {
     return { request, done };
   }
 
-  /**
-   * After a settle written in the caller's transaction `tx`: it counts once
-   * that commits, and the delivery is free again if it rolls back. An
-   * expired one is given up at once (see `failed`).
-   */
-  private written(tx: TxExecutor, result: QueueError | Settled | undefined, done: (settled?: Settled) => void) {
-    if (result instanceof QueueError) {
-      this.failed(result);
-      return result;
-    }
+  /** A settle written in the caller's transaction `tx`: it counts once that commits, and is free again if it rolls back. */
+  private written(tx: TxExecutor, result: Settled | undefined, done: (settled?: Settled) => void) {
     tx.afterCommit(() => done(result));
     tx.afterRollback(() => {
       this.settled = false;
     });
-    return undefined;
   }
 
   private failed(err: unknown) {
@@ -196,8 +187,11 @@ export class QueueDelivery implements Delivery {
         this.failed(err);
         throw err;
       }
-      const err = this.written(tx, result, done);
-      if (err) throw err;
+      if (result instanceof QueueError) {
+        this.failed(result);
+        throw result;
+      }
+      this.written(tx, result, done);
       return;
     }
     let settled: Settled;
@@ -227,7 +221,7 @@ export class QueueDelivery implements Delivery {
       const expired = results.find((r) => r instanceof QueueError);
       if (expired) throw expired;
       claimed.forEach((c, i) => {
-        c.d.written(tx, results[i], c.done);
+        c.d.written(tx, results[i] as Settled, c.done);
       });
     } catch (err) {
       for (const c of claimed) c.d.settled = false;
