@@ -9,7 +9,7 @@
 // poll of it alone, as before, so a poll fails only for its own reasons.
 import type { BuildMetadata, BuildStatus } from "@/server/buildrunner/types";
 import { errorMessage } from "@/server/log";
-import { type Delivery, Gatherer, type Message, type QueueTx, type Waiting } from "@/server/queue";
+import { type Delivery, Gatherer, type Message, type QueueTx, togetherOrAlone, type Waiting } from "@/server/queue";
 import type { PipelineDeps } from "./deps";
 import { pollMessage, publishPoll, publishSpeculate, speculateMessage } from "./signals";
 import type { RecordedBuild } from "./store";
@@ -49,32 +49,20 @@ export class PollWriter {
     return this.gatherer.add(outcome);
   }
 
-  private async flush(batch: Waiting<PollOutcome, PollRecorded>[]) {
+  private flush(batch: Waiting<PollOutcome, PollRecorded>[]) {
     const items = batch.map((w) => w.item);
-    if (items.length > 1 && new Set(items.map((o) => o.seen.id)).size === items.length) {
-      try {
-        const recorded = await this.d.queue.transaction((tx) => writeShared(this.d, tx, items));
-        batch.forEach((w, i) => {
-          w.resolve(recorded[i] as PollRecorded);
-        });
-        return;
-      } catch (err) {
-        // Written one by one below: each poll then succeeds or fails for its own reasons.
+    // Two messages of one build (never together in practice: a partition's are handled in turn) go alone.
+    const distinct = new Set(items.map((o) => o.seen.id)).size === items.length;
+    return togetherOrAlone(batch, {
+      together: distinct ? (all) => this.d.queue.transaction((tx) => writeShared(this.d, tx, all)) : undefined,
+      alone: (o) => writeOne(this.d, o),
+      inOrder: false,
+      onFallback: (err) =>
         this.d.log.info("a shared poll commit failed; writing its polls one by one", {
           polls: items.length,
           reason: errorMessage(err),
-        });
-      }
-    }
-    await Promise.all(
-      batch.map(async (w) => {
-        try {
-          w.resolve(await writeOne(this.d, w.item));
-        } catch (err) {
-          w.reject(err);
-        }
-      }),
-    );
+        }),
+    });
   }
 }
 

@@ -281,7 +281,7 @@ export class PipelineStore {
       ...(advanceFrom === undefined
         ? {}
         : {
-            pollGeneration: sql`IF(${builds.pollGeneration} = ${advanceFrom}, ${advanceFrom + 1}, ${builds.pollGeneration})`,
+            pollGeneration: nextGeneration(advanceFrom),
           }),
       updatedAt: NOW_MS,
       ...(isTerminal(status) ? { finishedAt: NOW_MS } : {}),
@@ -337,10 +337,7 @@ export class PipelineStore {
         statusCalls: sql`${builds.statusCalls} + 1`,
         statusFailures: 0,
         pollGeneration: byId(
-          (p) =>
-            p.advanceFrom === undefined
-              ? sql`${builds.pollGeneration}`
-              : sql`IF(${builds.pollGeneration} = ${p.advanceFrom}, ${p.advanceFrom + 1}, ${builds.pollGeneration})`,
+          (p) => (p.advanceFrom === undefined ? sql`${builds.pollGeneration}` : nextGeneration(p.advanceFrom)),
           builds.pollGeneration,
         ),
         updatedAt: NOW_MS,
@@ -531,6 +528,10 @@ export class PipelineStore {
     return rows.map((r) => ({ ...r.build, idleMs: Number(r.idleMs) }));
   }
 }
+
+/** The poll generation after an answer from live generation `from`: the next one, unless another answer moved it already. */
+const nextGeneration = (from: number) =>
+  sql`IF(${builds.pollGeneration} = ${from}, ${from + 1}, ${builds.pollGeneration})`;
 
 const prepareGetBuild = (db: Db) =>
   db

@@ -48,3 +48,45 @@ export class Gatherer<T, R = void> {
     }
   }
 }
+
+/**
+ * Settles a flush's entries by writing them together, or, when that fails,
+ * each alone, so an entry fails only for its own reasons (a lone entry is
+ * written once). `together` returns one result per entry; undefined: the
+ * entries cannot go together and are written alone at once. `inOrder`: the
+ * writes alone run one after another in entry order, not all at once.
+ */
+export async function togetherOrAlone<T, R>(
+  batch: Waiting<T, R>[],
+  write: {
+    together: ((items: T[]) => Promise<R[]>) | undefined;
+    alone: (item: T) => Promise<R>;
+    inOrder: boolean;
+    /** Told why the shared write failed, before the entries are written alone. */
+    onFallback?: (err: unknown) => void;
+  },
+): Promise<void> {
+  if (batch.length > 1 && write.together) {
+    try {
+      const results = await write.together(batch.map((w) => w.item));
+      batch.forEach((w, i) => {
+        w.resolve(results[i] as R);
+      });
+      return;
+    } catch (err) {
+      write.onFallback?.(err);
+    }
+  }
+  const one = async (w: Waiting<T, R>) => {
+    try {
+      w.resolve(await write.alone(w.item));
+    } catch (err) {
+      w.reject(err);
+    }
+  };
+  if (!write.inOrder) {
+    await Promise.all(batch.map(one));
+    return;
+  }
+  for (const w of batch) await one(w);
+}

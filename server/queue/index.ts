@@ -89,7 +89,7 @@ export { ATTEMPT_HISTORY_CAP } from "./attempts";
 export type { AdminOptions, Executor, Within } from "./db";
 export { classifyMysqlError, isTransientError, QueueError, type QueueErrorCode } from "./errors";
 export type { QueueEvent, QueueEventListener, SettleOutcome } from "./events";
-export { Gatherer, type Waiting } from "./gather";
+export { Gatherer, togetherOrAlone, type Waiting } from "./gather";
 export { occasionId, uniqueOccasionId } from "./ids";
 export {
   ATTEMPT_OUTCOMES,

@@ -6,7 +6,7 @@
 // shared transaction fails, every call in it is written again on its own, so
 // a failing call fails alone (a repeat is harmless: dedup keeps one row).
 import type { QueueDb } from "./db";
-import { Gatherer, type Waiting } from "./gather";
+import { Gatherer, togetherOrAlone, type Waiting } from "./gather";
 import { appendStatements, type LogRow } from "./log";
 
 /** One publish() call: its rows and their payload bytes. */
@@ -38,25 +38,16 @@ export class PublishBatcher {
     return this.gatherer.add({ rows, bytes });
   }
 
-  private async flush(batch: Waiting<Call>[]) {
-    try {
-      await this.write(batch.flatMap((p) => p.item.rows));
-      for (const p of batch) p.resolve();
-      return;
-    } catch (err) {
-      if (batch.length === 1) {
-        batch[0]?.reject(err);
-        return;
-      }
-    }
-    for (const p of batch) {
-      try {
-        await this.write(p.item.rows);
-        p.resolve();
-      } catch (err) {
-        p.reject(err);
-      }
-    }
+  private flush(batch: Waiting<Call>[]) {
+    return togetherOrAlone(batch, {
+      together: async (calls) => {
+        await this.write(calls.flatMap((c) => c.rows));
+        return calls.map(() => undefined);
+      },
+      alone: (call) => this.write(call.rows).then(() => undefined),
+      // Seqs within a partition follow call order, also when the calls are written again alone.
+      inOrder: true,
+    });
   }
 
   /** One partition: BEGIN, the head bump, the insert and COMMIT in one round trip. */

@@ -4,7 +4,7 @@
 // deliveries one hop after another); items made while a flush is in flight go
 // together in the next one.
 import { describe, expect, it } from "vitest";
-import { Gatherer, type Waiting } from "@/server/queue";
+import { Gatherer, togetherOrAlone, type Waiting } from "@/server/queue";
 import { signal } from "@/tests/helpers/wait";
 
 async function hops(n: number) {
@@ -47,5 +47,32 @@ describe("gatherer", () => {
     gate.open.resolve();
     await Promise.all([first, ...rest]);
     expect(flushes).toEqual([["a"], ["b", "c"]]);
+  });
+
+  it("writes a batch alone, each entry in order, when writing it together fails; only the bad entry fails", async () => {
+    const settled: string[] = [];
+    const batch: Waiting<string, string>[] = ["a", "bad", "c"].map((item) => ({
+      item,
+      resolve: (v) => settled.push(`ok ${v}`),
+      reject: (err) => settled.push(`failed ${(err as Error).message}`),
+    }));
+    const alone: string[] = [];
+    const fallbacks: unknown[] = [];
+    await togetherOrAlone(batch, {
+      together: async () => {
+        throw new Error("together");
+      },
+      alone: async (item) => {
+        alone.push(item);
+        await hops(item === "a" ? 5 : 0);
+        if (item === "bad") throw new Error(item);
+        return item.toUpperCase();
+      },
+      inOrder: true,
+      onFallback: (err) => fallbacks.push(err),
+    });
+    expect(fallbacks).toHaveLength(1);
+    expect(alone).toEqual(["a", "bad", "c"]);
+    expect(settled).toEqual(["ok A", "failed bad", "ok C"]);
   });
 });
