@@ -14,6 +14,7 @@ import {
   deliveryWhere,
   lockGroupPartition,
   type PartitionRef,
+  type ProbeRelease,
 } from "./partition-state";
 import {
   deliveryExpired,
@@ -36,8 +37,12 @@ export interface DeliveryHost {
    * partition's next batch when the settle fetched it (see wantsRefetch).
    */
   onSettled(d: QueueDelivery, settled?: Settled): void;
-  /** Whether settling `d` should also probe its partition: it is the last of its partition's deliveries still out. */
-  wantsProbe(d: QueueDelivery): boolean;
+  /**
+   * Whether settling `d` should also probe its partition (it is the last of
+   * its partition's deliveries still out), and whose lease the settle gives
+   * back when nothing is due soon.
+   */
+  wantsProbe(d: QueueDelivery): ProbeRelease | undefined;
   /** Whether settling `d` should also fetch its partition's next batch, and for whom (settle.ts, Refetch). */
   wantsRefetch(d: QueueDelivery): Refetch | undefined;
   emit: QueueEventListener;

@@ -8,6 +8,7 @@
 import { AttemptOutcome, DeliveryState } from "@/db/schema";
 import { type AttemptClose, type AttemptOpen, attemptsStatement } from "./attempts";
 import { NOW_MS, type QueueDb, type Statement } from "./db";
+import { claimStatements } from "./leases";
 import {
   advanceWatermark,
   BLOCKING_IN_FLIGHT,
@@ -88,21 +89,30 @@ export interface FetchOptions {
 
 type Probe = { head: number; idle_until: number | null; due_in: number | null };
 
+/** Partitions whose lease a fetch takes before it reads them (claimStatements). */
+export interface FetchClaim {
+  partitionKeys: string[];
+  leaseDurationMs: number;
+}
+
 /**
  * Fetches a batch from each of several partitions of one group and topic
- * whose leases `owner` holds, in one transaction of two round trips (three
- * when some partition has nothing ready): (1) begin, lock every
- * group-partition row in one statement (key order), and per partition find
- * the first blocking in-flight row and read the ready rows; (2) mark every
- * fetched row in flight in one statement (dead-lettering the ones whose last
- * visibility timeout used up their attempts, giving empty partitions back)
- * and commit. One commit, and so one log flush, for the lot.
+ * whose leases `owner` holds, or takes first (`claim`), in one transaction of
+ * two round trips (three when some partition has nothing ready): (1) begin,
+ * lease the claimed partitions, lock every group-partition row in one
+ * statement (key order), and per partition find the first blocking in-flight
+ * row and read the ready rows; (2) mark every fetched row in flight in one
+ * statement (dead-lettering the ones whose last visibility timeout used up
+ * their attempts, giving empty partitions back) and commit. One commit, and
+ * so one log flush, for the lot. A claimed partition someone else holds comes
+ * back "lost".
  */
 export async function fetchBatches(
   db: QueueDb,
   refs: PartitionRef[],
   owner: string,
   opts: FetchOptions,
+  claim: FetchClaim = { partitionKeys: [], leaseDurationMs: 0 },
 ): Promise<FetchResult[]> {
   if (refs.length === 0) return [];
   // Partitions are read in key order; the lock statement takes their rows in the index's
@@ -112,15 +122,19 @@ export async function fetchBatches(
   if (refs.some((r) => r.group !== first.group || r.topic !== first.topic)) {
     throw new Error("fetchBatches: every partition must be of one group and topic");
   }
+  const claiming = claimStatements(first.group, first.topic, owner, claim.partitionKeys, claim.leaseDurationMs);
   return db.tx(async (c) => {
-    const [locked, ...ready] = (await c.script([
-      lockManyStatement(
-        first.group,
-        first.topic,
-        order.map((i) => (refs[i] as PartitionRef).partitionKey),
-      ),
-      ...order.map((i) => readyRowsStatement(refs[i] as PartitionRef, opts.batchSize)),
-    ])) as [Array<LockRow & { partition_key: string }>, ...RawRow[][]];
+    const [locked, ...ready] = (
+      await c.script([
+        ...claiming,
+        lockManyStatement(
+          first.group,
+          first.topic,
+          order.map((i) => (refs[i] as PartitionRef).partitionKey),
+        ),
+        ...order.map((i) => readyRowsStatement(refs[i] as PartitionRef, opts.batchSize)),
+      ])
+    ).slice(claiming.length) as [Array<LockRow & { partition_key: string }>, ...RawRow[][]];
     const lockRows = new Map(locked.map((row) => [row.partition_key, row]));
 
     const results: FetchResult[] = refs.map(() => ({ kind: "lost" }) as const);

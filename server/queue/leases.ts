@@ -45,6 +45,12 @@ export interface ScanResult {
   nextDueInMs: number | null;
   /** When the scan ran, ms on the database's clock. */
   scannedAt: number;
+  /**
+   * Live subscribers of the group (heartbeat within `liveWithinMs`), this one
+   * among them: at least 1. Read in the same statement, so a subscriber that
+   * finds partitions to take knows its share without another round trip.
+   */
+  live: number;
 }
 
 /**
@@ -117,11 +123,13 @@ export async function scanReadyPartitions(
   c: Executor,
   id: SubscriberIdentity,
   horizonMs: number,
-  opts: { publishedSince?: number } = {},
+  opts: { publishedSince?: number; liveWithinMs: number },
 ): Promise<ScanResult> {
   const full = opts.publishedSince === undefined;
-  // The union's first rows carry the scan's time, whether the group is paused, the next-due time
-  // and (full scans) the lease count (kinds 'n', 'q', 'd' and 'c'), then the partitions (kind 'p').
+  // The union's first rows carry the scan's time, whether the group is paused, the next-due time,
+  // the live subscribers and (full scans) the lease count (kinds 'n', 'q', 'd', 'l' and 'c'), then
+  // the partitions (kind 'p').
+  const live = liveCount(id, opts.liveWithinMs);
   const branches: Statement[] = [
     {
       sql: `SELECT 'n' AS kind, NULL AS partition_key, NULL AS lease_owner, 0 AS leased, NULL AS head, ${NOW_MS} AS n`,
@@ -142,6 +150,7 @@ export async function scanReadyPartitions(
             ORDER BY m.visible_after LIMIT 1`,
       params: [id.group, id.topic, horizonMs],
     },
+    { sql: `SELECT 'l', NULL, NULL, 0, NULL, (${live.sql})`, params: live.params },
     ...(full
       ? [
           {
@@ -155,7 +164,7 @@ export async function scanReadyPartitions(
     ...partitionBranches(id, opts.publishedSince),
   ];
   const rows = await c.query<{
-    kind: "n" | "q" | "d" | "c" | "p";
+    kind: "n" | "q" | "d" | "l" | "c" | "p";
     partition_key: string | null;
     lease_owner: string | null;
     leased: number;
@@ -182,39 +191,42 @@ export async function scanReadyPartitions(
     leasedCount: full ? Number(rows.find((r) => r.kind === "c")?.n ?? 0) : null,
     nextDueInMs: dueIn == null ? null : Math.max(0, Number(dueIn)),
     scannedAt: Number(rows.find((r) => r.kind === "n")?.n),
+    live: Math.max(1, Number(rows.find((r) => r.kind === "l")?.n ?? 1)),
   };
 }
 
-/** Tries to lease the given partitions; returns the ones now held. */
-export async function claimPartitions(
-  c: Executor,
-  id: SubscriberIdentity,
+/**
+ * Statements that lease the given partitions of a group and topic to
+ * `owner` where nobody else holds them (creating the group's row for a
+ * partition new to it), run at the start of the fetch that reads them
+ * (fetchBatches): the fetch's lock statement then reads who won each.
+ * Keys in index order, as every statement that locks several
+ * group-partition rows takes them.
+ */
+export function claimStatements(
+  group: string,
+  topic: string,
+  owner: string,
   partitionKeys: string[],
   leaseDurationMs: number,
-): Promise<string[]> {
+): Statement[] {
   if (partitionKeys.length === 0) return [];
-  const inList = partitionKeys.map(() => "?").join(", ");
-  const [, , held] = (await c.script([
+  const keys = [...partitionKeys].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return [
     {
       sql: `INSERT INTO queue_group_partitions (consumer_group, topic, partition_key, watermark, updated_at)
-            VALUES ${partitionKeys.map(() => `(?, ?, ?, 0, ${NOW_MS})`).join(", ")}
+            VALUES ${keys.map(() => `(?, ?, ?, 0, ${NOW_MS})`).join(", ")}
             ON DUPLICATE KEY UPDATE updated_at = updated_at`,
-      params: partitionKeys.flatMap((k) => [id.group, id.topic, k]),
+      params: keys.flatMap((k) => [group, topic, k]),
     },
     {
       sql: `UPDATE queue_group_partitions
             SET lease_owner = ?, lease_expires_at = ${NOW_MS} + ?, updated_at = ${NOW_MS}
-            WHERE consumer_group = ? AND topic = ? AND partition_key IN (${inList})
+            WHERE consumer_group = ? AND topic = ? AND partition_key IN (${keys.map(() => "?").join(", ")})
               AND ${leaseFree(null, { orHeldBy: "?" })}`,
-      params: [id.instanceId, leaseDurationMs, id.group, id.topic, ...partitionKeys, id.instanceId],
+      params: [owner, leaseDurationMs, group, topic, ...keys, owner],
     },
-    {
-      sql: `SELECT partition_key FROM queue_group_partitions
-            WHERE consumer_group = ? AND topic = ? AND partition_key IN (${inList}) AND lease_owner = ?`,
-      params: [id.group, id.topic, ...partitionKeys, id.instanceId],
-    },
-  ])) as [unknown, unknown, Array<{ partition_key: string }>];
-  return held.map((r) => r.partition_key);
+  ];
 }
 
 export async function registerSubscriber(c: Executor, id: SubscriberIdentity, host: string, pid: number) {
@@ -264,10 +276,11 @@ export async function heartbeat(
   return live ? Math.max(1, Number(live[0]?.n ?? 1)) : undefined;
 }
 
-const liveCount = (id: SubscriberIdentity, leaseDurationMs: number): Statement => ({
+/** Live subscribers of the group: a heartbeat within `withinMs`. */
+const liveCount = (id: SubscriberIdentity, withinMs: number): Statement => ({
   sql: `SELECT COUNT(*) AS n FROM queue_subscribers
         WHERE consumer_group = ? AND topic = ? AND heartbeat_at >= ${NOW_MS} - ?`,
-  params: [id.group, id.topic, leaseDurationMs],
+  params: [id.group, id.topic, withinMs],
 });
 
 export async function countLive(c: Executor, id: SubscriberIdentity, leaseDurationMs: number): Promise<number> {

@@ -303,6 +303,18 @@ export interface PartitionProbe {
   out: boolean;
   /** ms until the next row the group has still to finish is due (0: ready now); null if none. */
   dueInMs: number | null;
+  /**
+   * The settle gave the lease back (ProbeRelease): nothing was left for the
+   * group, or nothing due within the keep time. Whoever held it drops the partition.
+   */
+  released: boolean;
+}
+
+/** Who gives the lease back when a settle's probe finds the partition has nothing due soon, as a fetch would. */
+export interface ProbeRelease {
+  owner: string;
+  /** Keep the lease when a row is due within this, ms (FetchOptions.keepIdleLeaseMs). */
+  keepIdleLeaseMs: number;
 }
 
 type ProbeRow = { head: number | null; idle_until: number | null; now: number; out_owned: number };
@@ -314,18 +326,25 @@ type ProbeRow = { head: number | null; idle_until: number | null; now: number; o
  * whether a row is still out with a subscriber. With that the subscriber
  * waits for the due time instead of fetching again just to learn it (the
  * build poll loop: ack one poll, the next is due in 2 s), and the partition
- * gets the idle marks a fetch that found nothing would leave. Flat on
- * purpose: an earlier form with derived tables cost more to plan than to run.
- * The minimum reads every unfinished row above the watermark, so the
- * subscriber asks only after a fetch that came back short of a full batch.
- * The first statement's result is the probe (toProbe).
+ * gets the idle marks a fetch that found nothing would leave. With nothing
+ * due within the keep time (a drained partition) the lease goes back here,
+ * with those marks, as a fetch that found nothing ready would give it back:
+ * the fetch (three round trips and a commit per drained partition) is not
+ * needed to learn it. Flat on purpose: an earlier form with derived tables
+ * cost more to plan than to run. The minimum reads every unfinished row
+ * above the watermark, so the subscriber asks only after a fetch that came
+ * back short of a full batch. The first statement's result is the probe (toProbe).
  */
-export function settleProbe(ref: PartitionRef, current: number): Statement[] {
+export function settleProbe(ref: PartitionRef, current: number, release: ProbeRelease): Statement[] {
+  // The lease goes back when nothing is due within the keep time, judged against the SELECT's
+  // clock reading (as toProbe judges it). Assignments run left to right, so the expiry is
+  // cleared while lease_owner still says whose it was.
+  const giveBack = "@sluice_idle IS NULL OR @sluice_idle > @sluice_probed_at + ?";
   return [
     {
       sql: `SELECT @sluice_head AS head,
               (@sluice_idle := (${NEXT_DUE} ${UNFINISHED_ROWS})) AS idle_until,
-              ${NOW_MS} AS now,
+              (@sluice_probed_at := ${NOW_MS}) AS now,
               EXISTS(SELECT 1 FROM queue_deliveries x WHERE ${REF} AND x.seq > ?
                        AND x.state = ${DeliveryState.inFlight} AND x.owner IS NOT NULL) AS out_owned`,
       params: [...unfinishedParams(ref, current), ...refParams(ref), current],
@@ -333,14 +352,25 @@ export function settleProbe(ref: PartitionRef, current: number): Statement[] {
     {
       // The idle marks, as a fetch that found nothing ready leaves them: the ready scan
       // skips the partition until then (or until its head moves), whoever holds it.
-      sql: `UPDATE queue_group_partitions SET idle_until = @sluice_idle, idle_head = @sluice_head
-            WHERE ${REF} AND @sluice_idle > ${NOW_MS}`,
-      params: refParams(ref),
+      sql: `UPDATE queue_group_partitions
+            SET lease_expires_at = IF(lease_owner = ? AND (${giveBack}), NULL, lease_expires_at),
+                lease_owner = IF(lease_owner = ? AND (${giveBack}), NULL, lease_owner),
+                idle_until = @sluice_idle, idle_head = @sluice_head
+            WHERE ${REF} AND (@sluice_idle > ${NOW_MS} OR (@sluice_idle IS NULL AND lease_owner = ?))`,
+      params: [
+        release.owner,
+        release.keepIdleLeaseMs,
+        release.owner,
+        release.keepIdleLeaseMs,
+        ...refParams(ref),
+        release.owner,
+      ],
     },
   ];
 }
 
-export function toProbe(rows: unknown): PartitionProbe | undefined {
+/** The probe's answer; `release`: what the settle was asked to give back (settleProbe). */
+export function toProbe(rows: unknown, release: ProbeRelease): PartitionProbe | undefined {
   const row = (rows as ProbeRow[] | undefined)?.[0];
   if (!row || row.head === null) return undefined;
   const due = row.idle_until === null ? null : Number(row.idle_until) - Number(row.now);
@@ -349,6 +379,7 @@ export function toProbe(rows: unknown): PartitionProbe | undefined {
     ready: due !== null && due <= 0,
     out: Number(row.out_owned) === 1,
     dueInMs: due === null ? null : Math.max(0, due),
+    released: due === null || due > release.keepIdleLeaseMs,
   };
 }
 

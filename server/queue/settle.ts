@@ -30,6 +30,7 @@ import {
   markDead,
   type PartitionProbe,
   type PartitionRef,
+  type ProbeRelease,
   settleProbe,
   toProbe,
 } from "./partition-state";
@@ -51,8 +52,12 @@ export interface SettleRequest {
   /** dead: what the DLQ row is made of. */
   failed?: FailedRow;
   dlq?: DlqSettings;
-  /** ack and dead: also learn what the partition holds next (settleProbe), for a subscriber settling its last delivery out. */
-  probe?: boolean;
+  /**
+   * ack and dead: also learn what the partition holds next (settleProbe), for
+   * a subscriber settling its last delivery out; with nothing due soon the
+   * lease goes back in the same transaction (PartitionProbe.released).
+   */
+  probe?: ProbeRelease;
   /**
    * ack and dead: also fetch the partition's next batch for `owner`, in the
    * same transaction, for a subscriber settling the last delivery out of a
@@ -135,14 +140,14 @@ export async function writeSettles(
   const updates: SettleRequest[] = [];
   const dead: Parameters<typeof markDead>[1] = [];
   const finished = new Map<string, PartitionRef>();
-  const probed = new Set<string>();
+  const probed = new Map<string, ProbeRelease>();
   const refetched = new Map<string, Refetch>();
   for (const r of requests) {
     const ok = attempts.get(deliveryKey(r.ref, r.seq)) === r.attempt && watermarks.has(refKey(r.ref));
     results.push(ok ? {} : deliveryExpired());
     if (!ok) continue;
     if (r.refetch && r.kind !== "nack") refetched.set(refKey(r.ref), r.refetch);
-    else if (r.probe && r.kind !== "nack") probed.add(refKey(r.ref));
+    else if (r.probe && r.kind !== "nack") probed.set(refKey(r.ref), r.probe);
     if (r.kind === "dead") {
       if (!r.failed || !r.dlq) throw new Error("a dead settle needs its failed row and DLQ settings");
       dead.push({ ref: r.ref, row: r.failed, attempts: r.attempt, reason: r.reason ?? "rejected", dlq: r.dlq });
@@ -203,9 +208,12 @@ export async function writeSettles(
     if (refetch) {
       readAt.set(key, statements.length);
       statements.push(readyRowsStatement(ref, refetch.opts.batchSize));
-    } else if (probed.has(key)) {
-      probeAt.set(key, statements.length);
-      statements.push(...settleProbe(ref, current));
+    } else {
+      const release = probed.get(key);
+      if (release) {
+        probeAt.set(key, statements.length);
+        statements.push(...settleProbe(ref, current, release));
+      }
     }
   }
   if (refetched.size === 0) {
@@ -257,7 +265,9 @@ function attachProbes(
   requests.forEach((r, i) => {
     const at = probeAt.get(refKey(r.ref));
     const result = results[i];
-    if (r.probe && at !== undefined && result && !(result instanceof QueueError)) result.probe = toProbe(out[at]);
+    if (r.probe && at !== undefined && result && !(result instanceof QueueError)) {
+      result.probe = toProbe(out[at], r.probe);
+    }
   });
 }
 

@@ -19,8 +19,6 @@ import { isTransientError } from "./errors";
 import type { QueueEventListener } from "./events";
 import { type FetchedRow, fetchBatches } from "./fetch";
 import {
-  claimPartitions,
-  countLive,
   heartbeat,
   registerSubscriber,
   type ScannedPartition,
@@ -36,8 +34,6 @@ import type { SettleBatcher, Settled } from "./settle";
 import type { Delivery, Subscription } from "./types";
 
 const MAX_ERROR_BACKOFF_MS = 5_000;
-/** How often a subscriber holding several partitions counts the live subscribers of its group, ms. */
-const LIVE_RECOUNT_MS = 1_000;
 /** Held partitions fetched in one transaction, and such transactions one poll runs at once. */
 const FETCH_GROUP = 16;
 const FETCH_CONCURRENCY = 2;
@@ -53,8 +49,10 @@ export class QueueSubscription implements Subscription {
   private wanted = 0;
   private readonly buffer: QueueDelivery[] = [];
   private readonly handedOut = new Set<QueueDelivery>();
-  /** Partitions whose lease we hold, with their deliveries not yet settled. */
+  /** Partitions whose lease we hold (or are taking: claiming), with their deliveries not yet settled. */
   private readonly owned = new Map<string, Set<QueueDelivery>>();
+  /** Held partitions picked by a scan whose lease the next fetch takes. */
+  private readonly claiming = new Set<string>();
   private renewTimer?: NodeJS.Timeout;
   /** The renewal in flight, if any: close waits for it, or it would re-register the subscriber after unregister. */
   private renewing?: Promise<void>;
@@ -66,8 +64,6 @@ export class QueueSubscription implements Subscription {
   private readonly scans: ScanSchedule;
   /** When the topic's next deferred row is due (monotonic clock). */
   private nextDueAt = Number.POSITIVE_INFINITY;
-  /** When the live subscribers of the group were last counted (monotonic clock). */
-  private liveCheckedAt = Number.NEGATIVE_INFINITY;
   /** Held partitions with nothing ready: when their next row is due (monotonic clock), and their head then. */
   private readonly idleUntil = new Map<string, { at: number; head: number }>();
   /** Held partitions whose last fetch came back with a full batch. */
@@ -97,7 +93,10 @@ export class QueueSubscription implements Subscription {
       dlq: opts.dlq,
       onSettled: (d, settled) => this.onDeliverySettled(d, settled),
       // A partition whose last fetch filled the batch most likely has more ready: its last settle fetches it.
-      wantsProbe: (d) => this.isLastOut(d) && !this.fullBatch.has(d.ref.partitionKey),
+      wantsProbe: (d) =>
+        this.isLastOut(d) && !this.fullBatch.has(d.ref.partitionKey)
+          ? { owner: this.id.instanceId, keepIdleLeaseMs: this.keepIdleLeaseMs() }
+          : undefined,
       // Not for a subscription holding more than its share: the partition is given back instead.
       wantsRefetch: (d) =>
         this.state === "running" &&
@@ -127,7 +126,7 @@ export class QueueSubscription implements Subscription {
 
   /** Partitions currently leased by this subscription. */
   heldPartitions(): string[] {
-    return [...this.owned.keys()];
+    return [...this.owned.keys()].filter((k) => !this.claiming.has(k));
   }
 
   next(): Promise<IteratorResult<Delivery>> {
@@ -203,7 +202,6 @@ export class QueueSubscription implements Subscription {
 
   private async register() {
     await registerSubscriber(this.db, this.id, this.host, process.pid);
-    this.live = await countLive(this.db, this.id, this.opts.leaseDurationMs);
     this.registered = true;
     this.renewTimer = setInterval(() => {
       this.renewing ??= this.renew().finally(() => {
@@ -247,16 +245,24 @@ export class QueueSubscription implements Subscription {
     await this.fetchOwned();
   }
 
-  /** Looks for partitions with work and leases a fair share of them. */
+  /**
+   * Looks for partitions with work and takes a fair share of them. The ones
+   * picked join the held set at once and are leased by the fetch that
+   * follows, in its own transaction (fetchBatches' claim), or dropped when
+   * someone else won them.
+   */
   private async scanAndClaim() {
     // Due times beyond the next scan are that scan's business: the index is read no further.
     const horizonMs = 2 * this.opts.pollIntervalMs;
+    const liveWithinMs = this.opts.leaseDurationMs;
     const publishedSince = this.scans.publishedSince(performance.now());
-    let scan = await scanReadyPartitions(this.db, this.id, horizonMs, { publishedSince });
-    // A changes-only scan that found partitions this subscriber may take: the whole topic
-    // decides its share before it takes any.
-    if (scan.leasedCount === null && this.mayTake(this.claimable(scan))) {
-      scan = await scanReadyPartitions(this.db, this.id, horizonMs);
+    let scan = await scanReadyPartitions(this.db, this.id, horizonMs, { publishedSince, liveWithinMs });
+    this.live = scan.live;
+    // A changes-only scan that found partitions this subscriber may take: with others live,
+    // the whole topic decides its share before it takes any. Alone, its share is all of them.
+    if (scan.leasedCount === null && scan.live > 1 && this.mayTake(this.claimable(scan))) {
+      scan = await scanReadyPartitions(this.db, this.id, horizonMs, { liveWithinMs });
+      this.live = scan.live;
     }
     this.scans.scanned(scan, performance.now());
     // +1 ms: the database's clock has millisecond steps; waking a little late beats an empty fetch.
@@ -267,26 +273,25 @@ export class QueueSubscription implements Subscription {
       const idle = this.idleUntil.get(p.partitionKey);
       if (idle && p.head > idle.head) this.idleUntil.delete(p.partitionKey);
     }
-    if (scan.leasedCount === null) return;
     const free = this.claimable(scan);
-    // The partitions with work: the held ones (ours among them), and the ready ones nobody holds.
-    const wanted = Math.max(scan.leasedCount + ready.filter((p) => !p.leased).length, this.owned.size);
-    // Learn who else is live before taking more, and now and then while holding several
-    // partitions (a subscriber that joined meanwhile gets its share without waiting for a
-    // renewal); an idle poll stays one statement.
-    const now = performance.now();
-    if (free.length > 0 || (this.owned.size > 1 && now - this.liveCheckedAt >= LIVE_RECOUNT_MS)) {
-      this.live = await countLive(this.db, this.id, this.opts.leaseDurationMs);
-      this.liveCheckedAt = now;
+    if (scan.leasedCount !== null) {
+      // The partitions with work: the held ones (ours among them), and the ready ones nobody holds.
+      this.wanted = Math.max(scan.leasedCount + ready.filter((p) => !p.leased).length, this.owned.size);
+    } else if (scan.live === 1) {
+      // Alone, after a changes-only scan: what it holds and what it found are the work it knows of.
+      this.wanted = Math.max(this.wanted, this.owned.size + free.length);
+    } else {
+      return;
     }
     // Fair share: live subscribers split the partitions that have work.
-    this.wanted = wanted;
     const target = this.share;
     if (this.owned.size < target) {
       shuffle(free);
+      // Which ones are picked is random; they are fetched, and handed out, in key order.
       const picked = free.slice(0, target - this.owned.size).map((p) => p.partitionKey);
-      for (const k of await claimPartitions(this.db, this.id, picked, this.opts.leaseDurationMs)) {
-        if (!this.owned.has(k)) this.owned.set(k, new Set());
+      for (const k of picked.sort()) {
+        this.owned.set(k, new Set());
+        this.claiming.add(k);
       }
     }
   }
@@ -329,10 +334,16 @@ export class QueueSubscription implements Subscription {
   private async fetchGroup(partitionKeys: string[]) {
     const refs = partitionKeys.map((partitionKey) => ({ group: this.id.group, topic: this.id.topic, partitionKey }));
     const started = performance.now();
-    const results = await fetchBatches(this.db, refs, this.id.instanceId, {
-      ...this.opts,
-      keepIdleLeaseMs: this.keepIdleLeaseMs(),
-    });
+    const claim = partitionKeys.filter((k) => this.claiming.has(k));
+    const results = await fetchBatches(
+      this.db,
+      refs,
+      this.id.instanceId,
+      { ...this.opts, keepIdleLeaseMs: this.keepIdleLeaseMs() },
+      { partitionKeys: claim, leaseDurationMs: this.opts.leaseDurationMs },
+    );
+    // Taken or lost, the claims are settled: a lost one comes back as "lost" and is dropped below.
+    for (const k of claim) this.claiming.delete(k);
     results.forEach((res, i) => {
       const ref = refs[i];
       const out = ref && this.owned.get(ref.partitionKey);
@@ -407,7 +418,14 @@ export class QueueSubscription implements Subscription {
   private async releaseSurplus(count: number) {
     const between = [...this.owned].filter(([, out]) => out.size === 0).slice(0, count);
     for (const [k] of between) {
-      await releaseLease(this.db, { group: this.id.group, topic: this.id.topic, partitionKey: k }, this.id.instanceId);
+      // A partition picked but not yet claimed has no lease to give back.
+      if (!this.claiming.has(k)) {
+        await releaseLease(
+          this.db,
+          { group: this.id.group, topic: this.id.topic, partitionKey: k },
+          this.id.instanceId,
+        );
+      }
       this.dropPartition(k);
     }
   }
@@ -415,6 +433,7 @@ export class QueueSubscription implements Subscription {
   /** Forgets a partition whose lease is gone: what is held of it, its due time, its last batch. */
   private dropPartition(k: string) {
     this.owned.delete(k);
+    this.claiming.delete(k);
     this.idleUntil.delete(k);
     this.fullBatch.delete(k);
   }
@@ -448,11 +467,14 @@ export class QueueSubscription implements Subscription {
     }
     if (this.owned.get(k)?.size !== 0) return;
     const probe = settled?.probe;
+    if (probe?.released) {
+      // Nothing due soon: the settle gave the lease back, as a fetch finding the partition drained would.
+      this.dropPartition(k);
+      return;
+    }
     // Nothing ready and nothing out, the next row due soon: wait for it as a fetch
     // that found nothing would, without the fetch. Otherwise fetch again now.
-    if (probe && !probe.ready && !probe.out && probe.dueInMs !== null && probe.dueInMs <= this.keepIdleLeaseMs()) {
-      this.waitIdle(k, probe.dueInMs, probe.head);
-    }
+    if (probe && !probe.ready && !probe.out && probe.dueInMs !== null) this.waitIdle(k, probe.dueInMs, probe.head);
     // Either way the pause ends: the partition is fetched again, or the sleep is measured anew.
     this.wake(false);
   }
@@ -514,6 +536,7 @@ export class QueueSubscription implements Subscription {
       this.state = "closed";
       if (this.renewTimer) clearInterval(this.renewTimer);
       this.owned.clear();
+      this.claiming.clear();
       this.idleUntil.clear();
       this.fullBatch.clear();
       this.onClosed(this);

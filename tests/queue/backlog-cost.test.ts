@@ -81,7 +81,10 @@ describe("the cost of a fetch and a settle in a deep partition", () => {
       expect(Object.entries(reads).filter(([, n]) => n > MOST_READS)).toEqual([]);
       // The probes' minimum reads every unfinished row by design (they run only when a fetch came back
       // short of a batch): their cost is the rows waiting, never the rows consumed below the watermark.
-      for (const probe of [settleProbe(ref, watermark).slice(0, 1), [idleProbe(ref, watermark)]]) {
+      for (const probe of [
+        settleProbe(ref, watermark, { owner: "none", keepIdleLeaseMs: 0 }).slice(0, 1),
+        [idleProbe(ref, watermark)],
+      ]) {
         expect(await readsOf(conn, [...watermarkMove.slice(0, 2), ...probe])).toBeLessThan(3 * WAITING + MOST_READS);
       }
     } finally {

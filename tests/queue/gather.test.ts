@@ -2,7 +2,8 @@
 // flush takes every item made before the event loop's check phase, however
 // many promise hops each took to be made (the handlers a fetch wakes get their
 // deliveries one hop after another); items made while a flush is in flight go
-// together in the next one.
+// together in the next one, and so do the items the callers a flush released
+// make in their promise callbacks.
 import { describe, expect, it } from "vitest";
 import { Gatherer, togetherOrAlone, type Waiting } from "@/server/queue";
 import { signal } from "@/tests/helpers/wait";
@@ -47,6 +48,28 @@ describe("gatherer", () => {
     gate.open.resolve();
     await Promise.all([first, ...rest]);
     expect(flushes).toEqual([["a"], ["b", "c"]]);
+  });
+
+  it("lets the callers a flush released add their next items to the flush that follows", async () => {
+    const { flushes, gate, gatherer } = recorder();
+    gate.held = true;
+    // Two callers, each adding its next item some promise hops after its first is written:
+    // the way ten handlers ack, take the next delivery and ack again.
+    const caller = async (name: string, hopsToNext: number) => {
+      await gatherer.add(`${name}1`);
+      await hops(hopsToNext);
+      await gatherer.add(`${name}2`);
+    };
+    const a = caller("a", 20);
+    await new Promise((r) => setImmediate(r));
+    const b = caller("b", 1);
+    expect(flushes).toEqual([["a1"]]);
+    gate.held = false;
+    gate.open.resolve();
+    await Promise.all([a, b]);
+    // Started at once, the second flush would have taken b1 alone and a2 would have gone
+    // with b2 in a third: the two callers out of step for good.
+    expect(flushes).toEqual([["a1"], ["b1", "a2"], ["b2"]]);
   });
 
   it("writes a batch alone, each entry in order, when writing it together fails; only the bad entry fails", async () => {

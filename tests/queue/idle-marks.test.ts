@@ -132,4 +132,52 @@ describe("idle marks", () => {
     expect(Number(row?.early)).toBe(0);
     await next.ack();
   });
+
+  it("gives a drained partition's lease back in the settle of its last delivery, with the marks a fetch would leave", async () => {
+    const topic = "mark.release";
+    const sub = suite.track(
+      suite.queue.subscriber.subscribe(topic, {
+        subscriberName: "s",
+        consumerGroup: "g",
+        pollIntervalMs: 60_000,
+        leaseRenewalIntervalMs: 20_000,
+      }),
+    );
+    const iter = sub[Symbol.asyncIterator]();
+    await suite.queue.publisher.publish(topic, [
+      { id: "one", partitionKey: "k", payload: "x" },
+      { id: "two", partitionKey: "k", payload: "x" },
+    ]);
+    const one = await nextDelivery(iter, "the first message");
+    const two = await nextDelivery(iter, "the second message");
+    await one.ack();
+    expect((await idleMark(topic))?.lease_owner).not.toBeNull();
+    await two.ack();
+    // Given back by the ack's own transaction: no fetch was needed to learn the partition is drained.
+    expect(await idleMark(topic)).toEqual({ idle_until: null, idle_head: 2, lease_owner: null });
+    // A publish after it is found by the next scan and delivered.
+    const pending = nextDelivery(iter, "the message published after the lease went back");
+    await suite.queue.publisher.publish(topic, { id: "three", partitionKey: "k", payload: "x" });
+    const three = await pending;
+    expect(three.message.id).toBe("three");
+    await three.ack();
+  });
+
+  it("keeps the lease through the settle when the partition's next row is due soon", async () => {
+    const topic = "mark.keep";
+    const sub = suite.track(
+      suite.queue.subscriber.subscribe(topic, { subscriberName: "s", consumerGroup: "g", pollIntervalMs: 60_000 }),
+    );
+    const iter = sub[Symbol.asyncIterator]();
+    await suite.queue.publisher.publish(topic, { id: "now", partitionKey: "k", payload: "x" });
+    const now = await nextDelivery(iter, "the message due now");
+    await suite.queue.publisher.publishAfter(topic, { id: "soon", partitionKey: "k", payload: "x" }, 2_000);
+    await now.ack();
+    const mark = await idleMark(topic);
+    expect(mark?.lease_owner).not.toBeNull();
+    expect(mark?.idle_until).not.toBeNull();
+    const soon = await nextDelivery(iter, "the message due soon", 6_000);
+    expect(soon.message.id).toBe("soon");
+    await soon.ack();
+  });
 });

@@ -30,7 +30,7 @@ async function scan(
     query: async (sql: string, params?: unknown[]) => (await conn.query(sql, params))[0],
   } as unknown as Executor;
   await conn.query("FLUSH STATUS");
-  const result = await scanReadyPartitions(c, id, 200, { publishedSince });
+  const result = await scanReadyPartitions(c, id, 200, { publishedSince, liveWithinMs: 30_000 });
   const [rows] = await conn.query(
     "SHOW SESSION STATUS WHERE Variable_name IN ('Handler_read_next', 'Handler_read_key', 'Handler_read_rnd_next', 'Handler_read_first')",
   );
@@ -105,6 +105,26 @@ describe("the ready scan between full scans", () => {
 
       // The full scan lists all three.
       expect(keys(await scan(conn))).toEqual(["k11", "k3", "k7"]);
+    } finally {
+      conn.release();
+    }
+  });
+
+  it("counts the group's live subscribers in the same statement, full or changes-only", async () => {
+    const topic = "livecount";
+    const id = { ...scanner, topic };
+    const now = await dbNow();
+    // Two with a fresh heartbeat, one whose heartbeat is older than the lease, one of another group.
+    await suite.db.sql(
+      `INSERT INTO queue_subscribers (instance_id, subscriber_name, consumer_group, topic, host, pid, started_at, heartbeat_at)
+       VALUES ('a', 's', 'g', ?, 'h', 1, ?, ?), ('b', 's', 'g', ?, 'h', 2, ?, ?),
+              ('stale', 's', 'g', ?, 'h', 3, ?, ?), ('other', 's', 'h', ?, 'h', 4, ?, ?)`,
+      [topic, now, now, topic, now, now, topic, now, now - 60_000, topic, now, now],
+    );
+    const conn = await suite.raw.pool.getConnection();
+    try {
+      expect((await scan(conn, undefined, id)).live).toBe(2);
+      expect((await scan(conn, now, id)).live).toBe(2);
     } finally {
       conn.release();
     }
