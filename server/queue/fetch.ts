@@ -209,17 +209,23 @@ export async function fetchBatches(
  * order, with the first blocking in-flight row as a column (a constant
  * subquery, run once: with no ready rows it does not matter, since the idle
  * probe then waits for it too). Run under the group-partition row's lock.
+ * `settling`: rows of the partition whose settle commits in the same
+ * transaction (a settle that fetches the next batch reads it before it writes
+ * the settles): they block nothing and are not read.
  */
-export function readyRowsStatement(ref: PartitionRef, batchSize: number): Statement {
+export function readyRowsStatement(ref: PartitionRef, batchSize: number, settling: number[] = []): Statement {
   const key = [ref.group, ref.topic, ref.partitionKey];
+  // A settled row whose visibility timeout ran out is ready by the clock: it must not come back.
+  const except = (alias: string) =>
+    settling.length > 0 ? ` AND ${alias}.seq NOT IN (${settling.map(() => "?").join(", ")})` : "";
   return {
     sql: `SELECT m.log_id, m.seq, m.message_id, m.payload, m.metadata, m.published_at, m.visible_after, ${NOW_MS} AS now,
                  m.failure_reason, m.failure_count, m.failed_at, m.original_topic, m.original_group,
                  d.attempts, d.last_error, d.fetches, d.owner, d.visible_at AS d_visible_at,
-                 (${BLOCKING_IN_FLIGHT}) AS blocking
-          ${READY_ROWS}
+                 (${BLOCKING_IN_FLIGHT}${except("x")}) AS blocking
+          ${READY_ROWS}${except("m")}
           ORDER BY m.seq LIMIT ?`,
-    params: [...key, ...key, batchSize],
+    params: [...key, ...settling, ...key, ...settling, batchSize],
   };
 }
 

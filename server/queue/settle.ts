@@ -1,9 +1,10 @@
 // Settles (ack, nack, reject) written in batches. While one flush is in
 // flight the next settles gather; when it ends, everything gathered goes in
 // one transaction of two round trips: (1) lock the group-partition rows (one
-// statement, primary-key order, so two flushes never deadlock on them) and
-// read which deliveries still belong to the attempts being settled; (2) write
-// every settle in one statement, move the watermarks, commit. A lone settle
+// statement, primary-key order, so two flushes never deadlock on them), read
+// which deliveries still belong to the attempts being settled, and the next
+// batch of a partition the settle refetches; (2) write every settle in one
+// statement, move the watermarks, hand the next batches out, commit. A lone settle
 // goes out at once: there is no linger. A settle whose row changed underneath
 // (its visibility timeout passed and it went to someone else) fails alone
 // with DELIVERY_EXPIRED; the rest of its batch commits.
@@ -94,6 +95,13 @@ const deliveryKey = (r: PartitionRef, seq: number) => `${refKey(r)}#${seq}`;
  * Writes `requests` in the caller's transaction. Returns, per request, what
  * was written or the error it fails with. `finish` sends the last statements
  * (in a transaction of our own, together with COMMIT) and returns their results.
+ *
+ * Two round trips, with or without a refetch: the next batch of a refetched
+ * partition is read in the first, beside the locks, while the rows being
+ * settled are still in flight (so not ready, and told not to block), and
+ * handed out in the second with the settles. A partition with a nack in the
+ * batch is not refetched: a nacked row may be due again at once, and the
+ * subscriber's own fetch reads it after the nack is written.
  */
 export async function writeSettles(
   c: Executor,
@@ -105,7 +113,9 @@ export async function writeSettles(
   const sorted = [...refs.values()].sort(compareRefs);
   const partitionWhere = sorted.map(() => "(consumer_group = ? AND topic = ? AND partition_key = ?)").join(" OR ");
   const partitionParams = sorted.flatMap((r) => [r.group, r.topic, r.partitionKey]);
-  const [locked, live] = (await c.script([
+  const reads = refetchCandidates(requests);
+  const startedMono = performance.now();
+  const [locked, live, ...readyRows] = (await c.script([
     {
       // A fetch's lock columns: a refetch reads the lease and pause through sortReady as a fetch does.
       sql: `SELECT gp.consumer_group, gp.topic, gp.partition_key, ${LOCK_COLUMNS}
@@ -119,9 +129,11 @@ export async function writeSettles(
               AND state = ${DeliveryState.inFlight}`,
       params: requests.flatMap((r) => [r.ref.group, r.ref.topic, r.ref.partitionKey, r.seq]),
     },
+    ...reads.map((x) => readyRowsStatement(x.ref, x.refetch.opts.batchSize, x.settling)),
   ])) as [
     Array<LockRow & { consumer_group: string; topic: string; partition_key: string }>,
     Array<{ consumer_group: string; topic: string; partition_key: string; seq: number; attempts: number }>,
+    ...RawRow[][],
   ];
   const lockRows = new Map<string, LockRow>();
   const watermarks = new Map<string, number>();
@@ -141,13 +153,14 @@ export async function writeSettles(
   const dead: Parameters<typeof markDead>[1] = [];
   const finished = new Map<string, PartitionRef>();
   const probed = new Map<string, ProbeRelease>();
-  const refetched = new Map<string, Refetch>();
+  // Partitions with a settle that failed: its row is out with someone else, and the rows after it wait.
+  const failed = new Set<string>();
   for (const r of requests) {
     const ok = attempts.get(deliveryKey(r.ref, r.seq)) === r.attempt && watermarks.has(refKey(r.ref));
     results.push(ok ? {} : deliveryExpired());
+    if (!ok) failed.add(refKey(r.ref));
     if (!ok) continue;
-    if (r.refetch && r.kind !== "nack") refetched.set(refKey(r.ref), r.refetch);
-    else if (r.probe && r.kind !== "nack") probed.set(refKey(r.ref), r.probe);
+    if (r.probe && r.kind !== "nack") probed.set(refKey(r.ref), r.probe);
     if (r.kind === "dead") {
       if (!r.failed || !r.dlq) throw new Error("a dead settle needs its failed row and DLQ settings");
       dead.push({ ref: r.ref, row: r.failed, attempts: r.attempt, reason: r.reason ?? "rejected", dlq: r.dlq });
@@ -158,6 +171,21 @@ export async function writeSettles(
     if (r.kind !== "nack") finished.set(refKey(r.ref), r.ref);
   }
   await markDead(c, dead);
+
+  // The next batches: sorted as a fetch sorts them. Anything but rows to hand out (nothing
+  // ready, a row to dead-letter, the lease gone) is left to the subscriber's own fetch.
+  const batches = new Map<
+    string,
+    { ref: PartitionRef; refetch: Refetch; rows: FetchedRow[]; closed: AttemptClose[] }
+  >();
+  reads.forEach((x, i) => {
+    const key = refKey(x.ref);
+    if (failed.has(key)) return;
+    const next = sortReady(x.ref, lockRows.get(key), readyRows[i] ?? [], x.refetch.owner, x.refetch.opts);
+    if (next.kind !== "rows" || next.dead.length > 0 || next.rows.length === 0) return;
+    batches.set(key, { ref: x.ref, refetch: x.refetch, rows: next.rows, closed: next.closed });
+  });
+
   const closes: AttemptClose[] = requests.flatMap((r, i) =>
     results[i] instanceof QueueError
       ? []
@@ -173,8 +201,9 @@ export async function writeSettles(
           },
         ],
   );
-  // With a refetch the attempt rows are written once the next batch is known: its opened rows and these closed ones in one statement.
-  const statements: Statement[] = refetched.size > 0 ? [] : attemptsStatement([], closes);
+  // The attempt rows: the settled ones closed first (ended at the same clock reading as a nack's
+  // delay starts), or, when next batches are handed out, with theirs opened in the first hand-out.
+  const statements: Statement[] = batches.size > 0 ? [] : attemptsStatement([], closes);
   if (updates.length > 0) {
     // One statement for every ack and nack: the rows exist (checked above,
     // under the partition locks), so each VALUES tuple only updates its row.
@@ -198,61 +227,58 @@ export async function writeSettles(
       ]),
     });
   }
-  // Where each probed partition's answer, and each refetched partition's ready rows, will be among the results.
+  // Where each probed partition's answer will be among the results.
   const probeAt = new Map<string, number>();
-  const readAt = new Map<string, number>();
   for (const [key, ref] of finished) {
     const current = watermarks.get(key) ?? 0;
     statements.push(...advanceWatermark(ref, current));
-    const refetch = refetched.get(key);
-    if (refetch) {
-      readAt.set(key, statements.length);
-      statements.push(readyRowsStatement(ref, refetch.opts.batchSize));
-    } else {
-      const release = probed.get(key);
-      if (release) {
-        probeAt.set(key, statements.length);
-        statements.push(...settleProbe(ref, current, release));
-      }
+    const release = probed.get(key);
+    if (release && !batches.has(key)) {
+      probeAt.set(key, statements.length);
+      statements.push(...settleProbe(ref, current, release));
     }
   }
-  if (refetched.size === 0) {
-    attachProbes(requests, results, probeAt, await finish(statements));
-    return results;
-  }
-  // A third round trip: the settles and the next batches' reads first, then the batches handed out and COMMIT.
-  const startedMono = performance.now();
-  const out = await c.script(statements);
-  attachProbes(requests, results, probeAt, out);
-  const last: Statement[] = [];
   let closesLeft = closes;
-  const batches = new Map<string, FetchedRow[]>();
-  for (const [key, at] of readAt) {
-    const ref = finished.get(key) as PartitionRef;
-    const refetch = refetched.get(key) as Refetch;
-    const sorted = sortReady(ref, lockRows.get(key), out[at] as RawRow[], refetch.owner, refetch.opts);
-    // Anything but rows to hand out (nothing ready, a row to dead-letter, the lease
-    // gone): the subscriber's own fetch deals with it, as it would have without this.
-    if (sorted.kind !== "rows" || sorted.dead.length > 0 || sorted.rows.length === 0) continue;
-    last.push(
+  for (const b of batches.values()) {
+    statements.push(
       ...handOutStatements(
-        [{ ref, rows: sorted.rows }],
-        [...closesLeft, ...sorted.closed],
-        refetch.owner,
-        refetch.opts,
+        [{ ref: b.ref, rows: b.rows }],
+        [...closesLeft, ...b.closed],
+        b.refetch.owner,
+        b.refetch.opts,
       ),
     );
     closesLeft = [];
-    batches.set(key, sorted.rows);
   }
-  last.push(...attemptsStatement([], closesLeft));
-  await finish(last);
+  attachProbes(requests, results, probeAt, await finish(statements));
   requests.forEach((r, i) => {
-    const rows = batches.get(refKey(r.ref));
+    const batch = batches.get(refKey(r.ref));
     const result = results[i];
-    if (r.refetch && rows && result && !(result instanceof QueueError)) result.fetched = { rows, startedMono };
+    if (r.refetch && batch && result && !(result instanceof QueueError)) {
+      result.fetched = { rows: batch.rows, startedMono };
+    }
   });
   return results;
+}
+
+/**
+ * The partitions whose next batch a flush may fetch: one with a refetch asked
+ * and no nack in the batch, with the rows the batch settles there
+ * (readyRowsStatement's `settling`).
+ */
+function refetchCandidates(
+  requests: SettleRequest[],
+): Array<{ ref: PartitionRef; refetch: Refetch; settling: number[] }> {
+  const out = new Map<string, { ref: PartitionRef; refetch: Refetch; settling: number[] }>();
+  for (const r of requests) {
+    if (r.refetch && r.kind !== "nack") out.set(refKey(r.ref), { ref: r.ref, refetch: r.refetch, settling: [] });
+  }
+  for (const r of requests) {
+    const key = refKey(r.ref);
+    if (r.kind === "nack") out.delete(key);
+    else out.get(key)?.settling.push(r.seq);
+  }
+  return [...out.values()];
 }
 
 function attachProbes(
