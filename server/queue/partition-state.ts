@@ -332,8 +332,9 @@ type ProbeRow = { head: number | null; idle_until: number | null; now: number; o
  * the fetch (three round trips and a commit per drained partition) is not
  * needed to learn it. Flat on purpose: an earlier form with derived tables
  * cost more to plan than to run. The minimum reads every unfinished row
- * above the watermark, so the subscriber asks only after a fetch that came
- * back short of a full batch. The first statement's result is the probe (toProbe).
+ * above the watermark, so a settle runs it only when its read of the next
+ * batch found nothing ready (settle.ts), where a fetch would read the same
+ * rows for its idle probe. The first statement's result is the probe (toProbe).
  */
 export function settleProbe(ref: PartitionRef, current: number, release: ProbeRelease): Statement[] {
   // The lease goes back when nothing is due within the keep time, judged against the SELECT's

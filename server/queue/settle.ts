@@ -238,16 +238,20 @@ export async function writeSettles(
       statements.push(...settleProbe(ref, current, release));
     }
   }
-  let closesLeft = closes;
+  // One hand-out per subscription (its owner and options), for all its partitions at once.
+  const byOwner = new Map<
+    string,
+    { refetch: Refetch; fetched: Array<{ ref: PartitionRef; rows: FetchedRow[] }>; closed: AttemptClose[] }
+  >();
   for (const b of batches.values()) {
-    statements.push(
-      ...handOutStatements(
-        [{ ref: b.ref, rows: b.rows }],
-        [...closesLeft, ...b.closed],
-        b.refetch.owner,
-        b.refetch.opts,
-      ),
-    );
+    const mine = byOwner.get(b.refetch.owner) ?? { refetch: b.refetch, fetched: [], closed: [] };
+    mine.fetched.push({ ref: b.ref, rows: b.rows });
+    mine.closed.push(...b.closed);
+    byOwner.set(b.refetch.owner, mine);
+  }
+  let closesLeft = closes;
+  for (const { refetch, fetched, closed } of byOwner.values()) {
+    statements.push(...handOutStatements(fetched, [...closesLeft, ...closed], refetch.owner, refetch.opts));
     closesLeft = [];
   }
   attachProbes(requests, results, probeAt, await finish(statements));

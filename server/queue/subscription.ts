@@ -4,7 +4,8 @@
 // what it holds beyond it at batch boundaries), and fetch a batch from every
 // held partition whose previous batch is settled, so a partition's rows are
 // handed out in log order (and batchSize 1 serializes it strictly). The
-// settle of the last delivery of a full batch fetches the next batch itself
+// settle of a partition's last delivery out fetches its next batch itself
+// when rows are ready, and otherwise learns when the next one is due
 // (settle.ts). Leases and the heartbeat are renewed on a timer, independent
 // of how long the caller takes per delivery.
 //
@@ -66,8 +67,6 @@ export class QueueSubscription implements Subscription {
   private nextDueAt = Number.POSITIVE_INFINITY;
   /** Held partitions with nothing ready: when their next row is due (monotonic clock), and their head then. */
   private readonly idleUntil = new Map<string, { at: number; head: number }>();
-  /** Held partitions whose last fetch came back with a full batch. */
-  private readonly fullBatch = new Set<string>();
   private chain: Promise<unknown> = Promise.resolve();
   private iterator?: AsyncIterator<Delivery>;
   private closing?: Promise<void>;
@@ -92,17 +91,14 @@ export class QueueSubscription implements Subscription {
       maxAttempts: opts.maxAttempts,
       dlq: opts.dlq,
       onSettled: (d, settled) => this.onDeliverySettled(d, settled),
-      // A partition whose last fetch filled the batch most likely has more ready: its last settle fetches it.
+      // The settle of a partition's last delivery out fetches its next batch when rows are
+      // ready (a backlog, or deferred rows come due meanwhile), and otherwise learns when the
+      // next is due, giving the lease back if nothing is due soon.
       wantsProbe: (d) =>
-        this.isLastOut(d) && !this.fullBatch.has(d.ref.partitionKey)
-          ? { owner: this.id.instanceId, keepIdleLeaseMs: this.keepIdleLeaseMs() }
-          : undefined,
+        this.isLastOut(d) ? { owner: this.id.instanceId, keepIdleLeaseMs: this.keepIdleLeaseMs() } : undefined,
       // Not for a subscription holding more than its share: the partition is given back instead.
       wantsRefetch: (d) =>
-        this.state === "running" &&
-        this.owned.size <= this.share &&
-        this.isLastOut(d) &&
-        this.fullBatch.has(d.ref.partitionKey)
+        this.state === "running" && this.owned.size <= this.share && this.isLastOut(d)
           ? { owner: this.id.instanceId, opts: this.opts }
           : undefined,
       emit,
@@ -363,8 +359,6 @@ export class QueueSubscription implements Subscription {
 
   /** Buffers a held partition's fetched rows as deliveries; `started`: monotonic time before they were read. */
   private accept(ref: PartitionRef, out: Set<QueueDelivery>, rows: FetchedRow[], started: number) {
-    if (rows.length >= this.opts.batchSize) this.fullBatch.add(ref.partitionKey);
-    else this.fullBatch.delete(ref.partitionKey);
     for (const row of rows) {
       const d = new QueueDelivery(this.deliveryHost, ref, row, started, this.opts.visibilityTimeoutMs);
       this.buffer.push(d);
@@ -435,7 +429,6 @@ export class QueueSubscription implements Subscription {
     this.owned.delete(k);
     this.claiming.delete(k);
     this.idleUntil.delete(k);
-    this.fullBatch.delete(k);
   }
 
   /** A held partition with nothing ready: fetch it again when its next row is due in `dueInMs` (database clock). */
@@ -538,7 +531,6 @@ export class QueueSubscription implements Subscription {
       this.owned.clear();
       this.claiming.clear();
       this.idleUntil.clear();
-      this.fullBatch.clear();
       this.onClosed(this);
     }
   }

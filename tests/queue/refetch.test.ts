@@ -1,8 +1,10 @@
-// A partition whose last fetch filled its batch is fetched again by the settle
-// of its last delivery out, in that settle's transaction: the next batch is
+// A partition is fetched again by the settle of its last delivery out, in
+// that settle's transaction, when rows are ready (a backlog behind a full
+// batch, or rows published or come due since a short one): the next batch is
 // in the subscription's hands when the ack resolves, in log order, and a
 // subscription that closes gives it back unused.
 import { describe, expect, it } from "vitest";
+import { createQueue } from "@/server/queue";
 import { queueSuite } from "@/tests/helpers/queue-suite";
 import { nextDelivery } from "@/tests/helpers/wait";
 
@@ -55,6 +57,38 @@ describe("refetch in the settle", () => {
     );
     expect(Number(states?.acked)).toBe(25);
     expect(Number(states?.attempts)).toBe(25);
+  });
+
+  it("fetches rows published after a short batch in the settle of that batch's last ack", async () => {
+    const topic = "refetch.short";
+    await publish(topic, 3);
+    const sub = suite.track(
+      suite.queue.subscriber.subscribe(topic, {
+        subscriberName: "s",
+        consumerGroup: "g",
+        batchSize: 10,
+        pollIntervalMs: 60_000,
+      }),
+    );
+    const iter = sub[Symbol.asyncIterator]();
+    const short = [];
+    for (let i = 0; i < 3; i++) short.push(await nextDelivery(iter, `delivery ${i + 1}`));
+    // Published from another queue: no wake-up, and the subscriber's next scan is far off.
+    const other = createQueue({ url: suite.db.url });
+    try {
+      await other.publisher.publish(topic, [
+        { id: "m4", partitionKey: "k", payload: "p4" },
+        { id: "m5", partitionKey: "k", payload: "p5" },
+      ]);
+    } finally {
+      await other.close();
+    }
+    await Promise.all(short.map((d) => d.ack()));
+    const before = suite.queue.statementCount();
+    const next = [await nextDelivery(iter, "delivery 4"), await nextDelivery(iter, "delivery 5")];
+    expect(suite.queue.statementCount() - before).toBe(0);
+    expect(next.map((d) => d.message.id)).toEqual(["m4", "m5"]);
+    await Promise.all(next.map((d) => d.ack()));
   });
 
   it("gives a batch fetched by the last ack back unused when the subscription closes before handing it out", async () => {
