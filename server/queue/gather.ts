@@ -19,23 +19,26 @@ export interface Waiting<T, R = void> {
 
 export class Gatherer<T, R = void> {
   private pending: Waiting<T, R>[] = [];
-  private running = false;
+  private running = 0;
 
   /**
    * @param flush writes a batch and settles each entry's promise itself; it must not throw
    * @param take how many of the waiting entries (at least one) the next flush takes
+   * @param inFlight flushes that may be in flight at once (default 1); items made while
+   *   that many are out gather for the next
    */
   constructor(
     private readonly flush: (batch: Waiting<T, R>[]) => Promise<void>,
     private readonly take: (waiting: readonly Waiting<T, R>[]) => number,
+    private readonly inFlight = 1,
   ) {}
 
   /** Resolves or rejects as the flush that takes `item` says. */
   add(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.pending.push({ item, resolve, reject });
-      if (!this.running) {
-        this.running = true;
+      if (this.running < this.inFlight) {
+        this.running++;
         setImmediate(() => void this.run());
       }
     });
@@ -50,7 +53,7 @@ export class Gatherer<T, R = void> {
         await new Promise((resolve) => setImmediate(resolve));
       }
     } finally {
-      this.running = false;
+      this.running--;
     }
   }
 }

@@ -82,6 +82,12 @@ export interface Settled {
 
 /** Most settles one flush writes; the rest wait for the next. */
 const MAX_FLUSH = 500;
+/**
+ * Settle flushes in flight at once. Two take turns on the database: while one
+ * waits on its round trips and commit, the settles the other released gather
+ * and go. Flushes lock the group-partition rows in key order, so two never deadlock.
+ */
+const FLUSHES_IN_FLIGHT = 2;
 
 export const deliveryExpired = () =>
   new QueueError("DELIVERY_EXPIRED", "this delivery's visibility timeout passed and the message was delivered again");
@@ -309,6 +315,7 @@ export class SettleBatcher {
     this.gatherer = new Gatherer(
       (batch) => this.flush(batch),
       (waiting) => Math.min(waiting.length, MAX_FLUSH),
+      FLUSHES_IN_FLIGHT,
     );
   }
 

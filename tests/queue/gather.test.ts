@@ -6,7 +6,7 @@
 // make in their promise callbacks.
 import { describe, expect, it } from "vitest";
 import { Gatherer, togetherOrAlone, type Waiting } from "@/server/queue";
-import { signal } from "@/tests/helpers/wait";
+import { signal, until } from "@/tests/helpers/wait";
 
 async function hops(n: number) {
   for (let i = 0; i < n; i++) await Promise.resolve();
@@ -70,6 +70,36 @@ describe("gatherer", () => {
     // Started at once, the second flush would have taken b1 alone and a2 would have gone
     // with b2 in a third: the two callers out of step for good.
     expect(flushes).toEqual([["a1"], ["b1", "a2"], ["b2"]]);
+  });
+
+  it("with two flushes allowed in flight, sends the second at once and gathers the rest behind both", async () => {
+    const flushes: string[][] = [];
+    const gates: Array<ReturnType<typeof signal<void>>> = [];
+    const gatherer = new Gatherer<string>(
+      async (batch: Waiting<string>[]) => {
+        flushes.push(batch.map((w) => w.item));
+        const gate = signal<void>();
+        gates.push(gate);
+        await gate.promise;
+        for (const w of batch) w.resolve();
+      },
+      (waiting) => waiting.length,
+      2,
+    );
+    const a = gatherer.add("a");
+    await new Promise((r) => setImmediate(r));
+    const b = gatherer.add("b");
+    await new Promise((r) => setImmediate(r));
+    expect(flushes).toEqual([["a"], ["b"]]);
+    const rest = [gatherer.add("c"), gatherer.add("d")];
+    await new Promise((r) => setImmediate(r));
+    expect(flushes).toHaveLength(2);
+    gates[0]?.resolve();
+    await a;
+    await until(async () => flushes.length === 3 || undefined, "the third flush");
+    expect(flushes[2]).toEqual(["c", "d"]);
+    for (const g of gates) g.resolve();
+    await Promise.all([b, ...rest]);
   });
 
   it("writes a batch alone, each entry in order, when writing it together fails; only the bad entry fails", async () => {
