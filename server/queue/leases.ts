@@ -283,11 +283,6 @@ const liveCount = (id: SubscriberIdentity, withinMs: number): Statement => ({
   params: [id.group, id.topic, withinMs],
 });
 
-export async function countLive(c: Executor, id: SubscriberIdentity, leaseDurationMs: number): Promise<number> {
-  const [row] = (await c.script([liveCount(id, leaseDurationMs)]))[0] as Array<{ n: number }>;
-  return Math.max(1, Number(row?.n ?? 1));
-}
-
 export async function unregister(c: Executor, id: SubscriberIdentity): Promise<void> {
   await c.execute(
     `UPDATE queue_group_partitions SET lease_owner = NULL, lease_expires_at = NULL, ${RELEASE_MARKS}, updated_at = ${NOW_MS}

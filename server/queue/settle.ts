@@ -164,8 +164,10 @@ export async function writeSettles(
   for (const r of requests) {
     const ok = attempts.get(deliveryKey(r.ref, r.seq)) === r.attempt && watermarks.has(refKey(r.ref));
     results.push(ok ? {} : deliveryExpired());
-    if (!ok) failed.add(refKey(r.ref));
-    if (!ok) continue;
+    if (!ok) {
+      failed.add(refKey(r.ref));
+      continue;
+    }
     if (r.probe && r.kind !== "nack") probed.set(refKey(r.ref), r.probe);
     if (r.kind === "dead") {
       if (!r.failed || !r.dlq) throw new Error("a dead settle needs its failed row and DLQ settings");

@@ -3,7 +3,7 @@
 // mark must never hide work: a new publish, "deliver now", an offset reset
 // and the due time itself each bring the partition back.
 import { describe, expect, it } from "vitest";
-import { createQueue } from "@/server/queue";
+import { createQueue, type SubscriptionInput } from "@/server/queue";
 import { queueSuite } from "@/tests/helpers/queue-suite";
 import { nextDelivery, until } from "@/tests/helpers/wait";
 
@@ -17,9 +17,9 @@ async function idleMark(topic: string) {
   return row;
 }
 
-function subscribe(topic: string) {
+function subscribe(topic: string, opts: Partial<SubscriptionInput> = {}) {
   const sub = suite.track(
-    suite.queue.subscriber.subscribe(topic, { subscriberName: "s", consumerGroup: "g", pollIntervalMs: 20 }),
+    suite.queue.subscriber.subscribe(topic, { subscriberName: "s", consumerGroup: "g", pollIntervalMs: 20, ...opts }),
   );
   return { sub, it: sub[Symbol.asyncIterator]() };
 }
@@ -98,16 +98,8 @@ describe("idle marks", () => {
 
   it("after acking a partition's last delivery with its next row due soon, waits for that row without fetching again", async () => {
     const topic = "mark.probe";
-    const sub = suite.track(
-      suite.queue.subscriber.subscribe(topic, {
-        subscriberName: "s",
-        consumerGroup: "g",
-        // No scan and no renewal falls in the measured stretch: what it sends is the settle's and the next fetch's.
-        pollIntervalMs: 60_000,
-        leaseRenewalIntervalMs: 20_000,
-      }),
-    );
-    const iter = sub[Symbol.asyncIterator]();
+    // No scan and no renewal falls in the measured stretch: what it sends is the settle's and the next fetch's.
+    const { it: iter } = subscribe(topic, { pollIntervalMs: 60_000, leaseRenewalIntervalMs: 20_000 });
     await suite.queue.publisher.publish(topic, { id: "first", partitionKey: "k", payload: "x" });
     const first = await nextDelivery(iter, "the first message");
     const pending = nextDelivery(iter, "the deferred message", 6_000);
@@ -135,15 +127,7 @@ describe("idle marks", () => {
 
   it("gives a drained partition's lease back in the settle of its last delivery, with the marks a fetch would leave", async () => {
     const topic = "mark.release";
-    const sub = suite.track(
-      suite.queue.subscriber.subscribe(topic, {
-        subscriberName: "s",
-        consumerGroup: "g",
-        pollIntervalMs: 60_000,
-        leaseRenewalIntervalMs: 20_000,
-      }),
-    );
-    const iter = sub[Symbol.asyncIterator]();
+    const { it: iter } = subscribe(topic, { pollIntervalMs: 60_000, leaseRenewalIntervalMs: 20_000 });
     await suite.queue.publisher.publish(topic, [
       { id: "one", partitionKey: "k", payload: "x" },
       { id: "two", partitionKey: "k", payload: "x" },
@@ -165,10 +149,7 @@ describe("idle marks", () => {
 
   it("keeps the lease through the settle when the partition's next row is due soon", async () => {
     const topic = "mark.keep";
-    const sub = suite.track(
-      suite.queue.subscriber.subscribe(topic, { subscriberName: "s", consumerGroup: "g", pollIntervalMs: 60_000 }),
-    );
-    const iter = sub[Symbol.asyncIterator]();
+    const { it: iter } = subscribe(topic, { pollIntervalMs: 60_000 });
     await suite.queue.publisher.publish(topic, { id: "now", partitionKey: "k", payload: "x" });
     const now = await nextDelivery(iter, "the message due now");
     await suite.queue.publisher.publishAfter(topic, { id: "soon", partitionKey: "k", payload: "x" }, 2_000);

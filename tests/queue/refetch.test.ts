@@ -4,7 +4,7 @@
 // in the subscription's hands when the ack resolves, in log order, and a
 // subscription that closes gives it back unused.
 import { describe, expect, it } from "vitest";
-import { createQueue } from "@/server/queue";
+import { createQueue, type SubscriptionInput } from "@/server/queue";
 import { queueSuite } from "@/tests/helpers/queue-suite";
 import { nextDelivery } from "@/tests/helpers/wait";
 
@@ -20,9 +20,9 @@ async function publish(topic: string, count: number) {
 /** Message ids m<from>..m<to>: published in that order, so seqs from..to of the partition. */
 const ids = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `m${from + i}`);
 
-function subscribe(topic: string) {
+function subscribe(topic: string, opts: Partial<SubscriptionInput> = {}) {
   const sub = suite.track(
-    suite.queue.subscriber.subscribe(topic, { subscriberName: "s", consumerGroup: "g", batchSize: 10 }),
+    suite.queue.subscriber.subscribe(topic, { subscriberName: "s", consumerGroup: "g", batchSize: 10, ...opts }),
   );
   return { sub, it: sub[Symbol.asyncIterator]() };
 }
@@ -62,15 +62,7 @@ describe("refetch in the settle", () => {
   it("fetches rows published after a short batch in the settle of that batch's last ack", async () => {
     const topic = "refetch.short";
     await publish(topic, 3);
-    const sub = suite.track(
-      suite.queue.subscriber.subscribe(topic, {
-        subscriberName: "s",
-        consumerGroup: "g",
-        batchSize: 10,
-        pollIntervalMs: 60_000,
-      }),
-    );
-    const iter = sub[Symbol.asyncIterator]();
+    const { it: iter } = subscribe(topic, { pollIntervalMs: 60_000 });
     const short = [];
     for (let i = 0; i < 3; i++) short.push(await nextDelivery(iter, `delivery ${i + 1}`));
     // Published from another queue: no wake-up, and the subscriber's next scan is far off.
