@@ -260,7 +260,8 @@ export class QueueSubscription implements Subscription {
       scan = await scanReadyPartitions(this.db, this.id, horizonMs, { liveWithinMs });
       this.live = scan.live;
     }
-    this.scans.scanned(scan, performance.now(), this.claimable(scan).length);
+    const free = this.claimable(scan);
+    this.scans.scanned(scan, performance.now(), free.length);
     // +1 ms: the database's clock has millisecond steps; waking a little late beats an empty fetch.
     this.nextDueAt = scan.nextDueInMs === null ? Number.POSITIVE_INFINITY : performance.now() + scan.nextDueInMs + 1;
     const ready = scan.partitions;
@@ -269,7 +270,6 @@ export class QueueSubscription implements Subscription {
       const idle = this.idleUntil.get(p.partitionKey);
       if (idle && p.head > idle.head) this.idleUntil.delete(p.partitionKey);
     }
-    const free = this.claimable(scan);
     if (scan.leasedCount !== null) {
       // The partitions with work: the held ones (ours among them), and the ready ones nobody holds.
       this.wanted = Math.max(scan.leasedCount + ready.filter((p) => !p.leased).length, this.owned.size);
